@@ -1,0 +1,3 @@
+"""orchestra: a file-based task queue for CLI coding agents."""
+
+__version__ = "0.1.0"

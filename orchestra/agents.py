@@ -1,0 +1,202 @@
+"""Agent definitions: the built-in presets, .orchestra-cli/agent-config.json, prompt templates
+and the one-pass placeholder substitution that builds an agent's argv."""
+
+import json
+import os
+import re
+
+from orchestra.errors import OrchestraError
+from orchestra.task import COMPLETION_MODES
+
+# `{python}` as a command means the interpreter running orchestra (for the built-in demo).
+PYTHON = "{python}"
+
+PRESETS = {
+    "demo": {
+        "command": PYTHON, "args": ["-m", "orchestra.demo", "{prompt}"],
+        "promptTemplate": "{prompt}", "completion": "sentinel",
+        "description": "built-in demo agent: plans, writes a file, follows the protocol",
+    },
+    "claude": {
+        "command": "claude",
+        "args": ["-p", "{prompt}", "--output-format", "json", "--permission-mode", "bypassPermissions"],
+        "env": {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"},
+        "description": "Claude Code, headless (as root it also needs IS_SANDBOX=1 in env)",
+    },
+    "codex": {
+        "command": "codex",
+        "args": ["exec", "--json", "--sandbox", "workspace-write", "--skip-git-repo-check", "{prompt}"],
+        "description": "OpenAI Codex CLI, headless (stdin is always closed)",
+    },
+    "gemini": {
+        "command": "gemini",
+        "args": ["-p", "{prompt}", "--output-format", "json", "--approval-mode", "yolo"],
+        "description": "Gemini CLI, headless",
+    },
+    "opencode": {
+        "command": "opencode", "args": ["run", "--format", "json", "{prompt}"],
+        "description": "OpenCode, headless",
+    },
+    "aider": {
+        "command": "aider", "args": ["--message", "{prompt}", "--yes-always", "--no-stream"],
+        "description": "Aider, one message then exit",
+    },
+    "cursor": {
+        "command": "cursor-agent",
+        "args": ["-p", "--output-format", "stream-json", "--force", "{prompt}"],
+        "description": "Cursor agent, headless",
+    },
+    "auggie": {
+        "command": "auggie", "args": ["--print", "{prompt}"],
+        "description": "Augment's auggie, headless",
+    },
+}
+
+DEFAULT_TEMPLATE = """{prompt}
+
+---
+You are running unattended as task {taskId} under orchestra. Nobody will answer questions:
+make reasonable decisions yourself and note them in the plan.
+
+Protocol:
+1. Before changing anything, write your plan as a short Markdown checklist to
+   {planFile}
+   and tick items off as you go.
+2. When the work is finished and checked, create the file
+   {doneFile}
+   holding a one-line summary of what you did.
+3. If you cannot finish, do not create the .done file. Write
+   {errorFile}
+   holding JSON: {"error": "<one-line reason>", "details": "<what you tried and what is missing>"}
+   and stop.
+Your output is recorded in {logFile}.
+"""
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_KNOWN_KEYS = {"command", "args", "promptTemplateFile", "promptTemplate", "env", "cwd", "timeout",
+               "maxRetries", "completion", "description"}
+
+
+def substitute(text, values):
+    """Replace {name} for the names in `values`, in one pass: inserted text is never re-read,
+    so braces in a user's prompt stay as they are. Unknown {names} are left alone."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+class Agent:
+    def __init__(self, name, spec, config_dir):
+        self.name = name
+        self.spec = spec
+        self.config_dir = config_dir
+
+    command = property(lambda self: self.spec["command"])
+    args = property(lambda self: self.spec.get("args", []))
+    env = property(lambda self: self.spec.get("env", {}))
+    cwd = property(lambda self: self.spec.get("cwd"))
+    timeout = property(lambda self: self.spec.get("timeout"))
+    max_retries = property(lambda self: self.spec.get("maxRetries", 0))
+    completion = property(lambda self: self.spec.get("completion", "either"))
+    description = property(lambda self: self.spec.get("description", ""))
+
+    def template(self):
+        """The prompt template text (the default protocol when the agent names none)."""
+        if "promptTemplate" in self.spec:
+            return self.spec["promptTemplate"]
+        ref = self.spec.get("promptTemplateFile")
+        if not ref:
+            return DEFAULT_TEMPLATE
+        for base in (self.config_dir, os.path.dirname(self.config_dir)):
+            path = os.path.join(base, ref)
+            if os.path.isfile(path):
+                try:
+                    with open(path, encoding="utf-8") as f:
+                        return f.read()
+                except (OSError, UnicodeDecodeError) as e:
+                    raise OrchestraError(f"agent {self.name!r}: cannot read prompt template {path}: {e}")
+        raise OrchestraError(
+            f"agent {self.name!r}: prompt template {ref!r} not found in {self.config_dir} "
+            "(fix promptTemplateFile in agent-config.json)")
+
+    def argv(self, values):
+        """The command line for one run. `values` maps placeholder names to text, with the
+        rendered prompt under 'prompt'."""
+        return [substitute(self.command, values)] + [substitute(a, values) for a in self.args]
+
+
+def load_config(path):
+    """The "agents" mapping of agent-config.json, validated; {} when the file does not exist."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise OrchestraError(f"cannot read {path}: {e}")
+    try:
+        data = json.loads(raw)
+    except ValueError as e:
+        raise OrchestraError(f"{path} is not valid JSON ({e}); fix or remove it")
+    agents = data.get("agents") if isinstance(data, dict) else None
+    if not isinstance(agents, dict):
+        raise OrchestraError(f'{path} must hold an object {{"agents": {{NAME: {{...}}}}}}')
+    return agents
+
+
+def validate(name, spec, path):
+    where = f"agent {name!r} in {path}"
+    if not isinstance(spec, dict):
+        raise OrchestraError(f"{where} must be an object")
+    unknown = set(spec) - _KNOWN_KEYS
+    if unknown:
+        # Tolerated for configs of other tools, but a likely typo: say so only in --debug.
+        from orchestra import debug
+        debug.log(f"{where}: ignoring unknown keys {sorted(unknown)}")
+    if not isinstance(spec.get("command"), str) or not spec["command"].strip():
+        raise OrchestraError(f'{where} needs "command": a program name or path')
+    args = spec.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise OrchestraError(f'{where}: "args" must be a list of strings')
+    env = spec.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise OrchestraError(f'{where}: "env" must map names to strings')
+    for key in ("promptTemplate", "promptTemplateFile", "cwd"):
+        if key in spec and not isinstance(spec[key], str):
+            raise OrchestraError(f'{where}: "{key}" must be a string')
+    timeout = spec.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or timeout <= 0):
+        raise OrchestraError(f'{where}: "timeout" must be a positive number of seconds')
+    retries = spec.get("maxRetries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise OrchestraError(f'{where}: "maxRetries" must be a whole number >= 0')
+    if spec.get("completion", "either") not in COMPLETION_MODES:
+        raise OrchestraError(f'{where}: "completion" must be one of {", ".join(COMPLETION_MODES)}')
+
+
+def all_agents(layout):
+    """Presets overlaid with the project's config: name -> spec."""
+    merged = dict(PRESETS)
+    merged.update(load_config(layout.agent_config))
+    return merged
+
+
+def get(layout, name):
+    specs = all_agents(layout)
+    if name not in specs:
+        raise OrchestraError(
+            f"unknown agent {name!r}; known agents: {', '.join(sorted(specs))} "
+            f"(define more in {os.path.relpath(layout.agent_config, layout.root)})")
+    spec = specs[name]
+    validate(name, spec, layout.agent_config if name not in PRESETS or spec is not PRESETS[name]
+             else "the built-in presets")
+    return Agent(name, spec, layout.config_dir)
+
+
+def config_text():
+    """The agent-config.json that `init` writes: every preset, editable."""
+    agents = {}
+    for name, spec in PRESETS.items():
+        agents[name] = {k: v for k, v in spec.items()}
+        if name != "demo":
+            agents[name]["promptTemplateFile"] = "prompts/protocol.md"
+    return json.dumps({"agents": agents}, indent=2) + "\n"

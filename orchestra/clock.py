@@ -1,0 +1,63 @@
+"""Time as the task files store it: ISO 8601 UTC strings, parsed without importing datetime."""
+
+import re
+import time
+
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:Z|\+00:00)?$")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)$")
+_UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def iso(ts):
+    """Seconds since the epoch -> '2026-11-25T11:52:43.123Z'."""
+    if ts is None:
+        return None
+    ms = int(round(ts * 1000))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def _days_from_civil(y, m, d):
+    # Howard Hinnant's algorithm: days since 1970-01-01 of a proleptic Gregorian date.
+    y -= m <= 2
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def parse_iso(text):
+    """'2026-11-25T11:52:43.123Z' -> seconds since the epoch; None stays None."""
+    if text is None:
+        return None
+    m = _ISO.match(text)
+    if not m:
+        raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    frac = float("0." + m.group(7)) if m.group(7) else 0.0
+    return _days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s + frac
+
+
+def parse_duration(text):
+    """'90', '90s', '15m', '2h', '7d', '1w' -> seconds; ValueError otherwise."""
+    m = _DURATION.match(text.strip().lower())
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 7d)")
+    return float(m.group(1)) * _UNIT[m.group(2)]
+
+
+def human(seconds):
+    """A short human duration: '850ms', '12s', '4m05s', '3h12m', '2d04h'."""
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"

@@ -1,0 +1,32 @@
+"""One module a command. Each exposes `run(layout, console, **options) -> int`; it writes
+through `console` (the CLI's one printer) and never sees argparse."""
+
+from orchestra import supervisor
+from orchestra.task import Status
+
+
+def refresh(store, now):
+    """A snapshot after settling running tasks that no live supervisor is watching (their
+    process ended, timed out or vanished). With a supervisor alive, it owns them."""
+    snap = store.scan()
+    if not any(t.state is Status.RUNNING for t in snap.tasks.values()):
+        return snap
+    lock = supervisor.lock_for(store.layout)
+    if not lock.acquire(timeout=0):
+        return snap
+    try:
+        snap, _ = supervisor.settle_orphans(store, now)
+        return store.scan()
+    finally:
+        lock.release()
+
+
+def resolve(store, snap, ids):
+    """The tasks named by `ids`, validated, in the order given."""
+    out = []
+    for task_id in ids:
+        if task_id not in snap.tasks:
+            out.append(store.get(task_id))  # raises for a bad or unknown id
+        else:
+            out.append(snap.tasks[task_id])
+    return out

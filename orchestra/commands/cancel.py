@@ -1,0 +1,58 @@
+"""`cancel`: pending tasks become cancelled; running ones have their process tree killed."""
+
+import time
+
+from orchestra import process
+from orchestra.clock import iso
+from orchestra.errors import FAILED, OK, OrchestraError
+from orchestra.store import Store, check_id
+from orchestra.task import ACTIVE, Status
+
+
+def run(layout, console, ids=(), cancel_all=False):
+    if not ids and not cancel_all:
+        raise OrchestraError("name the tasks to cancel, or use --all")
+    for task_id in ids:
+        check_id(task_id)
+    store = Store(layout)
+    now = time.time()
+    to_kill, code = [], OK
+    with store.locked():
+        if cancel_all:
+            targets = sorted(t.id for t in store.scan().tasks.values() if t.state in ACTIVE)
+            if not targets:
+                console.out("nothing to cancel: no pending or running tasks")
+                return OK
+        else:
+            targets = ids
+        for task_id in targets:
+            task = store.get(task_id)
+            if task.is_final:
+                console.warn(f"{task_id} is already {task.status}; nothing to cancel")
+                code = FAILED
+                continue
+            was = task.state
+            # The sentinel first: if we die before the task file is saved, reconcile finishes it.
+            store.write_sentinel(task_id, "cancelled", iso(now) + "\n")
+            after = task.copy()
+            after.data.update(status=Status.CANCELLED.value, reason=None, error="cancelled",
+                              finished_at=iso(now), not_before=None)
+            store.save(after)
+            if was is Status.RUNNING and process.is_alive(task.pid, task.pid_start):
+                to_kill.append(task.pid)
+            console.out(f"cancelled {task_id} (was {was.value})")
+    _kill_all(to_kill)
+    return code
+
+
+def _kill_all(pids, grace=process.KILL_GRACE, poll=0.02):
+    """SIGTERM every tree at once, then SIGKILL what is left after the grace."""
+    for pid in pids:
+        process.terminate_tree(pid)
+    deadline = time.monotonic() + grace
+    left = list(pids)
+    while left and time.monotonic() < deadline:
+        time.sleep(poll)
+        left = [p for p in left if process.group_alive(p)]
+    for pid in left:
+        process.kill_tree(pid, grace=0)

@@ -1,0 +1,52 @@
+"""`logs`: print a task's log; with --follow, keep printing until the task ends."""
+
+import os
+import time
+
+from orchestra.commands import refresh
+from orchestra.store import Store
+
+FOLLOW_POLL = 0.1
+SETTLE_EVERY = 1.0
+
+
+def run(layout, console, task_id, follow=False):
+    store = Store(layout)
+    task = store.get(task_id)
+    path = layout.log_file(task.id)
+    offset = 0
+    last_settle = 0.0
+    try:
+        while True:
+            offset = _copy(path, offset, console)
+            if not follow:
+                if offset == 0:
+                    console.warn(f"{task.id} has no log yet (status {task.status})")
+                return 0
+            now = time.time()
+            if now - last_settle >= SETTLE_EVERY:
+                refresh(store, now)  # a task whose supervisor died must still end the follow
+                last_settle = now
+            task = store.get(task_id)
+            if task.is_final:
+                _copy(path, offset, console)
+                return 0
+            time.sleep(FOLLOW_POLL)
+    except KeyboardInterrupt:
+        return 0  # the normal way to stop following
+
+
+def _copy(path, offset, console):
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size < offset:
+                offset = 0  # the log was truncated or replaced
+            f.seek(offset)
+            while True:
+                chunk = f.read(65536)
+                if not chunk:
+                    return offset
+                console.out_bytes(chunk)
+                offset += len(chunk)
+    except FileNotFoundError:
+        return offset

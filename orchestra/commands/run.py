@@ -1,0 +1,97 @@
+"""`run`: supervise pending tasks, in the background (default) or the foreground (--wait)."""
+
+import time
+
+from orchestra import supervisor, table
+from orchestra.errors import FAILED, INTERRUPTED, OK
+from orchestra.store import Store
+from orchestra.task import ACTIVE, Status
+
+WATCH_POLL = 0.2
+
+
+def run(layout, console, parallel=None, wait=False):
+    store = Store(layout)
+    store.ensure()
+    snap = store.scan()
+    for problem in snap.problems:
+        console.warn(problem)
+    active = [t for t in snap.tasks.values() if t.state in ACTIVE]
+    pending = sum(1 for t in active if t.state is Status.PENDING)
+    if wait:
+        return _foreground(layout, console, parallel or 1, {t.id for t in active})
+    info = supervisor.read_info(layout)
+    if info is not None:
+        if parallel is not None and info.get("parallel") != parallel:
+            supervisor.set_parallel(layout, parallel)
+            console.out(f"supervisor already running (pid {info.get('pid')}); parallel set to {parallel}")
+        else:
+            console.out(f"supervisor already running (pid {info.get('pid')}, parallel "
+                        f"{info.get('parallel')}); it picks up pending tasks by itself")
+        return OK
+    if not active:
+        console.out("nothing to run: no pending tasks (`orchestra start AGENT PROMPT` queues one)")
+        return OK
+    pid = supervisor.spawn_background(layout, parallel or 1)
+    console.out(f"supervising {pending} pending task{'s' if pending != 1 else ''} in the background "
+                f"(pid {pid}, parallel {parallel or 1}); `orchestra status --watch` follows them")
+    return OK
+
+
+def _foreground(layout, console, parallel, watched):
+    def notify(before, after):
+        console.out(table.progress(before, after, time.time(), console.style))
+
+    lock = supervisor.lock_for(layout)
+    store = Store(layout)
+    seen = {}
+    ran = set(watched)
+    while True:
+        if lock.acquire(timeout=0):
+            sup = supervisor.Supervisor(layout, lock, parallel, notify=notify)
+            try:
+                sup.run(until_drained=True)
+            except KeyboardInterrupt:
+                return _hand_over(layout, console, lock, parallel)
+            finally:
+                if lock.held:
+                    lock.release()
+            ran |= sup.ran
+            break
+        # Another supervisor owns the queue: follow the tasks we were asked about.
+        snap = store.scan()
+        for tid in watched:
+            task = snap.tasks.get(tid)
+            if task is None:
+                continue
+            if tid in seen and seen[tid] != (task.status, task.attempt):
+                notify(None, task)
+            seen[tid] = (task.status, task.attempt)
+        if all(tid not in snap.tasks or snap.tasks[tid].is_final for tid in watched):
+            break
+        try:
+            time.sleep(WATCH_POLL)
+        except KeyboardInterrupt:
+            console.warn("interrupted; the other supervisor goes on running the tasks")
+            return INTERRUPTED
+    snap = store.scan()
+    mine = [snap.tasks[t] for t in ran if t in snap.tasks]
+    if not mine and not watched:
+        console.out("nothing to run: no pending tasks (`orchestra start AGENT PROMPT` queues one)")
+        return OK
+    console.out(table.summary(mine, 0, None, console.style))
+    return OK if all(t.state is Status.COMPLETED for t in mine) else FAILED
+
+
+def _hand_over(layout, console, lock, parallel):
+    """Ctrl-C in `run --wait`: the agents keep running; a background supervisor adopts them."""
+    lock.release()
+    snap = Store(layout).scan()
+    left = [t for t in snap.tasks.values() if t.state in ACTIVE]
+    if left:
+        pid = supervisor.spawn_background(layout, parallel)
+        console.warn(f"interrupted: {len(left)} task(s) go on under a background supervisor "
+                     f"(pid {pid}); `orchestra cancel --all` stops them")
+    else:
+        console.warn("interrupted")
+    return INTERRUPTED

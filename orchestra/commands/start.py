@@ -1,0 +1,38 @@
+import json
+import time
+
+from orchestra import agents
+from orchestra.errors import OrchestraError
+from orchestra.store import Store
+from orchestra.task import Task, new_id
+
+
+def run(layout, console, agent, prompt, priority=0, timeout=None, max_retries=None,
+        quiet=False, as_json=False, stdin=None):
+    if prompt == "-":
+        prompt = stdin.read() if stdin is not None else ""
+    if not prompt.strip():
+        raise OrchestraError("the prompt is empty: give it as an argument, or `-` to read stdin")
+    spec = agents.get(layout, agent)
+    spec.template()  # a missing template file is an error now, not at launch
+    store = Store(layout)
+    now = time.time()
+    for _ in range(5):
+        task = Task.new(new_id(now), agent, prompt, now, priority=priority,
+                        timeout=timeout if timeout is not None else spec.timeout,
+                        max_retries=max_retries if max_retries is not None else spec.max_retries,
+                        completion=spec.completion, cwd=spec.cwd)
+        try:
+            store.create(task)
+            break
+        except FileExistsError:
+            continue  # the same millisecond and the same 24 random bits: draw again
+    else:
+        raise OrchestraError("could not allocate a unique task id; try again", 1)
+    if as_json:
+        console.out(json.dumps(task.to_dict(), indent=2, ensure_ascii=False))
+    elif quiet:
+        console.out(task.id)
+    else:
+        console.out(f"queued {task.id} ({agent}); `orchestra run` starts it")
+    return 0

@@ -1,0 +1,28 @@
+"""`timeout`: set or change the timeout of a pending or running task (0 removes it)."""
+
+import time
+
+from orchestra.clock import human
+from orchestra.errors import FAILED, OrchestraError
+from orchestra.store import Store
+
+
+def run(layout, console, task_id, seconds):
+    store = Store(layout)
+    with store.locked():
+        task = store.get(task_id)
+        if task.is_final:
+            raise OrchestraError(f"{task_id} is already {task.status}; its timeout no longer applies",
+                                 FAILED)
+        after = task.copy()
+        after.data["timeout"] = seconds or None
+        store.save(after)
+    if not seconds:
+        console.out(f"{task_id}: no timeout")
+    elif after.deadline() is not None:
+        left = after.deadline() - time.time()
+        when = f"times out in {human(left)}" if left > 0 else "past its deadline: it is stopped now"
+        console.out(f"{task_id}: timeout {seconds:g}s, {when}")
+    else:
+        console.out(f"{task_id}: timeout {seconds:g}s from its start")
+    return 0

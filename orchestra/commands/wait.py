@@ -1,0 +1,38 @@
+"""`wait`: block until tasks reach a final outcome (after any automatic retries)."""
+
+import time
+
+from orchestra import supervisor
+from orchestra.commands import refresh, resolve
+from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT
+from orchestra.store import Store
+from orchestra.task import Status
+
+
+def run(layout, console, ids, timeout=None):
+    store = Store(layout)
+    start = time.monotonic()
+    resolve(store, store.scan(), ids)  # unknown or malformed ids fail before any waiting
+    poll, hinted = 0.05, False
+    try:
+        while True:
+            snap = refresh(store, time.time())
+            tasks = resolve(store, snap, ids)
+            if all(t.is_final for t in tasks):
+                for t in tasks:
+                    if t.state is not Status.COMPLETED:
+                        console.warn(f"{t.id} {t.status}" + (f" ({t.reason}): {t.error}" if t.reason else ""))
+                return OK if all(t.state is Status.COMPLETED for t in tasks) else FAILED
+            if not hinted and any(t.state is Status.PENDING for t in tasks) \
+                    and supervisor.read_info(layout) is None:
+                console.warn("note: no supervisor is running, so pending tasks will not start; "
+                             "run `orchestra run` in another shell")
+                hinted = True
+            if timeout is not None and time.monotonic() - start >= timeout:
+                console.warn(f"timed out after {timeout:g}s waiting for "
+                             + ", ".join(t.id for t in tasks if not t.is_final))
+                return TIMED_OUT
+            time.sleep(poll)
+            poll = min(poll * 1.5, 0.5)
+    except KeyboardInterrupt:
+        return INTERRUPTED

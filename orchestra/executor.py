@@ -1,0 +1,84 @@
+"""Turn a task and its agent into a running process: placeholders, environment, working
+directory, log header. The platform part of starting and killing lives in process.py."""
+
+import os
+import shutil
+import sys
+
+from orchestra import agents, process
+from orchestra.clock import iso
+from orchestra.errors import OrchestraError
+
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class LaunchError(Exception):
+    """The task could not be started; the message says why (recorded as reason `launch`)."""
+
+
+def placeholders(layout, task):
+    tid = task.id
+    return {
+        "taskId": tid, "task_id": tid, "agent": task.agent, "root": layout.root,
+        "planFile": layout.plan_file(tid), "logFile": layout.log_file(tid),
+        "doneFile": layout.sentinel(tid, "done"), "errorFile": layout.sentinel(tid, "error"),
+        "python": sys.executable,
+    }
+
+
+def with_package_path(env):
+    """env with this orchestra importable, for children that run `python -m orchestra...`."""
+    env = dict(env)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def prepare(layout, task, environ=os.environ):
+    """(argv, cwd, env) for the task's next run; LaunchError if it cannot be run."""
+    try:
+        agent = agents.get(layout, task.agent)
+        template = agent.template()
+    except OrchestraError as e:
+        raise LaunchError(e.message) from None
+    values = placeholders(layout, task)
+    values["prompt"] = agents.substitute(template, dict(values, prompt=task.prompt))
+    argv = agent.argv(values)
+
+    cwd = os.path.join(layout.root, task.cwd or agent.cwd or ".")
+    if not os.path.isdir(cwd):
+        raise LaunchError(f"working directory {cwd} does not exist")
+
+    env = dict(environ)
+    env.pop("CLAUDECODE", None)  # Claude Code refuses to start nested inside another session
+    env.update(agent.env)
+    env.update(ORCHESTRA_TASK_ID=task.id, ORCHESTRA_AGENT=task.agent, ORCHESTRA_ROOT=layout.root,
+               ORCHESTRA_PLAN_FILE=values["planFile"], ORCHESTRA_LOG_FILE=values["logFile"],
+               ORCHESTRA_DONE_FILE=values["doneFile"], ORCHESTRA_ERROR_FILE=values["errorFile"])
+    if agent.command == agents.PYTHON:
+        env = with_package_path(env)
+
+    program = argv[0]
+    if os.path.dirname(program):
+        resolved = os.path.join(cwd, program)
+        if not (os.path.isfile(resolved) and os.access(resolved, os.X_OK)):
+            raise LaunchError(f"agent {task.agent!r}: {program} is not an executable file")
+    else:
+        resolved = shutil.which(program, path=env.get("PATH"))
+        if resolved is None:
+            raise LaunchError(f"agent {task.agent!r}: command {program!r} not found on PATH")
+    argv[0] = resolved
+    return argv, cwd, env
+
+
+def launch(layout, task, attempt, now):
+    """Start the task's process; returns the Popen. Raises LaunchError."""
+    argv, cwd, env = prepare(layout, task)
+    log_path = layout.log_file(task.id)
+    header = f"=== orchestra: {task.id} attempt {attempt}, {iso(now)}: {os.path.basename(argv[0])} ===\n"
+    try:
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(header)
+        return process.spawn(argv, cwd=cwd, env=env, log_path=log_path,
+                             exit_path=layout.sentinel(task.id, "exit"))
+    except OSError as e:
+        raise LaunchError(f"cannot start {argv[0]}: {e.strerror or e}") from None

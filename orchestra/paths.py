@@ -1,0 +1,64 @@
+"""Where a project's files live, and how the project root is found (like git finds its repo)."""
+
+import os
+
+from orchestra.errors import OrchestraError
+
+STATE_DIR = ".orchestra"
+CONFIG_DIR = ".orchestra-cli"
+SENTINELS = ("done", "error", "cancelled", "timeout", "exit")
+
+
+def find_root(explicit=None, cwd=None, environ=os.environ):
+    """--root, else ORCHESTRA_ROOT, else the nearest ancestor holding .orchestra/ or
+    .orchestra-cli/, else the current directory."""
+    chosen = explicit or environ.get("ORCHESTRA_ROOT")
+    if chosen:
+        root = os.path.abspath(chosen)
+        if not os.path.isdir(root):
+            raise OrchestraError(f"project root {chosen!r} is not a directory")
+        return root
+    start = os.path.abspath(cwd or os.getcwd())
+    here = start
+    while True:
+        if os.path.isdir(os.path.join(here, STATE_DIR)) or os.path.isdir(os.path.join(here, CONFIG_DIR)):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return start
+        here = parent
+
+
+class Layout:
+    """Every path orchestra uses under one project root."""
+
+    def __init__(self, root):
+        self.root = root
+        self.state = os.path.join(root, STATE_DIR)
+        self.tasks = os.path.join(self.state, "tasks")
+        self.plans = os.path.join(self.state, "plans")
+        self.logs = os.path.join(self.state, "logs")
+        self.lock = os.path.join(self.state, "lock")
+        self.supervisor_lock = os.path.join(self.state, "supervisor.lock")
+        self.supervisor_info = os.path.join(self.state, "supervisor.json")
+        self.supervisor_log = os.path.join(self.state, "supervisor.log")
+        self.config_dir = os.path.join(root, CONFIG_DIR)
+        self.agent_config = os.path.join(self.config_dir, "agent-config.json")
+        self.prompts = os.path.join(self.config_dir, "prompts")
+
+    def task_file(self, task_id):
+        return os.path.join(self.tasks, task_id + ".json")
+
+    def sentinel(self, task_id, kind):
+        return os.path.join(self.tasks, f"{task_id}.{kind}")
+
+    def log_file(self, task_id):
+        return os.path.join(self.logs, task_id + ".log")
+
+    def plan_file(self, task_id):
+        return os.path.join(self.plans, task_id + "_plan.md")
+
+    def files_of(self, task_id):
+        """Everything a task owns on disk, for deletion."""
+        return ([self.task_file(task_id), self.log_file(task_id), self.plan_file(task_id)]
+                + [self.sentinel(task_id, kind) for kind in SENTINELS])

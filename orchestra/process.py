@@ -1,0 +1,191 @@
+"""Everything platform-specific about processes: spawn a detached tree, tell if it lives, kill it.
+
+POSIX: each agent runs under a tiny /bin/sh wrapper that leads a new session (so one killpg
+reaches grandchildren) and writes the agent's exit status to a file, so the outcome survives
+the death of the supervisor that started it. Windows: the same wrapper role is played by
+`python -m orchestra.process`, the tree is started in a new process group and killed with
+`taskkill /T`. Process identity (against pid reuse) is the process start time.
+"""
+
+import os
+import sys
+import time
+
+WINDOWS = os.name == "nt"
+
+# "$0" is the exit file; "$@" the agent's argv. The status is written to a temp name and
+# renamed, so a reader never sees half a number.
+_SH_WRAPPER = '"$@"; c=$?; printf "%s\\n" "$c" > "$0.tmp" && mv -f "$0.tmp" "$0"; exit "$c"'
+
+KILL_GRACE = 1.0
+
+
+def spawn(argv, *, cwd, env, log_path, exit_path, detach_only=False):
+    """Start argv with stdin closed and stdout+stderr appended to log_path.
+
+    Returns the Popen. detach_only=True skips the exit-recording wrapper (for the supervisor).
+    """
+    import subprocess
+
+    if not detach_only:
+        if WINDOWS:
+            argv = [sys.executable, "-m", "orchestra.process", exit_path] + list(argv)
+        else:
+            argv = ["/bin/sh", "-c", _SH_WRAPPER, exit_path] + list(argv)
+    kwargs = {}
+    if WINDOWS:
+        kwargs["creationflags"] = (subprocess.CREATE_NEW_PROCESS_GROUP
+                                   | getattr(subprocess, "CREATE_NO_WINDOW", 0))
+    else:
+        kwargs["start_new_session"] = True
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, close_fds=True, **kwargs)
+
+
+# -- identity and liveness ---------------------------------------------------------
+
+
+def start_token(pid):
+    """An opaque token of when `pid` started, or None if it is gone or cannot be told."""
+    if WINDOWS:
+        return _win_start_token(pid)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        # comm (field 2) may hold spaces and parentheses: split after the last ')'.
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if fields[0] == b"Z":
+            return None  # a zombie has ended; only its exit status is left
+        return fields[19].decode()  # field 22, starttime in clock ticks since boot
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return None
+    except (OSError, ValueError, IndexError):
+        return None
+    return _ps_start_token(pid)
+
+
+def _ps_start_token(pid):
+    # macOS and other BSDs have no /proc.
+    import subprocess
+    try:
+        out = subprocess.run(["ps", "-o", "lstart=", "-p", str(pid)], capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def is_alive(pid, token):
+    """True if `pid` runs and is the same process as when `token` was taken."""
+    if not pid:
+        return False
+    if not WINDOWS:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+    now = start_token(pid)
+    if now is None:
+        return False
+    return token is None or now == token
+
+
+def group_alive(pid):
+    """True while any process of the group `pid` leads is left (POSIX), or pid itself (Windows)."""
+    if WINDOWS:
+        return _win_start_token(pid) is not None
+    try:
+        os.killpg(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+# -- killing -----------------------------------------------------------------------
+
+
+def terminate_tree(pid):
+    """Ask the whole tree to stop (SIGTERM to the group); returns at once."""
+    if WINDOWS:
+        _taskkill(pid, force=False)
+        return
+    try:
+        os.killpg(pid, 15)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def force_kill_tree(pid):
+    if WINDOWS:
+        _taskkill(pid, force=True)
+        return
+    try:
+        os.killpg(pid, 9)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_tree(pid, grace=KILL_GRACE, poll=0.02):
+    """SIGTERM the tree, SIGKILL it if anything is left after `grace` seconds; wait till gone."""
+    terminate_tree(pid)
+    deadline = time.monotonic() + grace
+    while group_alive(pid):
+        if time.monotonic() >= deadline:
+            force_kill_tree(pid)
+            end = time.monotonic() + 2.0
+            while group_alive(pid) and time.monotonic() < end:
+                time.sleep(poll)
+            return
+        time.sleep(poll)
+
+
+# -- Windows -----------------------------------------------------------------------
+
+
+def _taskkill(pid, force):
+    import subprocess
+    args = ["taskkill", "/T", "/PID", str(pid)] + (["/F"] if force else [])
+    subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _win_start_token(pid):
+    import ctypes
+    from ctypes import wintypes
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return None
+    try:
+        code = wintypes.DWORD()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) or code.value != 259:
+            return None  # 259 is STILL_ACTIVE
+        times = [wintypes.FILETIME() for _ in range(4)]
+        if not kernel32.GetProcessTimes(handle, *[ctypes.byref(t) for t in times]):
+            return None
+        return f"{times[0].dwHighDateTime}:{times[0].dwLowDateTime}"
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def _windows_wrapper(exit_path, argv):
+    # The Windows stand-in for the sh wrapper: run the agent, record its exit status.
+    import subprocess
+    try:
+        code = subprocess.call(argv)
+    except OSError as e:
+        sys.stderr.write(f"orchestra: cannot start {argv[0]}: {e}\n")
+        code = 127
+    with open(exit_path + ".tmp", "w") as f:
+        f.write(f"{code}\n")
+    os.replace(exit_path + ".tmp", exit_path)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(_windows_wrapper(sys.argv[1], sys.argv[2:]))

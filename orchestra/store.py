@@ -1,0 +1,192 @@
+"""The JSON-file task repository under .orchestra/: one file a task, sentinels beside it.
+
+Reads take no lock (every write is a whole-file atomic replace); read-modify-write sequences
+run under `locked()`, so a supervisor, a `cancel` and a `start` loop never lose an update.
+"""
+
+import json
+import os
+
+from orchestra.errors import NotFound, OrchestraError
+from orchestra.lock import FileLock
+from orchestra.paths import SENTINELS
+from orchestra.task import Task, valid_id
+
+_ERROR_TEXT_MAX = 2000
+
+
+def write_atomic(path, text, *, exclusive=False):
+    """Write `text` to `path` so readers see the old file or the new one, never a part.
+
+    With exclusive=True the write fails with FileExistsError rather than replace a file.
+    """
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if exclusive:
+            os.link(tmp, path)  # fails if the name exists: no two tasks share an id
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_json(path):
+    with open(path, "rb") as f:
+        return json.loads(f.read())
+
+
+class Snapshot:
+    """One listing of the tasks directory: the tasks that parsed, the file names, the problems."""
+
+    def __init__(self, tasks, names, problems):
+        self.tasks = tasks
+        self.names = names
+        self.problems = problems
+
+    def has(self, task_id, kind):
+        return f"{task_id}.{kind}" in self.names
+
+
+class Store:
+    def __init__(self, layout):
+        self.layout = layout
+        self._cache = {}  # file name -> ((inode, mtime_ns, size), Task)
+
+    def ensure(self):
+        for d in (self.layout.tasks, self.layout.plans, self.layout.logs):
+            os.makedirs(d, exist_ok=True)
+
+    def locked(self):
+        self.ensure()
+        return FileLock(self.layout.lock)
+
+    # -- reading -----------------------------------------------------------------
+
+    def scan(self):
+        """Every task, re-parsing only files that changed since the last scan by this Store."""
+        tasks, names, problems, cache = {}, set(), [], {}
+        try:
+            entries = list(os.scandir(self.layout.tasks))
+        except FileNotFoundError:
+            entries = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            names.add(name)
+            if not name.endswith(".json"):
+                continue
+            try:
+                st = entry.stat()
+                key = (st.st_ino, st.st_mtime_ns, st.st_size)
+                hit = self._cache.get(name)
+                if hit and hit[0] == key:
+                    task = hit[1]
+                else:
+                    task = Task.from_dict(read_json(entry.path))
+                    if task.id + ".json" != name:
+                        raise ValueError(f"its id is {task.id}")
+            except FileNotFoundError:
+                names.discard(name)  # deleted by `clean` while we listed
+                continue
+            except (OSError, ValueError) as e:
+                problems.append(f"skipping unreadable task file {os.path.join('.orchestra', 'tasks', name)}: {e}")
+                continue
+            cache[name] = (key, task)
+            tasks[task.id] = task
+        self._cache = cache
+        return Snapshot(tasks, names, problems)
+
+    def get(self, task_id):
+        check_id(task_id)
+        path = self.layout.task_file(task_id)
+        try:
+            return Task.from_dict(read_json(path))
+        except FileNotFoundError:
+            raise NotFound(task_id) from None
+        except (OSError, ValueError) as e:
+            raise OrchestraError(f"task file {path} is unreadable: {e}", 1) from None
+
+    def exists(self, task_id):
+        return os.path.exists(self.layout.task_file(task_id))
+
+    # -- writing -----------------------------------------------------------------
+
+    def save(self, task):
+        write_atomic(self.layout.task_file(task.id), _dump(task))
+
+    def create(self, task):
+        self.ensure()
+        write_atomic(self.layout.task_file(task.id), _dump(task), exclusive=True)
+
+    def delete(self, task_id):
+        for path in self.layout.files_of(task_id):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+    # -- sentinels ---------------------------------------------------------------
+
+    def write_sentinel(self, task_id, kind, text=""):
+        write_atomic(self.layout.sentinel(task_id, kind), text)
+
+    def clear_sentinels(self, task_id):
+        for kind in SENTINELS:
+            try:
+                os.unlink(self.layout.sentinel(task_id, kind))
+            except FileNotFoundError:
+                pass
+
+    def sentinel_mtime(self, task_id, kind):
+        try:
+            return os.stat(self.layout.sentinel(task_id, kind)).st_mtime
+        except FileNotFoundError:
+            return None
+
+    def read_error(self, task_id):
+        """The message of a task's .error file: JSON {"error", "details"} or plain text."""
+        try:
+            with open(self.layout.sentinel(task_id, "error"), "rb") as f:
+                raw = f.read(64 * 1024).decode("utf-8", "replace").strip()
+        except FileNotFoundError:
+            return None
+        message = raw
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and ("error" in data or "details" in data):
+            message = str(data.get("error") or "error")
+            if data.get("details"):
+                message += f": {data['details']}"
+        message = message or "the agent wrote an empty .error file"
+        return message[:_ERROR_TEXT_MAX]
+
+    def read_exit(self, task_id):
+        """The exit status the launch wrapper recorded, or None."""
+        try:
+            with open(self.layout.sentinel(task_id, "exit"), "rb") as f:
+                return int(f.read(32).strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+
+def check_id(task_id):
+    if not valid_id(task_id):
+        raise OrchestraError(
+            f"invalid task id {task_id!r}: ids look like task_1764071563123_a1b2c3")
+
+
+def _dump(task):
+    return json.dumps(task.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,297 @@
+"""The supervisor: one process per project root that launches pending tasks, watches them,
+enforces timeouts and records outcomes. `run --wait` runs it in the foreground, `run` in the
+background; a held `.orchestra/supervisor.lock` is what "a supervisor is alive" means.
+"""
+
+import json
+import os
+import queue
+import threading
+import time
+
+from orchestra import debug, executor, process, scheduler
+from orchestra.clock import iso
+from orchestra.lock import FileLock
+from orchestra.reconcile import Facts, decide, next_deadline
+from orchestra.store import Store, read_json, write_atomic
+from orchestra.task import LAUNCH, Status, finish, launched
+
+IDLE_POLL = 0.5     # how often new tasks, cancels and orphans are looked for
+RESCAN_EVERY = 2.0  # a full listing at least this often, whatever the directory mtime says
+
+
+# -- the lock and the info file ---------------------------------------------------------
+
+
+def lock_for(layout):
+    return FileLock(layout.supervisor_lock)
+
+
+def read_info(layout):
+    """{pid, parallel, started_at} of the live supervisor, or None when none runs."""
+    probe = lock_for(layout)
+    if os.path.exists(layout.supervisor_lock) and probe.acquire(timeout=0):
+        probe.release()
+        return None
+    if not os.path.exists(layout.supervisor_lock):
+        return None
+    try:
+        return read_json(layout.supervisor_info)
+    except (OSError, ValueError):
+        return {}
+
+
+def set_parallel(layout, parallel):
+    """Ask the live supervisor to use `parallel` slots (it re-reads its info file)."""
+    info = read_info(layout)
+    if info is not None:
+        info["parallel"] = parallel
+        write_atomic(layout.supervisor_info, json.dumps(info) + "\n")
+    return info
+
+
+def spawn_background(layout, parallel):
+    """Start a detached supervisor process; returns its pid."""
+    import sys
+    argv = [sys.executable, "-m", "orchestra", "--root", layout.root, "supervise",
+            "--parallel", str(parallel)]
+    env = executor.with_package_path(os.environ)
+    os.makedirs(layout.state, exist_ok=True)
+    proc = process.spawn(argv, cwd=layout.root, env=env, log_path=layout.supervisor_log,
+                         exit_path=None, detach_only=True)
+    return proc.pid
+
+
+# -- settling running tasks ---------------------------------------------------------------
+
+
+def sentinel_facts(store, snap, task, exited, exit_code):
+    """Facts from the task's sentinels. Once the process has ended they are looked up afresh:
+    an agent may write .done and exit between our listing and now."""
+    tid = task.id
+    if exited:
+        has = lambda kind: os.path.exists(store.layout.sentinel(tid, kind))  # noqa: E731
+    else:
+        has = lambda kind: snap.has(tid, kind)  # noqa: E731
+    error = store.read_error(tid) if has("error") else None
+    done = has("done")
+    sentinel_at = None
+    if done or error is not None:
+        sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
+    return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
+                 cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at)
+
+
+def orphan_facts(store, snap, task):
+    """Facts about a running task whose process is no child of ours."""
+    code = store.read_exit(task.id)
+    exited = code is not None or not process.is_alive(task.pid, task.pid_start)
+    if exited and code is None:
+        code = store.read_exit(task.id)  # the wrapper may have written it as we looked
+    return sentinel_facts(store, snap, task, exited, code)
+
+
+def apply(store, task, decision, now):
+    """Record a decision if the task is still in the run it was made for; the new task or None."""
+    with store.locked():
+        current = store.get(task.id)
+        if current.state is not Status.RUNNING or current.attempt != task.attempt:
+            return None
+        if decision.record:
+            store.write_sentinel(task.id, decision.record, iso(now) + "\n")
+        after = finish(current, decision.status, decision.reason, decision.error,
+                       decision.exit_code, now)
+        store.save(after)
+    debug.log(f"{task.id}: {decision!r} -> {after.status}")
+    return after
+
+
+def settle_orphans(store, now):
+    """Settle every running task by observation alone; the caller holds the supervisor lock."""
+    snap = store.scan()
+    changed = []
+    for task in snap.tasks.values():
+        if task.state is not Status.RUNNING:
+            continue
+        decision = decide(task, orphan_facts(store, snap, task), now)
+        if decision is None:
+            continue
+        after = apply(store, task, decision, now)
+        if after is not None:
+            changed.append((task, after))
+            if decision.kill:
+                process.kill_tree(task.pid)
+    return snap, changed
+
+
+# -- the loop ------------------------------------------------------------------------------
+
+
+class Supervisor:
+    """Run with the supervisor lock held. `notify(before, after)` hears every change it makes."""
+
+    def __init__(self, layout, lock, parallel, notify=None, clock=time.time):
+        self.layout = layout
+        self.lock = lock
+        self.parallel = parallel
+        self.notify = notify or (lambda before, after: None)
+        self.clock = clock
+        self.store = Store(layout)
+        self.procs = {}            # task id -> Popen of the run we started
+        self.exits = queue.Queue()  # (task id, exit status) from waiter threads
+        self.killers = []
+        self.ran = set()           # ids this supervisor launched
+        self._info_mtime = None
+        self._dir_stamp = None
+        self._last_scan = 0.0
+        self._snap = None
+
+    def run(self, until_drained=True):
+        self._write_info()
+        try:
+            while True:
+                now = self.clock()
+                self._read_parallel()
+                snap = self._scan(now)
+                self._settle(snap, now)
+                self._launch(snap, now)
+                if until_drained and not self.procs and self._drained_for_good():
+                    return
+                self._wait(snap, self.clock())
+        finally:
+            for t in self.killers:
+                t.join()
+            if self.lock.held:
+                self._remove_info()
+
+    def _remove_info(self):
+        try:
+            os.unlink(self.layout.supervisor_info)
+        except OSError:
+            pass
+
+    def _write_info(self):
+        info = {"pid": os.getpid(), "parallel": self.parallel, "started_at": iso(self.clock())}
+        write_atomic(self.layout.supervisor_info, json.dumps(info) + "\n")
+
+    def _read_parallel(self):
+        try:
+            mtime = os.stat(self.layout.supervisor_info).st_mtime_ns
+            if mtime != self._info_mtime:
+                self._info_mtime = mtime
+                self.parallel = max(1, int(read_json(self.layout.supervisor_info)["parallel"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+
+    def _scan(self, now):
+        # When nothing runs, an unchanged directory needs no listing (idle CPU stays near zero).
+        try:
+            stamp = os.stat(self.layout.tasks).st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        quiet = (self._snap is not None and stamp == self._dir_stamp and not self.procs
+                 and self.exits.empty() and now - self._last_scan < RESCAN_EVERY
+                 and not any(t.state is Status.RUNNING for t in self._snap.tasks.values()))
+        if not quiet:
+            self._snap = self.store.scan()
+            self._dir_stamp, self._last_scan = stamp, now
+            for problem in self._snap.problems:
+                debug.log(problem)
+        return self._snap
+
+    def _settle(self, snap, now):
+        exited = {}
+        while True:
+            try:
+                tid, code = self.exits.get_nowait()
+            except queue.Empty:
+                break
+            exited[tid] = code
+        for task in list(snap.tasks.values()):
+            if task.state is not Status.RUNNING:
+                continue
+            if task.id in exited:
+                facts = sentinel_facts(self.store, snap, task, True, exited[task.id])
+            elif task.id in self.procs:
+                facts = sentinel_facts(self.store, snap, task, False, None)
+            else:
+                facts = orphan_facts(self.store, snap, task)
+            decision = decide(task, facts, now)
+            if decision is None:
+                continue
+            after = apply(self.store, task, decision, now)
+            if after is not None:
+                snap.tasks[task.id] = after
+                self.notify(task, after)
+            if decision.kill:
+                self._kill_async(task.pid)
+        for tid in exited:
+            self.procs.pop(tid, None)
+
+    def _busy(self, snap):
+        orphans = [t for t in snap.tasks.values()
+                   if t.state is Status.RUNNING and t.id not in self.procs]
+        return len(self.procs) + len(orphans)
+
+    def _launch(self, snap, now):
+        for task in scheduler.pick(snap.tasks.values(), self.parallel - self._busy(snap), now,
+                                   busy=self.procs):
+            after = self._launch_one(task, now)
+            if after is not None:
+                snap.tasks[task.id] = after
+                self.notify(task, after)
+
+    def _launch_one(self, task, now):
+        with self.store.locked():
+            current = self.store.get(task.id)
+            if current.state is not Status.PENDING or current.ready_at() > now:
+                return None
+            self.store.clear_sentinels(task.id)
+            attempt = int(current.attempt or 0) + 1
+            try:
+                proc = executor.launch(self.layout, current, attempt, now)
+            except executor.LaunchError as e:
+                failed = launched(current, None, None, now)
+                after = finish(failed, Status.FAILED, LAUNCH, str(e), None, now)
+                self.store.save(after)
+                self.ran.add(task.id)
+                debug.log(f"{task.id}: cannot launch: {e}")
+                return after
+            after = launched(current, proc.pid, process.start_token(proc.pid), now)
+            self.store.save(after)
+        self.procs[task.id] = proc
+        self.ran.add(task.id)
+        threading.Thread(target=self._reap, args=(task.id, proc), daemon=True).start()
+        debug.log(f"{task.id}: launched pid {proc.pid} (attempt {attempt})")
+        return after
+
+    def _reap(self, tid, proc):
+        self.exits.put((tid, proc.wait()))
+
+    def _kill_async(self, pid):
+        t = threading.Thread(target=process.kill_tree, args=(pid,), daemon=True)
+        t.start()
+        self.killers = [k for k in self.killers if k.is_alive()] + [t]
+
+    def _drained_for_good(self):
+        """Nothing left to do: release the supervisor lock while still holding the store lock,
+        so a task queued right now either is seen here or finds the lock free for a new `run`."""
+        if not scheduler.drained(self._snap.tasks.values()):
+            return False
+        with self.store.locked():
+            self._snap = self.store.scan()
+            if not scheduler.drained(self._snap.tasks.values()):
+                return False
+            self._remove_info()
+            self.lock.release()
+        return True
+
+    def _wait(self, snap, now):
+        tasks = snap.tasks.values()
+        wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now), next_deadline(tasks)]
+        until = min(w for w in wakeups if w is not None)
+        try:
+            tid_code = self.exits.get(timeout=max(0.0, until - now))
+        except queue.Empty:
+            return
+        self.exits.put(tid_code)  # settled on the next pass with the others

@@ -1,0 +1,146 @@
+"""Pure rendering of the status table, its summary line and progress lines. No I/O.
+
+`Style` carries the two decisions made once by the CLI: colour, and whether the terminal
+takes Unicode icons.
+"""
+
+from orchestra.clock import human
+from orchestra.task import Status
+
+_RESET = "\x1b[0m"
+_CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34",
+          "magenta": "35", "cyan": "36"}
+_STATUS_COLOR = {Status.PENDING: "yellow", Status.RUNNING: "cyan", Status.COMPLETED: "green",
+                 Status.FAILED: "red", Status.CANCELLED: "magenta"}
+_ICONS = {Status.PENDING: ("○", "."), Status.RUNNING: ("▶", ">"), Status.COMPLETED: ("✔", "+"),
+          Status.FAILED: ("✖", "x"), Status.CANCELLED: ("⊘", "-")}
+RETRY_ICON = ("↻", "~")
+HEADERS = ("ID", "AGENT", "STATUS", "AGE", "TIME", "TRY", "PROMPT")
+_GAP = "  "
+_MIN_PROMPT = 12
+_MAX_PROMPT = 72
+
+
+class Style:
+    def __init__(self, color=False, unicode=True):
+        self.color = color
+        self.unicode = unicode
+
+    def paint(self, text, *names):
+        if not self.color or not names:
+            return text
+        return "\x1b[" + ";".join(_CODES[n] for n in names) + "m" + text + _RESET
+
+    def icon(self, pair):
+        return pair[0] if self.unicode else pair[1]
+
+    def status_icon(self, status):
+        return self.icon(_ICONS[status])
+
+    def status_color(self, status):
+        return _STATUS_COLOR[status]
+
+
+def excerpt(text, limit):
+    flat = " ".join(str(text).split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:max(0, limit - 1)] + "…" if limit > 1 else flat[:limit]
+
+
+def status_text(task, now, style):
+    """'▶ running', '✖ failed: timeout', '↻ pending: retry in 4s'."""
+    state = task.state
+    if state is Status.PENDING and task.not_before and task.ready_at() > now:
+        return f"{style.icon(RETRY_ICON)} pending: retry in {human(task.ready_at() - now)}"
+    text = f"{style.status_icon(state)} {state.value}"
+    if state is Status.FAILED and task.reason:
+        text += f": {task.reason}"
+    return text
+
+
+def attempt_text(task):
+    """'2/3' (attempt of the ones allowed) with automatic retries, else just the attempt."""
+    attempt = int(task.attempt or 0)
+    if attempt == 0:
+        return "-"
+    if not task.max_retries:
+        return str(attempt)
+    # After a `retry` by hand the attempts can outnumber 1 + max_retries: never show 3/2.
+    return f"{attempt}/{max(attempt, 1 + int(task.max_retries))}"
+
+
+def elapsed(task, now):
+    started = task.started()
+    if started is None:
+        return None
+    if task.state is Status.RUNNING:
+        return now - started
+    finished = task.finished()
+    return (finished - started) if finished is not None else None
+
+
+def row(task, now, style):
+    return (task.id, task.agent, status_text(task, now, style), human(now - task.created()),
+            human(elapsed(task, now)), attempt_text(task), excerpt(task.prompt, _MAX_PROMPT))
+
+
+def render(tasks, now, style, width=None):
+    """The table, ordered oldest first, fitted into `width` columns (None: no limit)."""
+    tasks = sorted(tasks, key=lambda t: (t.created_at or "", t.id))
+    rows = [row(t, now, style) for t in tasks]
+    widths = [max([len(HEADERS[i])] + [len(r[i]) for r in rows]) for i in range(len(HEADERS))]
+    if width is not None:
+        over = sum(widths) + len(_GAP) * (len(widths) - 1) - width
+        if over > 0:
+            widths[-1] = max(_MIN_PROMPT, widths[-1] - over)
+    lines = [_GAP.join(style.paint(h.ljust(w) if i < len(HEADERS) - 1 else h, "bold")
+                       for i, (h, w) in enumerate(zip(HEADERS, widths)))]
+    for task, cells in zip(tasks, rows):
+        out = []
+        for i, (cell, w) in enumerate(zip(cells, widths)):
+            last = i == len(cells) - 1
+            text = excerpt(cell, w) if last else cell.ljust(w)
+            if i == 2:
+                text = style.paint(text, style.status_color(task.state))
+            elif i == 0:
+                text = style.paint(text, "dim")
+            out.append(text)
+        lines.append(_GAP.join(out).rstrip())
+    return "\n".join(lines)
+
+
+def summary(tasks, hidden, supervisor, style):
+    """'4 tasks: 1 running, 2 pending, 1 failed · supervisor pid 42, parallel 2'."""
+    counts = {}
+    for t in tasks:
+        counts[t.state] = counts.get(t.state, 0) + 1
+    n = len(tasks)
+    parts = [f"{counts[s]} {s.value}" for s in Status if counts.get(s)]
+    text = f"{n} task{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
+    if hidden:
+        text += f" ({hidden} older finished hidden; --all shows them)"
+    if supervisor is not None:
+        text += f" · supervisor pid {supervisor.get('pid', '?')}, parallel {supervisor.get('parallel', '?')}"
+    elif counts.get(Status.PENDING) or counts.get(Status.RUNNING):
+        text += " · no supervisor: `orchestra run` starts one"
+    return text
+
+
+def progress(before, after, now, style):
+    """One line for a change the supervisor made, for `run --wait`."""
+    state = after.state
+    tid = style.paint(after.id, "dim")
+    if state is Status.RUNNING:
+        return f"{style.status_icon(state)} {tid} {after.agent}: started (attempt {after.attempt})"
+    if state is Status.PENDING:
+        wait = human(max(0.0, after.ready_at() - now))
+        return (f"{style.paint(style.icon(RETRY_ICON), 'yellow')} {tid} {after.agent}: "
+                f"{after.reason} ({after.error}); retry {after.retries}/{after.max_retries} in {wait}")
+    mark = style.paint(style.status_icon(state), style.status_color(state))
+    took = human(elapsed(after, now))
+    if state is Status.COMPLETED:
+        return f"{mark} {tid} {after.agent}: completed in {took}"
+    if state is Status.FAILED:
+        return f"{mark} {tid} {after.agent}: failed ({after.reason}) after {took}: {after.error}"
+    return f"{mark} {tid} {after.agent}: cancelled"

@@ -1,0 +1,180 @@
+"""The task model: fields, statuses, ids and the pure rules for how a run ends. No I/O."""
+
+import os
+import re
+import time
+from enum import Enum
+
+from orchestra.clock import iso, parse_iso
+
+ID_PATTERN = r"task_\d{13}_[0-9a-f]{6}"
+_ID_RE = re.compile(ID_PATTERN + r"$")
+
+
+class Status(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def __str__(self):
+        return self.value
+
+
+FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
+ACTIVE = (Status.PENDING, Status.RUNNING)
+
+# Why a task failed (the `reason` field).
+EXIT, ERROR, TIMEOUT, LOST, LAUNCH = "exit", "error", "timeout", "lost", "launch"
+# Failures an automatic retry cannot mend: the command is missing or not runnable.
+NOT_RETRIED = (LAUNCH,)
+
+COMPLETION_MODES = ("either", "sentinel", "exit")
+BACKOFF_CAP = 300.0
+
+# Every field a task file holds, with its default; unknown keys in a file are kept as they are.
+FIELDS = {
+    "id": None, "agent": None, "prompt": "", "status": Status.PENDING.value,
+    "reason": None, "error": None, "exit_code": None,
+    "priority": 0, "timeout": None, "attempt": 0, "max_retries": 0, "retries": 0,
+    "completion": "either", "cwd": None,
+    "pid": None, "pid_start": None,
+    "created_at": None, "started_at": None, "finished_at": None, "not_before": None,
+    "log_file": None, "plan_file": None,
+}
+
+
+def new_id(now=None):
+    ms = int((time.time() if now is None else now) * 1000)
+    return f"task_{ms:013d}_{os.urandom(3).hex()}"
+
+
+def valid_id(text):
+    return bool(_ID_RE.match(text))
+
+
+class Task:
+    """A task file's contents with typed access; `to_dict` gives back exactly what is stored."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+    @classmethod
+    def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
+            completion="either", cwd=None):
+        data = dict(FIELDS)
+        data.update(id=task_id, agent=agent, prompt=prompt, priority=priority, timeout=timeout,
+                    max_retries=max_retries, completion=completion, cwd=cwd, created_at=iso(now),
+                    log_file=f".orchestra/logs/{task_id}.log",
+                    plan_file=f".orchestra/plans/{task_id}_plan.md")
+        return cls(data)
+
+    @classmethod
+    def from_dict(cls, data):
+        if not isinstance(data, dict) or not valid_id(str(data.get("id", ""))):
+            raise ValueError("not a task object (no valid id)")
+        Status(data.get("status"))  # raises ValueError on an unknown status
+        merged = dict(FIELDS)
+        merged.update(data)
+        return cls(merged)
+
+    def to_dict(self):
+        return dict(self.data)
+
+    def copy(self):
+        return Task(dict(self.data))
+
+    def __getattr__(self, name):
+        try:
+            return self.data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def state(self):
+        return Status(self.data["status"])
+
+    @property
+    def is_final(self):
+        return self.state in FINAL
+
+    def created(self):
+        return parse_iso(self.data["created_at"]) or 0.0
+
+    def started(self):
+        return parse_iso(self.data["started_at"])
+
+    def finished(self):
+        return parse_iso(self.data["finished_at"])
+
+    def ready_at(self):
+        return parse_iso(self.data["not_before"]) or 0.0
+
+    def deadline(self):
+        """When a running task times out, or None."""
+        started, timeout = self.started(), self.data["timeout"]
+        if started is None or not timeout:
+            return None
+        return started + float(timeout)
+
+    def order_key(self):
+        """Queue order: higher priority first, then older first; the id breaks ties."""
+        return (-int(self.data["priority"] or 0), self.data["created_at"] or "", self.data["id"])
+
+
+def outcome(completion, exit_code, done, error):
+    """How a run ended, from what it left behind: (status, reason, message).
+
+    `done`: the agent wrote `.done`; `error`: the message of its `.error`, or None.
+    `exit_code` None means the process vanished without a recorded exit status.
+    """
+    if error is not None:
+        return Status.FAILED, ERROR, error
+    if done and completion != "exit":
+        return Status.COMPLETED, None, None
+    if exit_code is None:
+        return Status.FAILED, LOST, "the process ended without a recorded exit status or sentinel"
+    if completion == "sentinel":
+        return Status.FAILED, EXIT, f"exited with code {exit_code} without writing .done"
+    if exit_code == 0:
+        return Status.COMPLETED, None, None
+    return Status.FAILED, EXIT, f"exited with code {exit_code}"
+
+
+def backoff(attempt, base=2.0, cap=BACKOFF_CAP):
+    return min(cap, base ** max(1, attempt))
+
+
+def finish(task, status, reason, error, exit_code, now):
+    """The task after its run ended: final, or pending again when it has automatic retries left.
+
+    Doing both in one step is what makes a failure cause exactly one retry.
+    """
+    t = task.copy()
+    d = t.data
+    d.update(status=status.value, reason=reason, error=error, exit_code=exit_code,
+             finished_at=iso(now))
+    if (status is Status.FAILED and reason not in NOT_RETRIED
+            and int(d["retries"] or 0) < int(d["max_retries"] or 0)):
+        d.update(status=Status.PENDING.value, retries=int(d["retries"] or 0) + 1,
+                 not_before=iso(now + backoff(int(d["attempt"] or 1))))
+    return t
+
+
+def launched(task, pid, pid_start, now):
+    t = task.copy()
+    t.data.update(status=Status.RUNNING.value, attempt=int(t.data["attempt"] or 0) + 1, pid=pid,
+                  pid_start=pid_start, started_at=iso(now), finished_at=None, not_before=None,
+                  exit_code=None, reason=None, error=None)
+    return t
+
+
+def requeued(task):
+    """A failed or cancelled task queued again by hand: a fresh budget of automatic retries."""
+    t = task.copy()
+    t.data.update(status=Status.PENDING.value, retries=0, not_before=None, reason=None,
+                  error=None, exit_code=None, finished_at=None, pid=None, pid_start=None)
+    return t
