@@ -5,7 +5,6 @@ Colour, Unicode and width are decided once here and handed down in `Console`.
 
 import argparse
 import os
-import shutil
 import sys
 
 from orchestra import __version__, debug
@@ -50,7 +49,10 @@ def make_console(no_color, stdout=None, stderr=None, environ=os.environ):
     unicode = (getattr(stdout, "encoding", "") or "").lower().replace("-", "") in ("utf8", "utf8sig")
     width = None
     if is_tty:
-        width = shutil.get_terminal_size().columns
+        try:
+            width = os.get_terminal_size(stdout.fileno()).columns
+        except (OSError, ValueError):
+            width = 80
     elif environ.get("COLUMNS", "").isdigit():
         width = int(environ["COLUMNS"])
     return Console(stdout, stderr, Style(color, unicode), width, is_tty)
@@ -102,6 +104,8 @@ def _seconds_or_zero(text):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
+        if message.startswith("argument {"):  # argparse's words for an unknown command
+            message = f"unknown command; the commands are {PUBLIC.replace(',', ', ')}"
         raise OrchestraError(f"{message} (see `{self.prog} --help`)", USAGE)
 
 
@@ -231,7 +235,29 @@ def _command(name):
     return importlib.import_module(f"orchestra.commands.{name}")
 
 
-def build_parser():
+_ADDERS = {"init": _add_init, "start": _add_start, "run": _add_run, "status": _add_status,
+           "logs": _add_logs, "cancel": _add_cancel, "retry": _add_retry, "clean": _add_clean,
+           "timeout": _add_timeout, "wait": _add_wait, "supervise": _add_supervise}
+
+
+def _command_word(argv):
+    """The subcommand in argv, skipping global options, or None."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--root":
+            skip = True
+        elif word == "--":
+            return None
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv=None):
+    """The parser; given argv naming a command, only that command's subparser is built
+    (building all of them costs more than a `status` itself)."""
     common = _Parser(add_help=False)
     g = common.add_argument_group("global options")
     g.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR",
@@ -246,9 +272,10 @@ def build_parser():
                      "invalid input, 124 a wait timed out, 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"orchestra {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{" + PUBLIC + "}")
-    for add in (_add_init, _add_start, _add_run, _add_status, _add_logs, _add_cancel, _add_retry,
-                _add_clean, _add_timeout, _add_wait, _add_supervise):
-        add(sub, common)
+    word = _command_word(argv) if argv is not None else None
+    for name, add in _ADDERS.items():
+        if word not in _ADDERS or name == word:
+            add(sub, common)
     return parser
 
 
@@ -256,7 +283,9 @@ def main(argv=None):
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except OrchestraError as e:

@@ -100,11 +100,30 @@ def group_alive(pid):
         return _win_start_token(pid) is not None
     try:
         os.killpg(pid, 0)
-        return True
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    if os.path.isdir("/proc/self"):
+        return _linux_group_has_live_member(pid)
+    return True
+
+
+def _linux_group_has_live_member(pgid):
+    # killpg(pgid, 0) also counts zombies, and an orphaned zombie lingers until init reaps
+    # it (seconds, under some inits): look for a member that still runs.
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()
+        if fields[0] != b"Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 # -- killing -----------------------------------------------------------------------

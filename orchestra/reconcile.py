@@ -14,10 +14,11 @@ SENTINEL_GRACE = 10.0
 class Facts:
     """What is known about a running task's process and files at one moment."""
 
-    __slots__ = ("exited", "exit_code", "done", "error", "cancelled", "timed_out", "sentinel_at")
+    __slots__ = ("exited", "exit_code", "done", "error", "cancelled", "timed_out", "sentinel_at",
+                 "ended_at")
 
     def __init__(self, *, exited, exit_code=None, done=False, error=None, cancelled=False,
-                 timed_out=False, sentinel_at=None):
+                 timed_out=False, sentinel_at=None, ended_at=None):
         self.exited = exited            # the process is known to have ended
         self.exit_code = exit_code      # its status when known
         self.done = done                # .done exists
@@ -25,18 +26,20 @@ class Facts:
         self.cancelled = cancelled      # .cancelled exists (a `cancel` got half-way)
         self.timed_out = timed_out      # .timeout exists (a timeout kill got half-way)
         self.sentinel_at = sentinel_at  # mtime of .done/.error
+        self.ended_at = ended_at        # when the process ended, if seen later (.exit mtime)
 
 
 class Decision:
-    __slots__ = ("status", "reason", "error", "exit_code", "kill", "record")
+    __slots__ = ("status", "reason", "error", "exit_code", "kill", "record", "ended_at")
 
-    def __init__(self, status, reason, error, exit_code, kill=False, record=None):
+    def __init__(self, status, reason, error, exit_code, kill=False, record=None, ended_at=None):
         self.status = status
         self.reason = reason
         self.error = error
         self.exit_code = exit_code
         self.kill = kill        # the process tree must be killed
         self.record = record    # sentinel to write before the task file ("timeout")
+        self.ended_at = ended_at  # the true end time when the run ended unobserved
 
     def __repr__(self):
         return (f"Decision({self.status.value}, {self.reason}, kill={self.kill}, "
@@ -52,7 +55,7 @@ def decide(task, facts, now, grace=SENTINEL_GRACE):
         return Decision(Status.FAILED, TIMEOUT, _timeout_message(task), facts.exit_code, kill=alive)
     if facts.exited:
         status, reason, message = outcome(task.completion, facts.exit_code, facts.done, facts.error)
-        return Decision(status, reason, message, facts.exit_code)
+        return Decision(status, reason, message, facts.exit_code, ended_at=facts.ended_at)
     deadline = task.deadline()
     if deadline is not None and now >= deadline:
         return Decision(Status.FAILED, TIMEOUT, _timeout_message(task), None, kill=True,

@@ -3,51 +3,22 @@ enforces timeouts and records outcomes. `run --wait` runs it in the foreground, 
 background; a held `.orchestra/supervisor.lock` is what "a supervisor is alive" means.
 """
 
-import json
 import os
 import queue
 import threading
 import time
 
-from orchestra import debug, executor, process, scheduler
+from orchestra import debug, executor, lease, process, scheduler
 from orchestra.clock import iso
-from orchestra.lock import FileLock
 from orchestra.reconcile import Facts, decide, next_deadline
-from orchestra.store import Store, read_json, write_atomic
+from orchestra.store import Store, read_json
 from orchestra.task import LAUNCH, Status, finish, launched
 
 IDLE_POLL = 0.5     # how often new tasks, cancels and orphans are looked for
 RESCAN_EVERY = 2.0  # a full listing at least this often, whatever the directory mtime says
 
 
-# -- the lock and the info file ---------------------------------------------------------
-
-
-def lock_for(layout):
-    return FileLock(layout.supervisor_lock)
-
-
-def read_info(layout):
-    """{pid, parallel, started_at} of the live supervisor, or None when none runs."""
-    probe = lock_for(layout)
-    if os.path.exists(layout.supervisor_lock) and probe.acquire(timeout=0):
-        probe.release()
-        return None
-    if not os.path.exists(layout.supervisor_lock):
-        return None
-    try:
-        return read_json(layout.supervisor_info)
-    except (OSError, ValueError):
-        return {}
-
-
-def set_parallel(layout, parallel):
-    """Ask the live supervisor to use `parallel` slots (it re-reads its info file)."""
-    info = read_info(layout)
-    if info is not None:
-        info["parallel"] = parallel
-        write_atomic(layout.supervisor_info, json.dumps(info) + "\n")
-    return info
+# -- starting one ------------------------------------------------------------------------
 
 
 def spawn_background(layout, parallel):
@@ -88,7 +59,10 @@ def orphan_facts(store, snap, task):
     exited = code is not None or not process.is_alive(task.pid, task.pid_start)
     if exited and code is None:
         code = store.read_exit(task.id)  # the wrapper may have written it as we looked
-    return sentinel_facts(store, snap, task, exited, code)
+    facts = sentinel_facts(store, snap, task, exited, code)
+    if code is not None:
+        facts.ended_at = store.sentinel_mtime(task.id, "exit")
+    return facts
 
 
 def apply(store, task, decision, now):
@@ -100,7 +74,7 @@ def apply(store, task, decision, now):
         if decision.record:
             store.write_sentinel(task.id, decision.record, iso(now) + "\n")
         after = finish(current, decision.status, decision.reason, decision.error,
-                       decision.exit_code, now)
+                       decision.exit_code, decision.ended_at or now)
         store.save(after)
     debug.log(f"{task.id}: {decision!r} -> {after.status}")
     return after
@@ -171,8 +145,8 @@ class Supervisor:
             pass
 
     def _write_info(self):
-        info = {"pid": os.getpid(), "parallel": self.parallel, "started_at": iso(self.clock())}
-        write_atomic(self.layout.supervisor_info, json.dumps(info) + "\n")
+        lease.write_info(self.layout, {"pid": os.getpid(), "parallel": self.parallel,
+                                       "started_at": iso(self.clock())})
 
     def _read_parallel(self):
         try:

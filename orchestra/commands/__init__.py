@@ -1,7 +1,7 @@
 """One module a command. Each exposes `run(layout, console, **options) -> int`; it writes
 through `console` (the CLI's one printer) and never sees argparse."""
 
-from orchestra import supervisor
+from orchestra import lease
 from orchestra.task import Status
 
 
@@ -11,10 +11,11 @@ def refresh(store, now):
     snap = store.scan()
     if not any(t.state is Status.RUNNING for t in snap.tasks.values()):
         return snap
-    lock = supervisor.lock_for(store.layout)
+    lock = lease.lock_for(store.layout)
     if not lock.acquire(timeout=0):
         return snap
     try:
+        from orchestra import supervisor
         snap, _ = supervisor.settle_orphans(store, now)
         return store.scan()
     finally:

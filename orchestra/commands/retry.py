@@ -1,6 +1,6 @@
 """`retry`: queue a failed or cancelled task again, as a new attempt."""
 
-from orchestra import supervisor
+from orchestra import lease
 from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
 from orchestra.task import Status, requeued
@@ -15,6 +15,6 @@ def run(layout, console, task_id):
                 f"{task_id} is {task.status}; only failed or cancelled tasks can be retried", FAILED)
         store.clear_sentinels(task_id)
         store.save(requeued(task))
-    hint = "" if supervisor.read_info(layout) else "; `orchestra run` starts it"
+    hint = "" if lease.read_info(layout) else "; `orchestra run` starts it"
     console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}){hint}")
     return 0

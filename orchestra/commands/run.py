@@ -2,7 +2,7 @@
 
 import time
 
-from orchestra import supervisor, table
+from orchestra import lease, supervisor, table
 from orchestra.errors import FAILED, INTERRUPTED, OK
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
@@ -20,10 +20,10 @@ def run(layout, console, parallel=None, wait=False):
     pending = sum(1 for t in active if t.state is Status.PENDING)
     if wait:
         return _foreground(layout, console, parallel or 1, {t.id for t in active})
-    info = supervisor.read_info(layout)
+    info = lease.read_info(layout)
     if info is not None:
         if parallel is not None and info.get("parallel") != parallel:
-            supervisor.set_parallel(layout, parallel)
+            lease.set_parallel(layout, parallel)
             console.out(f"supervisor already running (pid {info.get('pid')}); parallel set to {parallel}")
         else:
             console.out(f"supervisor already running (pid {info.get('pid')}, parallel "
@@ -33,8 +33,11 @@ def run(layout, console, parallel=None, wait=False):
         console.out("nothing to run: no pending tasks (`orchestra start AGENT PROMPT` queues one)")
         return OK
     pid = supervisor.spawn_background(layout, parallel or 1)
-    console.out(f"supervising {pending} pending task{'s' if pending != 1 else ''} in the background "
-                f"(pid {pid}, parallel {parallel or 1}); `orchestra status --watch` follows them")
+    what = f"{pending} pending task{'s' if pending != 1 else ''}"
+    if len(active) > pending:
+        what += f" and {len(active) - pending} left running by an earlier supervisor"
+    console.out(f"supervising {what} in the background (pid {pid}, parallel {parallel or 1}); "
+                "`orchestra status --watch` follows them")
     return OK
 
 
@@ -42,7 +45,7 @@ def _foreground(layout, console, parallel, watched):
     def notify(before, after):
         console.out(table.progress(before, after, time.time(), console.style))
 
-    lock = supervisor.lock_for(layout)
+    lock = lease.lock_for(layout)
     store = Store(layout)
     seen = {}
     ran = set(watched)

@@ -3,7 +3,7 @@
 import json
 import time
 
-from orchestra import supervisor, table
+from orchestra import lease, table
 from orchestra.commands import refresh, resolve
 from orchestra.store import Store
 from orchestra.task import ACTIVE
@@ -41,7 +41,7 @@ def _view(store, layout, console, ids, as_json, show_all):
     if as_json:
         tasks.sort(key=lambda t: (t.created_at or "", t.id))
         return json.dumps([t.to_dict() for t in tasks], indent=2, ensure_ascii=False)
-    info = supervisor.read_info(layout)
+    info = lease.read_info(layout)
     if not tasks:
         return table.summary(tasks, hidden, info, console.style) + (
             "" if hidden else "\n(queue one with `orchestra start AGENT PROMPT`)")

@@ -2,14 +2,14 @@
 
 import time
 
-from orchestra import supervisor, table
+from orchestra import lease, supervisor, table
 
 # A `status` may hold the lock for a moment while it settles orphans: wait that out.
 ACQUIRE_TIMEOUT = 3.0
 
 
 def run(layout, console, parallel=1):
-    lock = supervisor.lock_for(layout)
+    lock = lease.lock_for(layout)
     if not lock.acquire(timeout=ACQUIRE_TIMEOUT):
         return 0  # another supervisor owns this root; it will pick the tasks up
 

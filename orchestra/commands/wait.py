@@ -2,7 +2,7 @@
 
 import time
 
-from orchestra import supervisor
+from orchestra import lease
 from orchestra.commands import refresh, resolve
 from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT
 from orchestra.store import Store
@@ -24,7 +24,7 @@ def run(layout, console, ids, timeout=None):
                         console.warn(f"{t.id} {t.status}" + (f" ({t.reason}): {t.error}" if t.reason else ""))
                 return OK if all(t.state is Status.COMPLETED for t in tasks) else FAILED
             if not hinted and any(t.state is Status.PENDING for t in tasks) \
-                    and supervisor.read_info(layout) is None:
+                    and lease.read_info(layout) is None:
                 console.warn("note: no supervisor is running, so pending tasks will not start; "
                              "run `orchestra run` in another shell")
                 hinted = True
