@@ -1,0 +1,63 @@
+"""A fake agent for the end-to-end tests. Its prompt is a list of steps run in order:
+
+  echo=TEXT      print TEXT            sleep=S        sleep S seconds
+  done           write the .done file  error=MSG      write .error as JSON {"error": MSG}
+  exit=N         exit with status N    ignore-term    ignore SIGTERM from now on
+  tree=S         start two grandchildren (ignoring SIGTERM) that sleep S seconds
+  pids=FILE      write our pid and the grandchildren's pids to FILE (one a line)
+  argv=FILE      write our argv as JSON to FILE
+  flaky=N        exit 1 unless this is the N-th run or later (counted in flaky.count)
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def main(steps):
+    env = os.environ
+    children = []
+    for step in steps:
+        name, _, value = step.partition("=")
+        if name == "echo":
+            print(value, flush=True)
+        elif name == "sleep":
+            time.sleep(float(value))
+        elif name == "done":
+            open(env["ORCHESTRA_DONE_FILE"], "w").close()
+        elif name == "error":
+            with open(env["ORCHESTRA_ERROR_FILE"], "w") as f:
+                json.dump({"error": value, "details": "from the fake agent"}, f)
+        elif name == "exit":
+            return int(value)
+        elif name == "ignore-term":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        elif name == "tree":
+            code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(%s)"
+            children += [subprocess.Popen([sys.executable, "-c", code % value]) for _ in range(2)]
+        elif name == "pids":
+            with open(value + ".tmp", "w") as f:
+                f.write("\n".join(str(p) for p in [os.getpid()] + [c.pid for c in children]) + "\n")
+            os.replace(value + ".tmp", value)
+        elif name == "argv":
+            with open(value, "w") as f:
+                json.dump(sys.argv[1:], f)
+        elif name == "flaky":
+            path = os.path.join(env["ORCHESTRA_ROOT"], "flaky.count")
+            runs = int(open(path).read()) + 1 if os.path.exists(path) else 1
+            with open(path, "w") as f:
+                f.write(str(runs))
+            if runs < int(value):
+                print(f"flaky: run {runs} fails", flush=True)
+                return 1
+        else:
+            print(f"fake_agent: unknown step {step!r}", file=sys.stderr)
+            return 99
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(" ".join(sys.argv[1:]).split()))

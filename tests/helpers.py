@@ -1,0 +1,119 @@
+"""Shared test plumbing: a throw-away project directory and a way to run orchestra in it."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FAKE_AGENT = os.path.join(REPO, "tests", "fake_agent.py")
+
+
+def wait_until(condition, timeout=10.0, interval=0.05, message="condition"):
+    """Poll `condition` until it returns a truthy value; fail the test after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+def pid_alive(pid):
+    """True if pid runs (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class ProjectCase(unittest.TestCase):
+    """Each test gets its own project root with the fake agent configured."""
+
+    agents = None  # extra agent specs: name -> spec
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(self._cleanup)
+        config = {"fake": {"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"],
+                           "promptTemplate": "{prompt}"}}
+        config.update(self.agents or {})
+        self.write_config(config)
+
+    def write_config(self, agents):
+        os.makedirs(os.path.join(self.root, ".orchestra-cli"), exist_ok=True)
+        with open(os.path.join(self.root, ".orchestra-cli", "agent-config.json"), "w") as f:
+            json.dump({"agents": agents}, f)
+
+    def env(self, **extra):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRA_")}
+        env.update(PYTHONPATH=REPO, NO_COLOR="1", COLUMNS="200")
+        env.pop("FORCE_COLOR", None)
+        env.update(extra)
+        return env
+
+    def run_cli(self, *args, input=None, timeout=60, cwd=None, env=None):
+        return subprocess.run([sys.executable, "-m", "orchestra", *args], cwd=cwd or self.root,
+                              env=env or self.env(), input=input, capture_output=True, text=True,
+                              timeout=timeout)
+
+    def ok(self, *args, **kw):
+        """Run and require exit 0; returns stdout."""
+        r = self.run_cli(*args, **kw)
+        self.assertEqual(r.returncode, 0, f"orchestra {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
+        return r.stdout
+
+    def start(self, prompt, *flags, agent="fake"):
+        return self.ok("start", "-q", agent, prompt, *flags).strip()
+
+    def task(self, task_id):
+        with open(os.path.join(self.root, ".orchestra", "tasks", task_id + ".json")) as f:
+            return json.load(f)
+
+    def status_of(self, task_id):
+        """The task's status after letting `status` settle what it can."""
+        return json.loads(self.ok("status", "--json", task_id))[0]["status"]
+
+    def wait_status(self, task_id, status, timeout=15):
+        return wait_until(lambda: self.status_of(task_id) == status, timeout,
+                          message=f"{task_id} to be {status}")
+
+    def supervisor_pid(self):
+        try:
+            with open(os.path.join(self.root, ".orchestra", "supervisor.json")) as f:
+                return json.load(f).get("pid")
+        except (OSError, ValueError):
+            return None
+
+    def _cleanup(self):
+        # Leave no process behind: the supervisor first, then every task's tree.
+        pid = self.supervisor_pid()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        tasks = os.path.join(self.root, ".orchestra", "tasks")
+        if os.path.isdir(tasks):
+            for name in os.listdir(tasks):
+                if name.endswith(".json"):
+                    try:
+                        with open(os.path.join(tasks, name)) as f:
+                            data = json.load(f)
+                        if data.get("status") == "running" and data.get("pid"):
+                            os.killpg(data["pid"], signal.SIGKILL)
+                    except (OSError, ValueError):
+                        pass
+        shutil.rmtree(self.root, ignore_errors=True)
