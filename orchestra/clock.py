@@ -3,8 +3,8 @@
 import re
 import time
 
-_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:Z|\+00:00)?$")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)$")
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:Z|\+00:00)?")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -30,7 +30,7 @@ def parse_iso(text):
     """'2026-11-25T11:52:43.123Z' -> seconds since the epoch; None stays None."""
     if text is None:
         return None
-    m = _ISO.match(text)
+    m = _ISO.fullmatch(text)
     if not m:
         raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
@@ -40,7 +40,7 @@ def parse_iso(text):
 
 def parse_duration(text):
     """'90', '90s', '15m', '2h', '7d', '1w' -> seconds; ValueError otherwise."""
-    m = _DURATION.match(text.strip().lower())
+    m = _DURATION.fullmatch(text.strip().lower())
     if not m:
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 7d)")
     return float(m.group(1)) * _UNIT[m.group(2)]

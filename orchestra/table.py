@@ -18,6 +18,7 @@ RETRY_ICON = ("↻", "~")
 HEADERS = ("ID", "AGENT", "STATUS", "AGE", "TIME", "TRY", "PROMPT")
 _GAP = "  "
 _MIN_PROMPT = 12
+_DROP_ORDER = (3, 5, 4)  # AGE, TRY, TIME: what a narrow terminal does without first
 _MAX_PROMPT = 72
 
 
@@ -41,18 +42,18 @@ class Style:
         return _STATUS_COLOR[status]
 
 
-def excerpt(text, limit):
+def excerpt(text, limit, ellipsis="…"):
     flat = " ".join(str(text).split())
     if len(flat) <= limit:
         return flat
-    return flat[:max(0, limit - 1)] + "…" if limit > 1 else flat[:limit]
+    return flat[:max(0, limit - 1)] + ellipsis if limit > 1 else flat[:limit]
 
 
 def status_text(task, now, style):
     """'▶ running', '✖ failed: timeout', '↻ pending: retry in 4s'."""
     state = task.state
     if state is Status.PENDING and task.not_before and task.ready_at() > now:
-        return f"{style.icon(RETRY_ICON)} pending: retry in {human(task.ready_at() - now)}"
+        return f"{style.icon(RETRY_ICON)} retry in {human(task.ready_at() - now)}"
     text = f"{style.status_icon(state)} {state.value}"
     if state is Status.FAILED and task.reason:
         text += f": {task.reason}"
@@ -86,21 +87,27 @@ def row(task, now, style):
 
 
 def render(tasks, now, style, width=None):
-    """The table, ordered oldest first, fitted into `width` columns (None: no limit)."""
+    """The table, oldest first, fitted into `width` columns (None: no limit): the prompt is
+    cut first, then AGE, TRY and TIME are left out; ID, AGENT and STATUS always stay."""
     tasks = sorted(tasks, key=lambda t: (t.created_at or "", t.id))
     rows = [row(t, now, style) for t in tasks]
     widths = [max([len(HEADERS[i])] + [len(r[i]) for r in rows]) for i in range(len(HEADERS))]
+    shown = list(range(len(HEADERS)))
     if width is not None:
-        over = sum(widths) + len(_GAP) * (len(widths) - 1) - width
-        if over > 0:
-            widths[-1] = max(_MIN_PROMPT, widths[-1] - over)
-    lines = [_GAP.join(style.paint(h.ljust(w) if i < len(HEADERS) - 1 else h, "bold")
-                       for i, (h, w) in enumerate(zip(HEADERS, widths)))]
+        drops = list(_DROP_ORDER)
+        while True:
+            over = sum(widths[i] for i in shown) + len(_GAP) * (len(shown) - 1) - width
+            if over <= 0 or widths[-1] - over >= _MIN_PROMPT or not drops:
+                widths[-1] = max(_MIN_PROMPT, widths[-1] - max(0, over))
+                break
+            shown.remove(drops.pop(0))
+    ellipsis = style.icon(("…", "~"))
+    lines = [_GAP.join(style.paint(HEADERS[i].ljust(widths[i]) if i != shown[-1] else HEADERS[i],
+                                   "bold") for i in shown)]
     for task, cells in zip(tasks, rows):
         out = []
-        for i, (cell, w) in enumerate(zip(cells, widths)):
-            last = i == len(cells) - 1
-            text = excerpt(cell, w) if last else cell.ljust(w)
+        for i in shown:
+            text = excerpt(cells[i], widths[i], ellipsis) if i == shown[-1] else cells[i].ljust(widths[i])
             if i == 2:
                 text = style.paint(text, style.status_color(task.state))
             elif i == 0:

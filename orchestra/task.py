@@ -8,7 +8,7 @@ from enum import Enum
 from orchestra.clock import iso, parse_iso
 
 ID_PATTERN = r"task_\d{13}_[0-9a-f]{6}"
-_ID_RE = re.compile(ID_PATTERN + r"$")
+_ID_RE = re.compile(ID_PATTERN)
 
 
 class Status(str, Enum):
@@ -51,7 +51,7 @@ def new_id(now=None):
 
 
 def valid_id(text):
-    return bool(_ID_RE.match(text))
+    return bool(_ID_RE.fullmatch(text))
 
 
 class Task:

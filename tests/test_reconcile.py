@@ -1,0 +1,72 @@
+import unittest
+
+from orchestra.clock import iso
+from orchestra.reconcile import SENTINEL_GRACE, Facts, decide, next_deadline
+from orchestra.task import ERROR, EXIT, LOST, TIMEOUT, Status, Task, launched
+
+NOW = 1_790_000_000.0
+
+
+def running(**fields):
+    t = Task.new("task_1790000000000_abcdef", "coder", "p", NOW - 100)
+    t.data.update(fields)
+    return launched(t, 4242, "tok", NOW - 10)
+
+
+class DecideTest(unittest.TestCase):
+    def test_alive_and_quiet_stays_running(self):
+        self.assertIsNone(decide(running(), Facts(exited=False), NOW))
+
+    def test_exit_code_decides_when_it_ended(self):
+        d = decide(running(), Facts(exited=True, exit_code=3), NOW)
+        self.assertEqual((d.status, d.reason, d.exit_code, d.kill), (Status.FAILED, EXIT, 3, False))
+
+    def test_vanished_without_trace_is_lost(self):
+        d = decide(running(), Facts(exited=True), NOW)
+        self.assertEqual((d.status, d.reason), (Status.FAILED, LOST))
+
+    def test_vanished_after_writing_done_is_completed(self):
+        d = decide(running(), Facts(exited=True, done=True), NOW)
+        self.assertEqual(d.status, Status.COMPLETED)
+
+    def test_timeout_kills_and_records(self):
+        d = decide(running(timeout=5), Facts(exited=False), NOW)
+        self.assertEqual((d.status, d.reason, d.kill, d.record), (Status.FAILED, TIMEOUT, True, "timeout"))
+
+    def test_not_yet_timed_out(self):
+        self.assertIsNone(decide(running(timeout=60), Facts(exited=False), NOW))
+
+    def test_half_done_cancel_is_finished(self):
+        d = decide(running(), Facts(exited=False, cancelled=True), NOW)
+        self.assertEqual((d.status, d.kill), (Status.CANCELLED, True))
+
+    def test_half_done_timeout_is_finished_without_killing_a_dead_process(self):
+        d = decide(running(timeout=5), Facts(exited=True, exit_code=-9, timed_out=True), NOW)
+        self.assertEqual((d.status, d.reason, d.kill), (Status.FAILED, TIMEOUT, False))
+
+    def test_agent_that_reports_but_never_exits_is_killed_after_grace(self):
+        facts = Facts(exited=False, done=True, sentinel_at=NOW - 1)
+        self.assertIsNone(decide(running(), facts, NOW))
+        facts = Facts(exited=False, done=True, sentinel_at=NOW - SENTINEL_GRACE)
+        d = decide(running(), facts, NOW)
+        self.assertEqual((d.status, d.kill), (Status.COMPLETED, True))
+        facts = Facts(exited=False, error="stuck", sentinel_at=NOW - SENTINEL_GRACE)
+        d = decide(running(), facts, NOW)
+        self.assertEqual((d.status, d.reason, d.kill), (Status.FAILED, ERROR, True))
+
+    def test_exit_mode_does_not_end_on_done(self):
+        facts = Facts(exited=False, done=True, sentinel_at=NOW - 1000)
+        self.assertIsNone(decide(running(completion="exit"), facts, NOW))
+
+    def test_ended_at_carries_the_true_end(self):
+        d = decide(running(), Facts(exited=True, exit_code=0, ended_at=NOW - 7), NOW)
+        self.assertEqual(d.ended_at, NOW - 7)
+
+    def test_next_deadline(self):
+        self.assertEqual(next_deadline([running(timeout=30), running(timeout=20), running()]),
+                         NOW - 10 + 20)
+        self.assertIsNone(next_deadline([running()]))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,55 @@
+import unittest
+
+from orchestra import scheduler
+from orchestra.clock import iso
+from orchestra.task import Task
+
+NOW = 1_790_000_000.0
+
+
+def task(n, priority=0, status="pending", not_before=None):
+    t = Task.new(f"task_{1790000000000 + n}_abcdef", "a", "p", NOW + n, priority=priority)
+    t.data.update(status=status, not_before=iso(not_before) if not_before else None)
+    return t
+
+
+class PickTest(unittest.TestCase):
+    def ids(self, tasks):
+        return [t.id[-16:-7] for t in tasks]
+
+    def test_fifo_within_priority_and_higher_priority_first(self):
+        tasks = [task(3), task(1), task(2, priority=1), task(4, priority=-1)]
+        picked = scheduler.pick(tasks, 10, NOW + 100)
+        self.assertEqual([t.priority for t in picked], [1, 0, 0, -1])
+        self.assertEqual(picked[1].created(), NOW + 1)
+
+    def test_respects_free_slots(self):
+        tasks = [task(i) for i in range(5)]
+        self.assertEqual(len(scheduler.pick(tasks, 2, NOW + 100)), 2)
+        self.assertEqual(scheduler.pick(tasks, 0, NOW + 100), [])
+
+    def test_only_pending_and_ready(self):
+        tasks = [task(1, status="running"), task(2, status="completed"),
+                 task(3, not_before=NOW + 50), task(4)]
+        self.assertEqual([t.created() for t in scheduler.pick(tasks, 5, NOW + 10)], [NOW + 4])
+        self.assertEqual(len(scheduler.pick(tasks, 5, NOW + 60)), 2)
+
+    def test_busy_ids_are_skipped(self):
+        tasks = [task(1), task(2)]
+        picked = scheduler.pick(tasks, 5, NOW + 10, busy={tasks[0].id})
+        self.assertEqual(picked, [tasks[1]])
+
+    def test_no_starvation_within_a_priority(self):
+        # However many newer tasks arrive, the oldest pending one is always picked first.
+        tasks = [task(0)] + [task(i) for i in range(1, 50)]
+        self.assertEqual(scheduler.pick(list(reversed(tasks)), 1, NOW + 100), [tasks[0]])
+
+    def test_next_wakeup_and_drained(self):
+        tasks = [task(1, not_before=NOW + 30), task(2, not_before=NOW + 20), task(3, status="failed")]
+        self.assertEqual(scheduler.next_wakeup(tasks, NOW), NOW + 20)
+        self.assertFalse(scheduler.drained(tasks))
+        self.assertTrue(scheduler.drained([task(3, status="failed"), task(4, status="completed")]))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,106 @@
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from orchestra.errors import NotFound, OrchestraError
+from orchestra.paths import Layout, find_root
+from orchestra.store import Store, write_atomic
+from orchestra.task import Task
+
+NOW = 1_790_000_000.0
+
+
+class StoreTest(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+        self.store = Store(Layout(self.root))
+
+    def new(self, n):
+        task = Task.new(f"task_{1790000000000 + n}_abcdef", "a", f"p{n}", NOW + n)
+        self.store.create(task)
+        return task
+
+    def test_create_scan_get(self):
+        a, b = self.new(1), self.new(2)
+        snap = self.store.scan()
+        self.assertEqual(set(snap.tasks), {a.id, b.id})
+        self.assertEqual(self.store.get(a.id).prompt, "p1")
+
+    def test_create_never_overwrites(self):
+        self.new(1)
+        with self.assertRaises(FileExistsError):
+            self.new(1)
+
+    def test_scan_sees_updates_and_deletes(self):
+        a = self.new(1)
+        self.store.scan()
+        changed = a.copy()
+        changed.data["status"] = "running"
+        self.store.save(changed)
+        self.assertEqual(self.store.scan().tasks[a.id].status, "running")
+        self.store.delete(a.id)
+        self.assertEqual(self.store.scan().tasks, {})
+
+    def test_corrupt_file_is_reported_and_skipped(self):
+        good = self.new(1)
+        bad = os.path.join(self.store.layout.tasks, "task_1790000000099_abcdef.json")
+        with open(bad, "w") as f:
+            f.write("{ half a task")
+        snap = self.store.scan()
+        self.assertEqual(list(snap.tasks), [good.id])
+        self.assertEqual(len(snap.problems), 1)
+        self.assertIn("task_1790000000099_abcdef.json", snap.problems[0])
+        with self.assertRaises(OrchestraError):
+            self.store.get("task_1790000000099_abcdef")
+
+    def test_get_validates_ids(self):
+        with self.assertRaises(OrchestraError) as e:
+            self.store.get("../../etc/passwd")
+        self.assertIn("invalid task id", e.exception.message)
+        with self.assertRaises(NotFound):
+            self.store.get("task_1790000000000_000000")
+
+    def test_error_sentinel_formats(self):
+        t = self.new(1)
+        self.assertIsNone(self.store.read_error(t.id))
+        for text, expected in ((json.dumps({"error": "no tests", "details": "pytest missing"}),
+                                "no tests: pytest missing"),
+                               ("plain words\n", "plain words"),
+                               ("", "the agent wrote an empty .error file")):
+            self.store.write_sentinel(t.id, "error", text)
+            self.assertEqual(self.store.read_error(t.id), expected)
+
+    def test_clear_sentinels(self):
+        t = self.new(1)
+        for kind in ("done", "error", "exit", "timeout", "cancelled"):
+            self.store.write_sentinel(t.id, kind, "1")
+        self.store.clear_sentinels(t.id)
+        self.assertEqual(sorted(os.listdir(self.store.layout.tasks)), [t.id + ".json"])
+
+    def test_atomic_write_leaves_no_temp_file_on_failure(self):
+        path = os.path.join(self.root, "x.json")
+        with self.assertRaises(TypeError):
+            write_atomic(path, None)
+        self.assertEqual(os.listdir(self.root), [])
+
+
+class FindRootTest(unittest.TestCase):
+    def test_nearest_marked_ancestor_then_cwd(self):
+        root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, root)
+        deep = os.path.join(root, "a", "b")
+        os.makedirs(deep)
+        self.assertEqual(find_root(cwd=deep, environ={}), deep)
+        os.makedirs(os.path.join(root, ".orchestra-cli"))
+        self.assertEqual(find_root(cwd=deep, environ={}), root)
+        self.assertEqual(find_root(cwd=deep, environ={"ORCHESTRA_ROOT": deep}), deep)
+        self.assertEqual(find_root(explicit=deep, cwd=root, environ={}), deep)
+        with self.assertRaises(OrchestraError):
+            find_root(explicit=os.path.join(root, "missing"), environ={})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,117 @@
+import unittest
+
+from orchestra.clock import iso
+from orchestra.task import (EXIT, ERROR, LAUNCH, LOST, Status, Task, backoff, finish, launched,
+                            new_id, outcome, requeued, valid_id)
+
+NOW = 1_790_000_000.0
+
+
+def make(**fields):
+    t = Task.new("task_1790000000000_abcdef", "coder", "do it", NOW)
+    t.data.update(fields)
+    return t
+
+
+class IdTest(unittest.TestCase):
+    def test_new_ids_match_the_pattern_and_differ(self):
+        ids = {new_id(NOW) for _ in range(200)}
+        self.assertEqual(len(ids), 200)
+        self.assertTrue(all(valid_id(i) for i in ids))
+
+    def test_hostile_ids_are_invalid(self):
+        for bad in ("../../etc/passwd", "task_1", "task_1790000000000_abcdef/../x",
+                    "task_1790000000000_ABCDEF", "", "task_1790000000000_abcdef\n"):
+            self.assertFalse(valid_id(bad), bad)
+
+
+class ModelTest(unittest.TestCase):
+    def test_round_trip_keeps_unknown_fields(self):
+        data = make().to_dict()
+        data["from_the_future"] = {"x": 1}
+        self.assertEqual(Task.from_dict(data).to_dict(), data)
+
+    def test_old_file_missing_fields_gets_defaults(self):
+        t = Task.from_dict({"id": "task_1790000000000_abcdef", "agent": "a", "prompt": "p",
+                            "status": "pending"})
+        self.assertEqual((t.attempt, t.max_retries, t.completion), (0, 0, "either"))
+
+    def test_rejects_unknown_status_and_bad_id(self):
+        with self.assertRaises(ValueError):
+            Task.from_dict(dict(make().to_dict(), status="sleeping"))
+        with self.assertRaises(ValueError):
+            Task.from_dict(dict(make().to_dict(), id="../x"))
+
+    def test_order_is_priority_then_age(self):
+        a = make(priority=0, created_at=iso(NOW))
+        b = make(priority=5, created_at=iso(NOW + 10))
+        c = make(priority=0, created_at=iso(NOW + 1))
+        self.assertEqual(sorted([c, a, b], key=Task.order_key), [b, a, c])
+
+    def test_deadline(self):
+        self.assertIsNone(make(started_at=iso(NOW)).deadline())
+        self.assertEqual(make(started_at=iso(NOW), timeout=30).deadline(), NOW + 30)
+
+
+class OutcomeTest(unittest.TestCase):
+    def test_error_sentinel_wins_over_exit_zero(self):
+        self.assertEqual(outcome("either", 0, True, "boom"), (Status.FAILED, ERROR, "boom"))
+
+    def test_done_wins_over_nonzero_exit(self):
+        self.assertEqual(outcome("either", 3, True, None)[0], Status.COMPLETED)
+
+    def test_exit_code_decides_without_sentinel(self):
+        self.assertEqual(outcome("either", 0, False, None)[0], Status.COMPLETED)
+        self.assertEqual(outcome("either", 2, False, None)[:2], (Status.FAILED, EXIT))
+
+    def test_sentinel_mode_needs_done(self):
+        self.assertEqual(outcome("sentinel", 0, False, None)[:2], (Status.FAILED, EXIT))
+        self.assertEqual(outcome("sentinel", 1, True, None)[0], Status.COMPLETED)
+
+    def test_exit_mode_ignores_done_but_not_error(self):
+        self.assertEqual(outcome("exit", 3, True, None)[:2], (Status.FAILED, EXIT))
+        self.assertEqual(outcome("exit", 0, False, "x")[:2], (Status.FAILED, ERROR))
+
+    def test_no_exit_status_and_no_sentinel_is_lost(self):
+        self.assertEqual(outcome("either", None, False, None)[:2], (Status.FAILED, LOST))
+        self.assertEqual(outcome("either", None, True, None)[0], Status.COMPLETED)
+
+
+class FinishTest(unittest.TestCase):
+    def running(self, **fields):
+        return launched(make(**fields), 123, "tok", NOW)
+
+    def test_success_is_final(self):
+        t = finish(self.running(max_retries=3), Status.COMPLETED, None, None, 0, NOW + 5)
+        self.assertEqual((t.state, t.finished_at, t.exit_code), (Status.COMPLETED, iso(NOW + 5), 0))
+
+    def test_failure_with_retries_left_goes_back_to_pending_once(self):
+        t = finish(self.running(max_retries=2), Status.FAILED, EXIT, "exited 1", 1, NOW)
+        self.assertEqual((t.state, t.retries, t.attempt), (Status.PENDING, 1, 1))
+        self.assertEqual(t.ready_at(), NOW + backoff(1))
+        t = finish(launched(t, 124, "tok", NOW + 3), Status.FAILED, EXIT, "exited 1", 1, NOW + 4)
+        self.assertEqual((t.state, t.retries, t.attempt), (Status.PENDING, 2, 2))
+        self.assertEqual(t.ready_at(), NOW + 4 + backoff(2))
+        t = finish(launched(t, 125, "tok", NOW + 9), Status.FAILED, EXIT, "exited 1", 1, NOW + 10)
+        self.assertEqual((t.state, t.reason, t.attempt), (Status.FAILED, EXIT, 3))
+
+    def test_launch_failures_and_cancels_are_not_retried(self):
+        t = finish(self.running(max_retries=2), Status.FAILED, LAUNCH, "no such command", None, NOW)
+        self.assertEqual(t.state, Status.FAILED)
+        t = finish(self.running(max_retries=2), Status.CANCELLED, None, "cancelled", None, NOW)
+        self.assertEqual(t.state, Status.CANCELLED)
+
+    def test_backoff_doubles_and_is_capped(self):
+        self.assertEqual([backoff(a) for a in (1, 2, 3)], [2, 4, 8])
+        self.assertEqual(backoff(30), 300)
+
+    def test_requeue_gives_a_fresh_retry_budget(self):
+        failed = finish(self.running(max_retries=0), Status.FAILED, EXIT, "x", 1, NOW)
+        failed.data["retries"] = 2
+        t = requeued(failed)
+        self.assertEqual((t.state, t.retries, t.reason, t.error, t.attempt),
+                         (Status.PENDING, 0, None, None, 1))
+
+
+if __name__ == "__main__":
+    unittest.main()
