@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""Wall-clock benchmark of the orchestra CLI: start-up overhead of `start` and `status`, and
+supervisor throughput on no-op tasks. Standard library only; see bench/README.md.
+
+    python bench/bench.py [--repeat N] [--json]
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # this checkout's orchestra, for building fixtures
+
+from orchestra.clock import iso  # noqa: E402
+from orchestra.paths import Layout  # noqa: E402
+from orchestra.store import Store  # noqa: E402
+from orchestra.task import Task, new_id  # noqa: E402
+
+PY = sys.executable
+PYFLAGS = []  # interpreter options for every measured process (--no-site adds -S)
+AGENT = "noop"
+AGENT_CONFIG = {"agents": {AGENT: {"command": "true", "args": [], "promptTemplate": "{prompt}"}}}
+TASK_ID = re.compile(r"task_\d{13}_[0-9a-f]{6}")
+
+# Targets: overhead over `python -c pass` (seconds), and wall time of the no-op drain.
+TARGETS = {"start_100": 0.030, "status_100": 0.030, "status_1000": 0.060}
+SUPERVISOR_TASKS = 200
+SUPERVISOR_PARALLEL = 4
+SUPERVISOR_TARGET = 1.5
+
+# Environment variables that would change what is measured (debug output, colour, tracing,
+# no bytecode cache, a fixed project root) are dropped; the rest of the caller's is kept.
+_DROP = ("PYTHONDONTWRITEBYTECODE", "PYTHONPROFILEIMPORTTIME", "PYTHONDEVMODE",
+         "PYTHONTRACEMALLOC", "PYTHONMALLOCSTATS", "PYTHONWARNINGS", "PYTHONINSPECT",
+         "PYTHONVERBOSE", "PYTHONSTARTUP", "PYTHONUNBUFFERED", "FORCE_COLOR", "CLICOLOR_FORCE",
+         "COLUMNS")
+
+PROMPTS = [
+    "fix the flaky test in tests/test_lock.py",
+    "add --json output to the logs command and document it in the README",
+    "refactor the scheduler so that retry backoff is computed in one place; keep the public "
+    "functions and their docstrings as they are, and add tests for the edge cases around "
+    "priority ties and tasks whose not_before lies in the past",
+    "write a migration guide",
+    "bump dependencies",
+]
+
+
+def py(*args):
+    return [PY, *PYFLAGS, *args]
+
+
+def log(msg):
+    sys.stderr.write(f"[bench] {msg}\n")
+    sys.stderr.flush()
+
+
+def bench_env():
+    env = {k: v for k, v in os.environ.items()
+           if k not in _DROP and not k.startswith("ORCHESTRA_")}
+    env["PYTHONPATH"] = REPO
+    env["NO_COLOR"] = "1"
+    env["COLUMNS"] = "120"  # status is not on a tty: give it a terminal's width to fit into
+    return env
+
+
+# -- fixtures -----------------------------------------------------------------------------
+
+
+def make_project(parent, name):
+    root = os.path.join(parent, name)
+    os.makedirs(os.path.join(root, ".orchestra-cli"))
+    with open(os.path.join(root, ".orchestra-cli", "agent-config.json"), "w") as f:
+        json.dump(AGENT_CONFIG, f, indent=2)
+    store = Store(Layout(root))
+    store.ensure()
+    return root, store
+
+
+def _create(store, make, created):
+    for _ in range(10):  # ids are ms + 24 random bits: a clash is rare but possible
+        task = make(new_id(created))
+        try:
+            store.create(task)
+            return task
+        except FileExistsError:
+            continue
+    raise RuntimeError("could not allocate a unique task id")
+
+
+def add_history(store, count, rng, now):
+    """`count` tasks as a busy project holds them: ~85% completed, ~10% failed, ~5% pending,
+    created over the last 20 hours (so all are "recent" and all appear in the table)."""
+    span = 20 * 3600.0
+    statuses = {"completed": 0, "failed": 0, "pending": 0}
+    for i in range(count):
+        created = now - span + span * i / count
+        roll = rng.random()
+        state = "completed" if roll < 0.85 else "failed" if roll < 0.95 else "pending"
+        prompt = rng.choice(PROMPTS)
+
+        def make(tid, created=created, state=state, prompt=prompt):
+            task = Task.new(tid, AGENT, prompt, created, priority=rng.choice((0, 0, 0, 1, 5)))
+            if state != "pending":
+                started = created + rng.uniform(0.1, 30.0)
+                finished = started + rng.uniform(1.0, 900.0)
+                task.data.update(status=state, attempt=1, pid=rng.randint(1000, 60000),
+                                 pid_start=str(rng.randint(10 ** 5, 10 ** 7)),
+                                 started_at=iso(started), finished_at=iso(finished),
+                                 exit_code=0 if state == "completed" else 1)
+                if state == "failed":
+                    task.data.update(reason="exit", error="exited with code 1")
+            return task
+
+        _create(store, make, created)
+        statuses[state] += 1
+    return statuses
+
+
+def add_pending(store, count, now):
+    for i in range(count):
+        created = now + i / 1000.0  # distinct milliseconds: FIFO order is the creation order
+        _create(store, lambda tid, c=created: Task.new(tid, AGENT, f"no-op {i}", c), created)
+
+
+def count_statuses(root):
+    tasks_dir = os.path.join(root, ".orchestra", "tasks")
+    counts = {}
+    for name in os.listdir(tasks_dir):
+        if name.endswith(".json") and not name.startswith("."):
+            with open(os.path.join(tasks_dir, name), "rb") as f:
+                status = json.loads(f.read()).get("status")
+            counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+# -- measuring ----------------------------------------------------------------------------
+
+
+class CommandFailed(Exception):
+    pass
+
+
+def timed(argv, cwd, env, capture=False, timeout=60, check=True):
+    """Run argv; (seconds, stdout text or None, exit code). The clock covers fork to exit and
+    reap. With check, a non-zero exit raises CommandFailed: its timing would mean nothing."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, timeout=timeout)
+    elapsed = time.perf_counter() - t0
+    if check and proc.returncode != 0:
+        raise CommandFailed(f"{' '.join(argv[1:])} exited {proc.returncode} in {cwd}:\n"
+                            + proc.stderr.decode("utf-8", "replace"))
+    if proc.stderr.strip():
+        log(f"stderr of {' '.join(argv[1:])}: {proc.stderr.decode('utf-8', 'replace').strip()}")
+    return elapsed, (proc.stdout.decode("utf-8", "replace") if capture else None), proc.returncode
+
+
+def percentile(values, q):
+    """Linear interpolation between closest ranks (numpy's default)."""
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    pos = (len(s) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def median(values):
+    return percentile(values, 0.5)
+
+
+def measure_cli(tmp, env, repeat, warmup, rng):
+    """Interleaved rounds: each round runs start, status(100), status(1000) in a shuffled
+    order, each right after its own `python -c pass`. Returns name -> list of seconds, and
+    name -> list of (command - the baseline just before it)."""
+    now = time.time()
+    p100, s100 = make_project(tmp, "status100")
+    p1000, s1000 = make_project(tmp, "status1000")
+    pstart, sstart = make_project(tmp, "start100")
+    t0 = time.perf_counter()
+    mix100 = add_history(s100, 100, rng, now)
+    mix1000 = add_history(s1000, 1000, rng, now)
+    add_history(sstart, 100, rng, now)
+    log(f"fixtures: 1,200 task files written in {time.perf_counter() - t0:.1f}s "
+        f"(1000-task mix {mix1000})")
+
+    def run_start():
+        elapsed, out, _ = timed(py("-m", "orchestra", "start", AGENT, "benchmark", "prompt"),
+                             pstart, env, capture=True)
+        m = TASK_ID.search(out)
+        if not m:
+            raise CommandFailed(f"start printed no task id: {out!r}")
+        sstart.delete(m.group(0))  # keep the project at exactly 100 tasks
+        return elapsed
+
+    commands = {
+        "start_100": run_start,
+        "status_100": lambda: timed(py("-m", "orchestra", "status"), p100, env)[0],
+        "status_1000": lambda: timed(py("-m", "orchestra", "status"), p1000, env)[0],
+    }
+    baseline_argv = py("-c", "pass")
+    times = {"baseline": []}
+    times.update((name, []) for name in commands)
+    paired = {name: [] for name in commands}
+    for rnd in range(warmup + repeat):
+        order = list(commands)
+        rng.shuffle(order)
+        for name in order:
+            base = timed(baseline_argv, p100, env)[0]
+            t = commands[name]()
+            if rnd >= warmup:
+                times["baseline"].append(base)
+                times[name].append(t)
+                paired[name].append(t - base)
+        if rnd + 1 == warmup:
+            log(f"{warmup} warm-up round(s) done")
+        elif rnd >= warmup and (rnd - warmup + 1) % 10 == 0:
+            log(f"round {rnd - warmup + 1}/{repeat}")
+    return times, paired, {"status_100": mix100, "status_1000": mix1000}
+
+
+def measure_supervisor(tmp, env, runs):
+    # Untimed: `run --wait` on an empty project imports (and byte-compiles) the supervisor.
+    empty, _ = make_project(tmp, "supervisor-warmup")
+    timed(py("-m", "orchestra", "run", "--wait"), empty, env)
+    results = []
+    for i in range(runs):
+        root, store = make_project(tmp, f"supervisor{i}")
+        add_pending(store, SUPERVISOR_TASKS, time.time())
+        try:
+            elapsed, _, code = timed(py("-m", "orchestra", "run", "--wait", "--parallel",
+                                         str(SUPERVISOR_PARALLEL)), root, env, timeout=120,
+                                     check=False)
+            error = None if code == 0 else f"run --wait exited {code}"
+        except subprocess.TimeoutExpired:
+            elapsed, error = None, "run --wait did not exit within 120 s (killed)"
+        counts = count_statuses(root)
+        ok = counts == {"completed": SUPERVISOR_TASKS} and error is None
+        per_task = None if elapsed is None else elapsed / SUPERVISOR_TASKS * 1000
+        results.append({"seconds": elapsed, "per_task_ms": per_task, "statuses": counts,
+                        "all_completed": ok, "error": error})
+        log(f"supervisor run {i + 1}/{runs}: "
+            + (f"{elapsed:.2f}s" if elapsed is not None else "FAILED") + f", statuses {counts}")
+        if not ok:
+            log("!" * 70)
+            log(f"!!! WARNING: NOT ALL {SUPERVISOR_TASKS} TASKS COMPLETED: {counts}"
+                + (f"; {error}" if error else ""))
+            log("!" * 70)
+    return results
+
+
+# -- reporting ----------------------------------------------------------------------------
+
+
+def git_describe():
+    try:
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "orchestra"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return head + (" (orchestra/ modified)" if dirty else "") if head else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def site_preloads(env):
+    """Modules that `site` (.pth files, sitecustomize) imports before any program runs: they
+    are in the baseline, so an orchestra import of them costs nothing *here*."""
+    code = "import sys; print(' '.join(sorted(sys.modules)))"
+    try:
+        full = subprocess.run([PY, "-c", code], env=env, capture_output=True, text=True,
+                              timeout=30).stdout.split()
+        bare = subprocess.run([PY, "-S", "-c", "import site; " + code], env=env,
+                              capture_output=True, text=True, timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sorted(set(full) - set(bare) - {"sitecustomize", "usercustomize"})
+
+
+def summarise(times, paired, mix, sup, args):
+    base_med = median(times["baseline"])
+    rows = {}
+    for name, values in times.items():
+        row = {"n": len(values), "median_ms": median(values) * 1000,
+               "p90_ms": percentile(values, 0.9) * 1000, "min_ms": min(values) * 1000}
+        if name != "baseline":
+            over = median(values) - base_med
+            row.update(overhead_ms=over * 1000, paired_overhead_ms=median(paired[name]) * 1000,
+                       target_ms=TARGETS[name] * 1000, passed=over <= TARGETS[name])
+        rows[name] = row
+    done = [r["seconds"] for r in sup if r["seconds"] is not None]
+    sup_med = median(done) if done else None
+    all_ok = all(r["all_completed"] for r in sup)
+    supervisor = {
+        "tasks": SUPERVISOR_TASKS, "parallel": SUPERVISOR_PARALLEL, "runs": sup,
+        "median_s": sup_med,
+        "per_task_ms": None if sup_med is None else sup_med / SUPERVISOR_TASKS * 1000,
+        "target_s": SUPERVISOR_TARGET, "all_completed": all_ok,
+        "passed": bool(all_ok and sup_med is not None and sup_med <= SUPERVISOR_TARGET),
+    }
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    return {
+        "python": sys.version.split()[0], "executable": PY, "interpreter_flags": PYFLAGS,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(), "loadavg_at_end": load, "repo": REPO, "git": git_describe(),
+        "repeat": args.repeat, "warmup": args.warmup, "seed": args.seed,
+        "site_preloads": site_preloads(bench_env()),
+        "fixture_statuses": mix, "commands": rows, "supervisor": supervisor,
+    }
+
+
+_NOTABLE = {"re", "enum", "json", "pathlib", "argparse", "subprocess", "threading", "datetime",
+            "typing", "shutil", "tempfile", "email", "certifi", "importlib.resources"}
+
+LABELS = {"baseline": "baseline  python -c pass", "start_100": "start     (100 tasks)",
+          "status_100": "status    (100 tasks)", "status_1000": "status    (1000 tasks)"}
+
+
+def print_report(r, elapsed):
+    print(f"{r['repeat']} interleaved rounds (+{r['warmup']} warm-up), order shuffled per round "
+          f"(seed {r['seed']}); every command paired with its own baseline run")
+    print()
+    head = (f"{'command':<26}{'n':>4}{'median':>10}{'p90':>10}{'overhead':>10}"
+            f"{'paired':>9}{'target':>9}  verdict")
+    print(head)
+    print("-" * len(head))
+    for name, row in r["commands"].items():
+        line = f"{LABELS[name]:<26}{row['n']:>4}{row['median_ms']:>8.1f}ms{row['p90_ms']:>8.1f}ms"
+        if name != "baseline":
+            line += (f"{row['overhead_ms']:>8.1f}ms{row['paired_overhead_ms']:>7.1f}ms"
+                     f"{'<=' + format(row['target_ms'], 'g'):>7}ms  "
+                     + ("PASS" if row["passed"] else "FAIL"))
+        print(line)
+    s = r["supervisor"]
+    print()
+    runs = ", ".join(f"{x['seconds']:.2f}s" if x["seconds"] is not None else "failed"
+                     for x in s["runs"])
+    if s["median_s"] is not None:
+        print(f"supervisor  {s['tasks']} no-op tasks, run --wait --parallel {s['parallel']}: "
+              f"median {s['median_s']:.2f}s = {s['per_task_ms']:.1f} ms/task (runs: {runs})  "
+              f"target <= {s['target_s']:g}s  " + ("PASS" if s["passed"] else "FAIL"))
+    else:
+        print(f"supervisor  {s['tasks']} no-op tasks: no run finished (runs: {runs})  FAIL")
+    for i, x in enumerate(s["runs"], 1):
+        if not x["all_completed"]:
+            print()
+            print("!" * 78)
+            print(f"!!! WARNING: supervisor run {i}: not all {s['tasks']} tasks completed: "
+                  f"{x['statuses']}")
+            if x["error"]:
+                print(f"!!! {x['error'][:500]}")
+            print("!" * 78)
+    print()
+    verdicts = [row["passed"] for name, row in r["commands"].items() if name != "baseline"]
+    verdicts.append(s["passed"])
+    print(f"verdict: {sum(verdicts)}/{len(verdicts)} targets met"
+          + ("" if all(verdicts) else " -- see FAIL rows")
+          + f"   (benchmark took {elapsed:.0f}s, load average at end "
+          + (" ".join(f"{x:.2f}" for x in r["loadavg_at_end"]) if r["loadavg_at_end"] else "?")
+          + ")")
+    print("overhead = median(command) - median(baseline); paired = median of (command - the "
+          "baseline run just before it)")
+    pre = r["site_preloads"] if not r["interpreter_flags"] else None
+    notable = [m for m in (pre or ()) if m in _NOTABLE]
+    if pre:
+        print(f"note: `site` imports {len(pre)} extra modules at every start-up here (.pth files?)"
+              + (f", among them {', '.join(notable)}" if notable else "")
+              + "; they are in the baseline, so orchestra's own use of them is not counted")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", "-n", type=int, default=30, metavar="N",
+                    help="measured rounds of the interleaved CLI loop (default 30)")
+    ap.add_argument("--warmup", type=int, default=2, metavar="N",
+                    help="unmeasured rounds first (bytecode cache, page cache; default 2)")
+    ap.add_argument("--supervisor-runs", type=int, default=3, metavar="N",
+                    help="fresh 200-task drains to time; the median is judged (default 3)")
+    ap.add_argument("--seed", type=int, default=1, help="seed for fixtures and order (default 1)")
+    ap.add_argument("--no-site", action="store_true",
+                    help="run every interpreter (baseline too) with -S: no site-packages or .pth "
+                    "files, as on a clean install")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--keep", action="store_true", help="keep the temp projects (path on stderr)")
+    args = ap.parse_args(argv)
+    if args.repeat < 1 or args.warmup < 0 or args.supervisor_runs < 1:
+        ap.error("--repeat and --supervisor-runs must be >= 1, --warmup >= 0")
+    if shutil.which("true") is None:
+        ap.error("the no-op agent needs a `true` command on PATH")
+
+    if args.no_site:
+        PYFLAGS.append("-S")
+    began = time.perf_counter()
+    rng = random.Random(args.seed)
+    env = bench_env()
+    if not args.json:
+        print(f"Python {sys.version.split()[0]} ({' '.join(py())})", flush=True)
+        print(f"{platform.platform()}   cpus {os.cpu_count()}   "
+              f"orchestra git {git_describe() or '?'}", flush=True)
+    tmp = tempfile.mkdtemp(prefix="orchestra-bench-")
+    try:
+        times, paired, mix = measure_cli(tmp, env, args.repeat, args.warmup, rng)
+        sup = measure_supervisor(tmp, env, args.supervisor_runs)
+    except CommandFailed as e:
+        log(f"ABORTED: a measured command failed, so its timings mean nothing:\n{e}")
+        return 2
+    finally:
+        if args.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    report = summarise(times, paired, mix, sup, args)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report, time.perf_counter() - began)
+    # Missed speed targets are a finding, not an error; tasks that did not complete are.
+    return 0 if report["supervisor"]["all_completed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
