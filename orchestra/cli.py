@@ -102,7 +102,20 @@ def _seconds_or_zero(text):
     return _seconds(text, allow_zero=True)
 
 
+def _formatter(prog):
+    # argparse would import shutil (and with it bz2, lzma, zlib) just to learn the width.
+    try:
+        width = os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        width = 80
+    return argparse.HelpFormatter(prog, width=max(40, width - 2))
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         if message.startswith("argument {"):  # argparse's words for an unknown command
             message = f"unknown command; the commands are {PUBLIC.replace(',', ', ')}"

@@ -80,5 +80,5 @@ def launch(layout, task, attempt, now):
             log.write(header)
         return process.spawn(argv, cwd=cwd, env=env, log_path=log_path,
                              exit_path=layout.sentinel(task.id, "exit"))
-    except OSError as e:
-        raise LaunchError(f"cannot start {argv[0]}: {e.strerror or e}") from None
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in an argument or env value
+        raise LaunchError(f"cannot start {argv[0]}: {getattr(e, 'strerror', None) or e}") from None

@@ -13,18 +13,35 @@ def lock_for(layout):
     return FileLock(layout.supervisor_lock)
 
 
-def read_info(layout):
-    """{pid, parallel, started_at} of the live supervisor, or None when none runs."""
+def supervisor_alive(layout):
+    """True if some process holds the supervisor lock (a supervisor, or for an instant a probe)."""
     if not os.path.exists(layout.supervisor_lock):
-        return None
+        return False
     probe = lock_for(layout)
     if probe.acquire(timeout=0):
         probe.release()
+        return False
+    return True
+
+
+def read_info(layout):
+    """{pid, parallel, started_at} of the live supervisor, or None when none runs.
+
+    The lock must be held *and* the pid in supervisor.json alive: another command's probe of
+    the lock, or a file left by a killed supervisor, is no supervisor."""
+    if not supervisor_alive(layout):
         return None
     try:
-        return read_json(layout.supervisor_info)
-    except (OSError, ValueError):
-        return {}  # alive, but caught between starting and describing itself
+        info = read_json(layout.supervisor_info)
+        pid = int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return info if _pid_alive(pid) else None
+
+
+def _pid_alive(pid):
+    from orchestra import process
+    return process.start_token(pid) is not None
 
 
 def write_info(layout, info):

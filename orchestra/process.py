@@ -13,9 +13,9 @@ import time
 
 WINDOWS = os.name == "nt"
 
-# "$0" is the exit file; "$@" the agent's argv. The status is written to a temp name and
-# renamed, so a reader never sees half a number.
-_SH_WRAPPER = '"$@"; c=$?; printf "%s\\n" "$c" > "$0.tmp" && mv -f "$0.tmp" "$0"; exit "$c"'
+# "$0" is the exit file; "$@" the agent's argv. The status is one short write; a reader
+# that finds the file empty treats it as not yet written.
+_SH_WRAPPER = '"$@"; c=$?; printf "%s\\n" "$c" > "$0"; exit "$c"'
 
 KILL_GRACE = 1.0
 

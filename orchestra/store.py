@@ -5,14 +5,20 @@ run under `locked()`, so a supervisor, a `cancel` and a `start` loop never lose 
 """
 
 import json
+import marshal
 import os
+import sys
 
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
-from orchestra.task import Task, valid_id
+from orchestra.task import FIELDS, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
+# The scan cache holds parsed task files keyed by (inode, mtime_ns, size); it is derived data
+# that any command may delete or rebuild, in marshal's format, which is tied to the Python
+# version: the header says which.
+_CACHE_HEADER = ("orchestra-scan-cache", 3, marshal.version, tuple(sys.version_info[:2]))
 
 
 def write_atomic(path, text, *, exclusive=False):
@@ -58,9 +64,14 @@ class Snapshot:
 
 
 class Store:
-    def __init__(self, layout):
+    """persist_cache=True keeps the parsed tasks in .orchestra/scan.cache between processes,
+    so a `status` re-reads only the task files that changed since the last one."""
+
+    def __init__(self, layout, persist_cache=False):
         self.layout = layout
-        self._cache = {}  # file name -> ((inode, mtime_ns, size), Task)
+        self.persist_cache = persist_cache
+        self._cache = None  # file name -> ((inode, mtime_ns, size), Task)
+        self._cache_path = os.path.join(layout.state, "scan.cache")
 
     def ensure(self):
         for d in (self.layout.tasks, self.layout.plans, self.layout.logs):
@@ -74,7 +85,10 @@ class Store:
 
     def scan(self):
         """Every task, re-parsing only files that changed since the last scan by this Store."""
+        if self._cache is None:
+            self._cache = self._load_cache() if self.persist_cache else {}
         tasks, names, problems, cache = {}, set(), [], {}
+        parsed = 0
         try:
             entries = list(os.scandir(self.layout.tasks))
         except FileNotFoundError:
@@ -96,6 +110,7 @@ class Store:
                     task = Task.from_dict(read_json(entry.path))
                     if task.id + ".json" != name:
                         raise ValueError(f"its id is {task.id}")
+                    parsed += 1
             except FileNotFoundError:
                 names.discard(name)  # deleted by `clean` while we listed
                 continue
@@ -104,8 +119,44 @@ class Store:
                 continue
             cache[name] = (key, task)
             tasks[task.id] = task
+        stale = parsed or len(cache) != len(self._cache)
         self._cache = cache
+        if stale and self.persist_cache:
+            self._save_cache(cache)
         return Snapshot(tasks, names, problems)
+
+    def _load_cache(self):
+        try:
+            with open(self._cache_path, "rb") as f:
+                header, fields, entries = marshal.loads(f.read())
+            if header != _CACHE_HEADER:
+                return {}
+            cache = {}
+            for name, key, values, times in entries:
+                task = Task(dict(zip(fields, values)) if type(values) is tuple else values)
+                task.set_times(times)
+                cache[name] = (tuple(key), task)
+            return cache
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}  # absent, or not ours: rebuilt from the task files
+
+    def _save_cache(self, cache):
+        # Columns, not dicts: marshal loads a thousand 20-key dicts ten times slower than
+        # the same values as tuples. A task with other keys than FIELDS is kept as a dict.
+        fields = tuple(FIELDS)
+        entries = [(name, key, tuple(task.data[f] for f in fields)
+                    if task.data.keys() == FIELDS.keys() else task.data, task.times())
+                   for name, (key, task) in cache.items()]
+        tmp = f"{self._cache_path}.{os.getpid()}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                marshal.dump((_CACHE_HEADER, fields, entries), f)
+            os.replace(tmp, self._cache_path)  # no fsync: losing it costs one slower scan
+        except (OSError, ValueError):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
     def get(self, task_id):
         check_id(task_id)

@@ -200,7 +200,10 @@ class Supervisor:
             if decision.kill:
                 self._kill_async(task.pid)
         for tid in exited:
-            self.procs.pop(tid, None)
+            proc = self.procs.pop(tid, None)
+            if proc is not None and process.group_alive(proc.pid):
+                # The agent ended but left processes behind in its group: we started them.
+                self._kill_async(proc.pid)
 
     def _busy(self, snap):
         orphans = [t for t in snap.tasks.values()

@@ -102,17 +102,17 @@ def render(tasks, now, style, width=None):
                 break
             shown.remove(drops.pop(0))
     ellipsis = style.icon(("…", "~"))
-    lines = [_GAP.join(style.paint(HEADERS[i].ljust(widths[i]) if i != shown[-1] else HEADERS[i],
+    last, padded = shown[-1], shown[:-1]
+    lines = [_GAP.join(style.paint(HEADERS[i].ljust(widths[i]) if i != last else HEADERS[i],
                                    "bold") for i in shown)]
+    status_at = shown.index(2)
     for task, cells in zip(tasks, rows):
-        out = []
-        for i in shown:
-            text = excerpt(cells[i], widths[i], ellipsis) if i == shown[-1] else cells[i].ljust(widths[i])
-            if i == 2:
-                text = style.paint(text, style.status_color(task.state))
-            elif i == 0:
-                text = style.paint(text, "dim")
-            out.append(text)
+        out = [cells[i].ljust(widths[i]) for i in padded]
+        tail = cells[last]
+        out.append(tail if len(tail) <= widths[last] else excerpt(tail, widths[last], ellipsis))
+        if style.color:
+            out[0] = style.paint(out[0], "dim")
+            out[status_at] = style.paint(out[status_at], style.status_color(task.state))
         lines.append(_GAP.join(out).rstrip())
     return "\n".join(lines)
 

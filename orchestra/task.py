@@ -22,6 +22,7 @@ class Status(str, Enum):
         return self.value
 
 
+_STATUS = {s.value: s for s in Status}
 FINAL = (Status.COMPLETED, Status.FAILED, Status.CANCELLED)
 ACTIVE = (Status.PENDING, Status.RUNNING)
 
@@ -45,6 +46,35 @@ FIELDS = {
 }
 
 
+TIME_FIELDS = ("created_at", "started_at", "finished_at", "not_before")
+
+
+_INTS = ("priority", "attempt", "max_retries", "retries")
+_TEXTS = ("agent", "prompt")
+
+
+def _check(d):
+    if d["status"] not in _STATUS:
+        raise ValueError(f"unknown status {d['status']!r}")
+    for key in _TEXTS:
+        if not isinstance(d[key], str):
+            raise ValueError(f'"{key}" must be a string')
+    for key in _INTS:
+        if isinstance(d[key], bool) or not isinstance(d[key], int):
+            raise ValueError(f'"{key}" must be a whole number')
+    timeout = d["timeout"]
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
+        raise ValueError('"timeout" must be a number of seconds or null')
+    if d["completion"] not in COMPLETION_MODES:
+        raise ValueError(f"unknown completion mode {d['completion']!r}")
+    for key in TIME_FIELDS:
+        if d[key] is not None:
+            try:
+                parse_iso(d[key])
+            except (ValueError, TypeError):
+                raise ValueError(f'"{key}" must be an ISO 8601 UTC time or null') from None
+
+
 def new_id(now=None):
     ms = int((time.time() if now is None else now) * 1000)
     return f"task_{ms:013d}_{os.urandom(3).hex()}"
@@ -57,10 +87,11 @@ def valid_id(text):
 class Task:
     """A task file's contents with typed access; `to_dict` gives back exactly what is stored."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "_memo")
 
     def __init__(self, data):
         self.data = data
+        self._memo = {}
 
     @classmethod
     def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
@@ -74,18 +105,25 @@ class Task:
 
     @classmethod
     def from_dict(cls, data):
+        """A task from a file's JSON; ValueError names the first field that is wrong, so one
+        hand-edited file is skipped instead of stopping the queue."""
         if not isinstance(data, dict) or not valid_id(str(data.get("id", ""))):
             raise ValueError("not a task object (no valid id)")
-        Status(data.get("status"))  # raises ValueError on an unknown status
         merged = dict(FIELDS)
         merged.update(data)
+        _check(merged)
         return cls(merged)
 
     def to_dict(self):
         return dict(self.data)
 
     def copy(self):
+        """A copy to change through `update`; changes to `data` must go through it."""
         return Task(dict(self.data))
+
+    def update(self, **fields):
+        self.data.update(fields)
+        self._memo.clear()
 
     def __getattr__(self, name):
         try:
@@ -93,25 +131,41 @@ class Task:
         except KeyError:
             raise AttributeError(name) from None
 
+    def times(self):
+        """The parsed TIME_FIELDS, for the scan cache to keep beside the raw data."""
+        return tuple(self._time(f) for f in TIME_FIELDS)
+
+    def set_times(self, values):
+        self._memo.update(zip(TIME_FIELDS, values))
+
+    def _time(self, field):
+        memo = self._memo
+        if field not in memo:
+            memo[field] = parse_iso(self.data[field])
+        return memo[field]
+
     @property
     def state(self):
-        return Status(self.data["status"])
+        memo = self._memo
+        if "status" not in memo:
+            memo["status"] = _STATUS[self.data["status"]]
+        return memo["status"]
 
     @property
     def is_final(self):
         return self.state in FINAL
 
     def created(self):
-        return parse_iso(self.data["created_at"]) or 0.0
+        return self._time("created_at") or 0.0
 
     def started(self):
-        return parse_iso(self.data["started_at"])
+        return self._time("started_at")
 
     def finished(self):
-        return parse_iso(self.data["finished_at"])
+        return self._time("finished_at")
 
     def ready_at(self):
-        return parse_iso(self.data["not_before"]) or 0.0
+        return self._time("not_before") or 0.0
 
     def deadline(self):
         """When a running task times out, or None."""
@@ -154,19 +208,19 @@ def finish(task, status, reason, error, exit_code, now):
     Doing both in one step is what makes a failure cause exactly one retry.
     """
     t = task.copy()
-    d = t.data
-    d.update(status=status.value, reason=reason, error=error, exit_code=exit_code,
+    t.update(status=status.value, reason=reason, error=error, exit_code=exit_code,
              finished_at=iso(now))
+    d = t.data
     if (status is Status.FAILED and reason not in NOT_RETRIED
             and int(d["retries"] or 0) < int(d["max_retries"] or 0)):
-        d.update(status=Status.PENDING.value, retries=int(d["retries"] or 0) + 1,
+        t.update(status=Status.PENDING.value, retries=int(d["retries"] or 0) + 1,
                  not_before=iso(now + backoff(int(d["attempt"] or 1))))
     return t
 
 
 def launched(task, pid, pid_start, now):
     t = task.copy()
-    t.data.update(status=Status.RUNNING.value, attempt=int(t.data["attempt"] or 0) + 1, pid=pid,
+    t.update(status=Status.RUNNING.value, attempt=int(t.data["attempt"] or 0) + 1, pid=pid,
                   pid_start=pid_start, started_at=iso(now), finished_at=None, not_before=None,
                   exit_code=None, reason=None, error=None)
     return t
@@ -175,6 +229,6 @@ def launched(task, pid, pid_start, now):
 def requeued(task):
     """A failed or cancelled task queued again by hand: a fresh budget of automatic retries."""
     t = task.copy()
-    t.data.update(status=Status.PENDING.value, retries=0, not_before=None, reason=None,
+    t.update(status=Status.PENDING.value, retries=0, not_before=None, reason=None,
                   error=None, exit_code=None, finished_at=None, pid=None, pid_start=None)
     return t

@@ -9,7 +9,7 @@ NOW = 1_790_000_000.0
 
 def running(**fields):
     t = Task.new("task_1790000000000_abcdef", "coder", "p", NOW - 100)
-    t.data.update(fields)
+    t.update(**fields)
     return launched(t, 4242, "tok", NOW - 10)
 
 

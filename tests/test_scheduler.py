@@ -9,7 +9,7 @@ NOW = 1_790_000_000.0
 
 def task(n, priority=0, status="pending", not_before=None):
     t = Task.new(f"task_{1790000000000 + n}_abcdef", "a", "p", NOW + n, priority=priority)
-    t.data.update(status=status, not_before=iso(not_before) if not_before else None)
+    t.update(status=status, not_before=iso(not_before) if not_before else None)
     return t
 
 

@@ -38,7 +38,7 @@ class StoreTest(unittest.TestCase):
         a = self.new(1)
         self.store.scan()
         changed = a.copy()
-        changed.data["status"] = "running"
+        changed.update(status="running")
         self.store.save(changed)
         self.assertEqual(self.store.scan().tasks[a.id].status, "running")
         self.store.delete(a.id)

@@ -17,7 +17,7 @@ def sample():
     def t(n, agent, prompt, **fields):
         task = Task.new(f"task_{1789990000000 + n * 1000}_{n:06x}", agent, prompt,
                         1_789_990_000 + n)
-        task.data.update(fields)
+        task.update(**fields)
         return task
     return [
         t(1, "claude", "Add input validation to the signup form and write tests for every field",

@@ -9,7 +9,7 @@ NOW = 1_790_000_000.0
 
 def make(**fields):
     t = Task.new("task_1790000000000_abcdef", "coder", "do it", NOW)
-    t.data.update(fields)
+    t.update(**fields)
     return t
 
 
@@ -107,7 +107,7 @@ class FinishTest(unittest.TestCase):
 
     def test_requeue_gives_a_fresh_retry_budget(self):
         failed = finish(self.running(max_retries=0), Status.FAILED, EXIT, "x", 1, NOW)
-        failed.data["retries"] = 2
+        failed.update(retries=2)
         t = requeued(failed)
         self.assertEqual((t.state, t.retries, t.reason, t.error, t.attempt),
                          (Status.PENDING, 0, None, None, 1))
@@ -115,3 +115,14 @@ class FinishTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ValidationTest(unittest.TestCase):
+    def test_wrong_field_types_are_named(self):
+        base = make().to_dict()
+        for field, value in (("priority", "high"), ("agent", None), ("attempt", 1.5),
+                             ("timeout", "soon"), ("finished_at", "yesterday"),
+                             ("completion", "maybe"), ("retries", True)):
+            with self.assertRaises(ValueError, msg=field) as e:
+                Task.from_dict(dict(base, **{field: value}))
+            self.assertIn(field, str(e.exception))

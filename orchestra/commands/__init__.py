@@ -11,15 +11,13 @@ def refresh(store, now):
     snap = store.scan()
     if not any(t.state is Status.RUNNING for t in snap.tasks.values()):
         return snap
-    lock = lease.lock_for(store.layout)
-    if not lock.acquire(timeout=0):
+    if lease.supervisor_alive(store.layout):
         return snap
-    try:
-        from orchestra import supervisor
-        snap, _ = supervisor.settle_orphans(store, now)
-        return store.scan()
-    finally:
-        lock.release()
+    # Not holding the lock while settling: a kill can take a second, and a `run` meanwhile
+    # must start its supervisor. Should one start anyway, each transition is applied once.
+    from orchestra import supervisor
+    supervisor.settle_orphans(store, now)
+    return store.scan()
 
 
 def resolve(store, snap, ids):

@@ -35,7 +35,7 @@ def run(layout, console, ids=(), cancel_all=False):
             # The sentinel first: if we die before the task file is saved, reconcile finishes it.
             store.write_sentinel(task_id, "cancelled", iso(now) + "\n")
             after = task.copy()
-            after.data.update(status=Status.CANCELLED.value, reason=None, error="cancelled",
+            after.update(status=Status.CANCELLED.value, reason=None, error="cancelled",
                               finished_at=iso(now), not_before=None)
             store.save(after)
             if was is Status.RUNNING and process.is_alive(task.pid, task.pid_start):

@@ -13,7 +13,7 @@ def run(layout, console, completed=False, failed=False, cancelled=False, clean_a
     else:
         states = {s for s, on in ((Status.COMPLETED, completed), (Status.FAILED, failed),
                                   (Status.CANCELLED, cancelled)) if on} or {Status.COMPLETED}
-    store = Store(layout)
+    store = Store(layout, persist_cache=True)
     now = time.time()
     removed = 0
     with store.locked():

@@ -11,7 +11,7 @@ SETTLE_EVERY = 1.0
 
 
 def run(layout, console, task_id, follow=False):
-    store = Store(layout)
+    store = Store(layout, persist_cache=True)
     task = store.get(task_id)
     path = layout.log_file(task.id)
     offset = 0

@@ -11,7 +11,7 @@ WATCH_POLL = 0.2
 
 
 def run(layout, console, parallel=None, wait=False):
-    store = Store(layout)
+    store = Store(layout, persist_cache=True)
     store.ensure()
     snap = store.scan()
     for problem in snap.problems:

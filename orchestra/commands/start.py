@@ -7,12 +7,25 @@ from orchestra.store import Store
 from orchestra.task import Task, new_id
 
 
+def check_prompt(prompt):
+    if not prompt.strip():
+        raise OrchestraError("the prompt is empty: give it as an argument, or `-` to read stdin")
+    if "\0" in prompt:
+        raise OrchestraError("the prompt contains a NUL byte, which no program argument can carry")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        raise OrchestraError("the prompt is not valid UTF-8 text (check the terminal's encoding)") from None
+
+
 def run(layout, console, agent, prompt, priority=0, timeout=None, max_retries=None,
         quiet=False, as_json=False, stdin=None):
     if prompt == "-":
-        prompt = stdin.read() if stdin is not None else ""
-    if not prompt.strip():
-        raise OrchestraError("the prompt is empty: give it as an argument, or `-` to read stdin")
+        try:
+            prompt = stdin.buffer.read().decode("utf-8").rstrip("\r\n") if stdin else ""
+        except UnicodeDecodeError:
+            raise OrchestraError("the prompt on stdin is not valid UTF-8") from None
+    check_prompt(prompt)
     spec = agents.get(layout, agent)
     spec.template()  # a missing template file is an error now, not at launch
     store = Store(layout)

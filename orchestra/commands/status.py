@@ -13,7 +13,7 @@ CLEAR = "\x1b[H\x1b[2J"
 
 
 def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0):
-    store = Store(layout)
+    store = Store(layout, persist_cache=True)
     if not watch:
         console.out(_view(store, layout, console, ids, as_json, show_all))
         return 0

@@ -15,7 +15,7 @@ def run(layout, console, task_id, seconds):
             raise OrchestraError(f"{task_id} is already {task.status}; its timeout no longer applies",
                                  FAILED)
         after = task.copy()
-        after.data["timeout"] = seconds or None
+        after.update(timeout=seconds or None)
         store.save(after)
     if not seconds:
         console.out(f"{task_id}: no timeout")

@@ -10,7 +10,7 @@ from orchestra.task import Status
 
 
 def run(layout, console, ids, timeout=None):
-    store = Store(layout)
+    store = Store(layout, persist_cache=True)
     start = time.monotonic()
     resolve(store, store.scan(), ids)  # unknown or malformed ids fail before any waiting
     poll, hinted = 0.05, False
