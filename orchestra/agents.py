@@ -123,13 +123,24 @@ class Agent:
         return [substitute(self.command, values)] + [substitute(a, values) for a in self.args]
 
 
+_loaded = {}  # path -> ((mtime_ns, size), agents): a supervisor launches many tasks
+
+
 def load_config(path):
-    """The "agents" mapping of agent-config.json, validated; {} when the file does not exist."""
+    """The "agents" mapping of agent-config.json; {} when the file does not exist."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise OrchestraError(f"cannot read {path}: {e}")
+    key = (st.st_mtime_ns, st.st_size)
+    hit = _loaded.get(path)
+    if hit and hit[0] == key:
+        return hit[1]
     try:
         with open(path, "rb") as f:
             raw = f.read()
-    except FileNotFoundError:
-        return {}
     except OSError as e:
         raise OrchestraError(f"cannot read {path}: {e}")
     try:
@@ -139,6 +150,7 @@ def load_config(path):
     agents = data.get("agents") if isinstance(data, dict) else None
     if not isinstance(agents, dict):
         raise OrchestraError(f'{path} must hold an object {{"agents": {{NAME: {{...}}}}}}')
+    _loaded[path] = (key, agents)
     return agents
 
 

@@ -76,9 +76,7 @@ def launch(layout, task, attempt, now):
     log_path = layout.log_file(task.id)
     header = f"=== orchestra: {task.id} attempt {attempt}, {iso(now)}: {os.path.basename(argv[0])} ===\n"
     try:
-        with open(log_path, "a", encoding="utf-8") as log:
-            log.write(header)
         return process.spawn(argv, cwd=cwd, env=env, log_path=log_path,
-                             exit_path=layout.sentinel(task.id, "exit"))
+                             exit_path=layout.sentinel(task.id, "exit"), header=header.encode())
     except (OSError, ValueError) as e:  # ValueError: a NUL byte in an argument or env value
         raise LaunchError(f"cannot start {argv[0]}: {getattr(e, 'strerror', None) or e}") from None

@@ -41,14 +41,21 @@ else:
 
 
 class FileLock:
-    """An exclusive lock on `path`. acquire(timeout=None) blocks; timeout=0 tries once."""
+    """An exclusive lock on `path`. acquire(timeout=None) blocks; timeout=0 tries once.
 
-    def __init__(self, path):
+    keep_open=True keeps the file open between acquisitions (a supervisor takes the store
+    lock twice per task). Not re-entrant, and not a lock between threads of one process."""
+
+    def __init__(self, path, keep_open=False):
         self.path = path
-        self.fd = None
+        self.keep_open = keep_open
+        self.fd = None      # set while held
+        self._open = None   # the descriptor kept between acquisitions
 
     def acquire(self, timeout=None):
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        if self.fd is not None:
+            raise RuntimeError(f"{self.path} is already held by this process")
+        fd = self._open if self._open is not None else os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         if timeout is None and _lock is not None:
             _lock(fd)
             self.fd = fd
@@ -57,7 +64,7 @@ class FileLock:
         delay = 0.001
         while not _try_lock(fd):
             if deadline is not None and time.monotonic() >= deadline:
-                os.close(fd)
+                self._park(fd)
                 return False
             time.sleep(delay)
             delay = min(delay * 2, 0.02)
@@ -68,6 +75,12 @@ class FileLock:
         if self.fd is not None:
             fd, self.fd = self.fd, None
             _unlock(fd)
+            self._park(fd)
+
+    def _park(self, fd):
+        if self.keep_open:
+            self._open = fd
+        else:
             os.close(fd)
 
     @property

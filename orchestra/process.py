@@ -20,8 +20,8 @@ _SH_WRAPPER = '"$@"; c=$?; printf "%s\\n" "$c" > "$0"; exit "$c"'
 KILL_GRACE = 1.0
 
 
-def spawn(argv, *, cwd, env, log_path, exit_path, detach_only=False):
-    """Start argv with stdin closed and stdout+stderr appended to log_path.
+def spawn(argv, *, cwd, env, log_path, exit_path, detach_only=False, header=b""):
+    """Start argv with stdin closed and stdout+stderr appended to log_path (after `header`).
 
     Returns the Popen. detach_only=True skips the exit-recording wrapper (for the supervisor).
     """
@@ -39,6 +39,8 @@ def spawn(argv, *, cwd, env, log_path, exit_path, detach_only=False):
     else:
         kwargs["start_new_session"] = True
     with open(log_path, "ab") as log:
+        log.write(header)
+        log.flush()
         return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, close_fds=True, **kwargs)
 

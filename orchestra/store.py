@@ -4,10 +4,10 @@ Reads take no lock (every write is a whole-file atomic replace); read-modify-wri
 run under `locked()`, so a supervisor, a `cancel` and a `start` loop never lose an update.
 """
 
-import json
 import marshal
 import os
 import sys
+import time
 
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
@@ -18,7 +18,7 @@ _ERROR_TEXT_MAX = 2000
 # The scan cache holds parsed task files keyed by (inode, mtime_ns, size); it is derived data
 # that any command may delete or rebuild, in marshal's format, which is tied to the Python
 # version: the header says which.
-_CACHE_HEADER = ("orchestra-scan-cache", 3, marshal.version, tuple(sys.version_info[:2]))
+_CACHE_HEADER = ("orchestra-scan-cache", 4, marshal.version, tuple(sys.version_info[:2]))
 
 
 def write_atomic(path, text, *, exclusive=False):
@@ -47,6 +47,7 @@ def write_atomic(path, text, *, exclusive=False):
 
 
 def read_json(path):
+    import json  # here, not at the top: a `status` served from the scan cache never needs it
     with open(path, "rb") as f:
         return json.loads(f.read())
 
@@ -71,22 +72,39 @@ class Store:
         self.layout = layout
         self.persist_cache = persist_cache
         self._cache = None  # file name -> ((inode, mtime_ns, size), Task)
+        self._names, self._problems = set(), []
+        self._clean_stamp = self._saved_stamp = None  # tasks dir mtime the cache is valid for
         self._cache_path = os.path.join(layout.state, "scan.cache")
+        self._ensured = False
+        self._lock = None
 
     def ensure(self):
-        for d in (self.layout.tasks, self.layout.plans, self.layout.logs):
-            os.makedirs(d, exist_ok=True)
+        if not self._ensured:
+            for d in (self.layout.tasks, self.layout.plans, self.layout.logs):
+                os.makedirs(d, exist_ok=True)
+            self._ensured = True
 
     def locked(self):
         self.ensure()
-        return FileLock(self.layout.lock)
+        if self._lock is None:
+            self._lock = FileLock(self.layout.lock, keep_open=True)
+        return self._lock
 
     # -- reading -----------------------------------------------------------------
 
     def scan(self):
-        """Every task, re-parsing only files that changed since the last scan by this Store."""
+        """Every task, re-parsing only the files that changed since the last scan."""
         if self._cache is None:
             self._cache = self._load_cache() if self.persist_cache else {}
+        try:
+            stamp = os.stat(self.layout.tasks).st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if stamp is not None and stamp == self._clean_stamp:
+            # Nothing was added, removed or replaced in the directory since the cache was
+            # written (every write here is a rename, which changes the directory's mtime).
+            tasks = {task.id: task for _, task in self._cache.values()}
+            return Snapshot(tasks, set(self._names), list(self._problems))
         tasks, names, problems, cache = {}, set(), [], {}
         parsed = 0
         try:
@@ -119,16 +137,19 @@ class Store:
                 continue
             cache[name] = (key, task)
             tasks[task.id] = task
-        stale = parsed or len(cache) != len(self._cache)
-        self._cache = cache
-        if stale and self.persist_cache:
-            self._save_cache(cache)
+        changed = parsed or len(cache) != len(self._cache) or names != self._names
+        self._cache, self._names, self._problems = cache, names, problems
+        # Like git's "racily clean" index entries: a directory changed within the last two
+        # seconds may change again within the same mtime tick, so that stamp is not trusted.
+        self._clean_stamp = stamp if stamp and time.time_ns() - stamp > 2_000_000_000 else None
+        if self.persist_cache and (changed or self._clean_stamp != self._saved_stamp):
+            self._save_cache()
         return Snapshot(tasks, names, problems)
 
     def _load_cache(self):
         try:
             with open(self._cache_path, "rb") as f:
-                header, fields, entries = marshal.loads(f.read())
+                header, fields, stamp, names, problems, entries = marshal.loads(f.read())
             if header != _CACHE_HEADER:
                 return {}
             cache = {}
@@ -136,22 +157,27 @@ class Store:
                 task = Task(dict(zip(fields, values)) if type(values) is tuple else values)
                 task.set_times(times)
                 cache[name] = (tuple(key), task)
-            return cache
         except (OSError, EOFError, ValueError, TypeError):
             return {}  # absent, or not ours: rebuilt from the task files
+        self._clean_stamp = self._saved_stamp = stamp
+        self._names, self._problems = set(names), list(problems)
+        return cache
 
-    def _save_cache(self, cache):
+    def _save_cache(self):
         # Columns, not dicts: marshal loads a thousand 20-key dicts ten times slower than
         # the same values as tuples. A task with other keys than FIELDS is kept as a dict.
         fields = tuple(FIELDS)
         entries = [(name, key, tuple(task.data[f] for f in fields)
                     if task.data.keys() == FIELDS.keys() else task.data, task.times())
-                   for name, (key, task) in cache.items()]
+                   for name, (key, task) in self._cache.items()]
+        data = (_CACHE_HEADER, fields, self._clean_stamp, sorted(self._names), self._problems,
+                entries)
         tmp = f"{self._cache_path}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as f:
-                marshal.dump((_CACHE_HEADER, fields, entries), f)
+                marshal.dump(data, f)
             os.replace(tmp, self._cache_path)  # no fsync: losing it costs one slower scan
+            self._saved_stamp = self._clean_stamp
         except (OSError, ValueError):
             try:
                 os.unlink(tmp)
@@ -214,6 +240,7 @@ class Store:
             return None
         message = raw
         try:
+            import json
             data = json.loads(raw)
         except ValueError:
             data = None
@@ -240,4 +267,5 @@ def check_id(task_id):
 
 
 def _dump(task):
+    import json
     return json.dumps(task.to_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -50,25 +50,26 @@ def excerpt(text, limit, ellipsis="…"):
 
 
 def status_text(task, now, style):
-    """'▶ running', '✖ failed: timeout', '↻ pending: retry in 4s'."""
-    state = task.state
-    if state is Status.PENDING and task.not_before and task.ready_at() > now:
+    """'▶ running', '✖ failed: timeout', '↻ retry in 4s'."""
+    # Reads task.data directly: status renders thousands of rows.
+    state, d = task.state, task.data
+    if state is Status.PENDING and d["not_before"] and task.ready_at() > now:
         return f"{style.icon(RETRY_ICON)} retry in {human(task.ready_at() - now)}"
-    text = f"{style.status_icon(state)} {state.value}"
-    if state is Status.FAILED and task.reason:
-        text += f": {task.reason}"
+    text = f"{style.status_icon(state)} {d['status']}"
+    if state is Status.FAILED and d["reason"]:
+        text += f": {d['reason']}"
     return text
 
 
 def attempt_text(task):
     """'2/3' (attempt of the ones allowed) with automatic retries, else just the attempt."""
-    attempt = int(task.attempt or 0)
-    if attempt == 0:
+    attempt, retries = task.data["attempt"], task.data["max_retries"]
+    if not attempt:
         return "-"
-    if not task.max_retries:
+    if not retries:
         return str(attempt)
     # After a `retry` by hand the attempts can outnumber 1 + max_retries: never show 3/2.
-    return f"{attempt}/{max(attempt, 1 + int(task.max_retries))}"
+    return f"{attempt}/{max(attempt, 1 + retries)}"
 
 
 def elapsed(task, now):
@@ -82,14 +83,15 @@ def elapsed(task, now):
 
 
 def row(task, now, style):
-    return (task.id, task.agent, status_text(task, now, style), human(now - task.created()),
-            human(elapsed(task, now)), attempt_text(task), excerpt(task.prompt, _MAX_PROMPT))
+    d = task.data
+    return (d["id"], d["agent"], status_text(task, now, style), human(now - task.created()),
+            human(elapsed(task, now)), attempt_text(task), excerpt(d["prompt"], _MAX_PROMPT))
 
 
 def render(tasks, now, style, width=None):
     """The table, oldest first, fitted into `width` columns (None: no limit): the prompt is
     cut first, then AGE, TRY and TIME are left out; ID, AGENT and STATUS always stay."""
-    tasks = sorted(tasks, key=lambda t: (t.created_at or "", t.id))
+    tasks = sorted(tasks, key=lambda t: (t.data["created_at"] or "", t.data["id"]))
     rows = [row(t, now, style) for t in tasks]
     widths = [max([len(HEADERS[i])] + [len(r[i]) for r in rows]) for i in range(len(HEADERS))]
     shown = list(range(len(HEADERS)))

@@ -104,3 +104,53 @@ class FindRootTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ScanCacheTest(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+        self.layout = Layout(self.root)
+        writer = Store(self.layout)
+        for n in range(3):
+            writer.create(Task.new(f"task_{1790000000000 + n}_abcdef", "a", f"p{n}", NOW + n))
+
+    def age_directory(self):
+        # As if the last change were a minute ago: the cache may then trust the mtime.
+        past = os.stat(self.layout.tasks).st_mtime - 60
+        os.utime(self.layout.tasks, (past, past))
+
+    def test_cache_is_shared_between_processes_and_follows_changes(self):
+        self.age_directory()
+        first = Store(self.layout, persist_cache=True).scan()
+        self.assertTrue(os.path.exists(os.path.join(self.layout.state, "scan.cache")))
+        again = Store(self.layout, persist_cache=True).scan()
+        self.assertEqual(sorted(again.tasks), sorted(first.tasks))
+        self.assertEqual(again.names, first.names)
+
+        writer = Store(self.layout)
+        task = writer.get(sorted(first.tasks)[0])
+        changed = task.copy()
+        changed.update(status="cancelled")
+        writer.save(changed)
+        writer.write_sentinel(task.id, "cancelled", "x")
+        writer.create(Task.new("task_1790000000009_abcdef", "a", "new", NOW + 9))
+        snap = Store(self.layout, persist_cache=True).scan()
+        self.assertEqual(snap.tasks[task.id].status, "cancelled")
+        self.assertIn("task_1790000000009_abcdef", snap.tasks)
+        self.assertTrue(snap.has(task.id, "cancelled"))
+
+    def test_a_corrupt_cache_is_rebuilt(self):
+        os.makedirs(self.layout.state, exist_ok=True)
+        with open(os.path.join(self.layout.state, "scan.cache"), "wb") as f:
+            f.write(b"\x00garbage")
+        self.assertEqual(len(Store(self.layout, persist_cache=True).scan().tasks), 3)
+
+    def test_problems_are_reported_from_the_cache_too(self):
+        with open(os.path.join(self.layout.tasks, "task_1790000000099_abcdef.json"), "w") as f:
+            f.write("{")
+        self.age_directory()
+        Store(self.layout, persist_cache=True).scan()
+        snap = Store(self.layout, persist_cache=True).scan()
+        self.assertEqual(len(snap.problems), 1)
+        self.assertEqual(len(snap.tasks), 3)
