@@ -264,6 +264,32 @@ def measure_supervisor(tmp, env, runs):
 # -- reporting ----------------------------------------------------------------------------
 
 
+def measure_watch_idle(tmp, env, seconds=10.0):
+    """CPU share of `status --watch` (100 tasks, default interval) over `seconds` of an idle
+    queue, from /proc; None where there is no /proc."""
+    if not os.path.isdir("/proc/self"):
+        return None
+    root, store = make_project(tmp, "watch")
+    add_pending(store, 100, time.time())
+    proc = subprocess.Popen(py("-m", "orchestra", "status", "--watch"), cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def cpu_ticks():
+        with open(f"/proc/{proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    try:
+        time.sleep(1.0)  # past start-up and the first draw
+        before = cpu_ticks()
+        time.sleep(seconds)
+        used = (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK")
+    finally:
+        proc.terminate()
+        proc.wait()
+    return used / seconds
+
+
 def git_describe():
     try:
         head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
@@ -417,6 +443,7 @@ def main(argv=None):
     try:
         times, paired, mix = measure_cli(tmp, env, args.repeat, args.warmup, rng)
         sup = measure_supervisor(tmp, env, args.supervisor_runs)
+        watch = measure_watch_idle(tmp, env)
     except CommandFailed as e:
         log(f"ABORTED: a measured command failed, so its timings mean nothing:\n{e}")
         return 2
@@ -426,10 +453,15 @@ def main(argv=None):
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     report = summarise(times, paired, mix, sup, args)
+    report["watch_idle_cpu"] = watch
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print_report(report, time.perf_counter() - began)
+        if watch is not None:
+            verdict = "PASS" if watch < 0.01 else "FAIL"
+            print(f"status --watch, 100 tasks, idle: {watch * 100:.2f}% of one core over 10 s"
+                  f"  target < 1%  {verdict}")
     # Missed speed targets are a finding, not an error; tasks that did not complete are.
     return 0 if report["supervisor"]["all_completed"] else 1
 

@@ -126,15 +126,15 @@ class _Parser(argparse.ArgumentParser):
 # -- commands --------------------------------------------------------------------------
 
 
-def _add_init(sub, common):
-    p = sub.add_parser("init", parents=[common], help="create .orchestra/ and an agent config",
+def _add_init(sub):
+    p = _sub(sub, "init", help="create .orchestra/ and an agent config",
                        description="Create .orchestra/{tasks,plans,logs} and, if absent, "
                        ".orchestra-cli/agent-config.json with presets and prompts/. Never overwrites.")
     p.set_defaults(func=lambda layout, console, a: _command("init").run(layout, console))
 
 
-def _add_start(sub, common):
-    p = sub.add_parser("start", parents=[common], help="queue a task",
+def _add_start(sub):
+    p = _sub(sub, "start", help="queue a task",
                        description="Queue a task (status pending) and print its id.")
     p.add_argument("agent", help="agent name (see .orchestra-cli/agent-config.json)")
     p.add_argument("prompt", nargs="+", help="the prompt (several words are joined); - reads stdin")
@@ -149,8 +149,8 @@ def _add_start(sub, common):
         max_retries=a.max_retries, quiet=a.quiet, as_json=a.json, stdin=sys.stdin))
 
 
-def _add_run(sub, common):
-    p = sub.add_parser("run", parents=[common], help="run pending tasks",
+def _add_run(sub):
+    p = _sub(sub, "run", help="run pending tasks",
                        description="Run pending tasks, highest priority then oldest first, at most "
                        "N at once. Without --wait a background supervisor does it and this returns "
                        "at once; with --wait it happens here, and the exit code is 0 if every task "
@@ -161,8 +161,8 @@ def _add_run(sub, common):
         layout, console, parallel=a.parallel, wait=a.wait))
 
 
-def _add_status(sub, common):
-    p = sub.add_parser("status", parents=[common], help="show tasks",
+def _add_status(sub):
+    p = _sub(sub, "status", help="show tasks",
                        description="Show tasks as a table (active ones and those finished in the "
                        "last 24 hours) with a summary line.")
     p.add_argument("ids", nargs="*", metavar="ID", help="only these tasks")
@@ -175,8 +175,8 @@ def _add_status(sub, common):
         interval=a.interval))
 
 
-def _add_logs(sub, common):
-    p = sub.add_parser("logs", parents=[common], help="print a task's log",
+def _add_logs(sub):
+    p = _sub(sub, "logs", help="print a task's log",
                        description="Print a task's log (the agent's stdout and stderr).")
     p.add_argument("id", metavar="ID")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the task ends")
@@ -184,8 +184,8 @@ def _add_logs(sub, common):
         layout, console, a.id, follow=a.follow))
 
 
-def _add_cancel(sub, common):
-    p = sub.add_parser("cancel", parents=[common], help="cancel tasks",
+def _add_cancel(sub):
+    p = _sub(sub, "cancel", help="cancel tasks",
                        description="Cancel pending tasks; kill running ones with their whole "
                        "process tree (SIGTERM, then SIGKILL after 1 s).")
     p.add_argument("ids", nargs="*", metavar="ID")
@@ -194,14 +194,14 @@ def _add_cancel(sub, common):
         layout, console, ids=a.ids, cancel_all=a.all))
 
 
-def _add_retry(sub, common):
-    p = sub.add_parser("retry", parents=[common], help="queue a failed or cancelled task again")
+def _add_retry(sub):
+    p = _sub(sub, "retry", help="queue a failed or cancelled task again")
     p.add_argument("id", metavar="ID")
     p.set_defaults(func=lambda layout, console, a: _command("retry").run(layout, console, a.id))
 
 
-def _add_clean(sub, common):
-    p = sub.add_parser("clean", parents=[common], help="delete finished tasks and their files",
+def _add_clean(sub):
+    p = _sub(sub, "clean", help="delete finished tasks and their files",
                        description="Delete finished tasks with their json, sentinels, plan and "
                        "log. Without a state flag, completed tasks. Never touches pending or "
                        "running tasks.")
@@ -216,8 +216,8 @@ def _add_clean(sub, common):
         clean_all=a.all, older_than=a.older_than))
 
 
-def _add_timeout(sub, common):
-    p = sub.add_parser("timeout", parents=[common], help="set a task's timeout",
+def _add_timeout(sub):
+    p = _sub(sub, "timeout", help="set a task's timeout",
                        description="Set or change the timeout of a pending or running task, "
                        "counted from its start; 0 removes it. It applies to the running process.")
     p.add_argument("id", metavar="ID")
@@ -226,8 +226,8 @@ def _add_timeout(sub, common):
         layout, console, a.id, a.seconds))
 
 
-def _add_wait(sub, common):
-    p = sub.add_parser("wait", parents=[common], help="wait for tasks to finish",
+def _add_wait(sub):
+    p = _sub(sub, "wait", help="wait for tasks to finish",
                        description="Block until the tasks reach a final outcome. Exit 0 if all "
                        "completed, 1 if any failed or was cancelled, 124 if --timeout expired.")
     p.add_argument("ids", nargs="+", metavar="ID")
@@ -236,8 +236,8 @@ def _add_wait(sub, common):
         layout, console, a.ids, timeout=a.timeout))
 
 
-def _add_supervise(sub, common):
-    p = sub.add_parser("supervise", parents=[common])  # started by `run`; not listed
+def _add_supervise(sub):
+    p = _sub(sub, "supervise")  # started by `run`; not listed
     p.add_argument("--parallel", type=_positive_int, default=1)
     p.set_defaults(func=lambda layout, console, a: _command("supervise").run(
         layout, console, parallel=a.parallel))
@@ -247,6 +247,25 @@ def _command(name):
     # Imported on use: `status` must not pay for what `run` needs.
     import importlib
     return importlib.import_module(f"orchestra.commands.{name}")
+
+
+def _add_globals(parser):
+    # On the main parser and every subparser, so they go before or after the command. No
+    # defaults here (getattr in main supplies them): a subparser must not overwrite a value
+    # given before the command.
+    g = parser.add_argument_group("global options")
+    g.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR",
+                   help="project root (default: nearest directory with .orchestra/ or .orchestra-cli/)")
+    g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="timestamped diagnostics on stderr")
+    g.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS,
+                   help="no ANSI colours")
+
+
+def _sub(sub, name, **kwargs):
+    p = sub.add_parser(name, **kwargs)
+    _add_globals(p)
+    return p
 
 
 _ADDERS = {"init": _add_init, "start": _add_start, "run": _add_run, "status": _add_status,
@@ -272,24 +291,17 @@ def _command_word(argv):
 def build_parser(argv=None):
     """The parser; given argv naming a command, only that command's subparser is built
     (building all of them costs more than a `status` itself)."""
-    common = _Parser(add_help=False)
-    g = common.add_argument_group("global options")
-    g.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR",
-                   help="project root (default: nearest directory with .orchestra/ or .orchestra-cli/)")
-    g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                   help="timestamped diagnostics on stderr")
-    g.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS,
-                   help="no ANSI colours")
-    parser = _Parser(prog="orchestra", parents=[common],
+    parser = _Parser(prog="orchestra",
                      description="A file-based task queue for CLI coding agents.",
                      epilog="Exit codes: 0 success, 1 a task or operation failed, 2 usage or "
                      "invalid input, 124 a wait timed out, 130 interrupted.")
+    _add_globals(parser)
     parser.add_argument("--version", action="version", version=f"orchestra {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{" + PUBLIC + "}")
     word = _command_word(argv) if argv is not None else None
     for name, add in _ADDERS.items():
         if word not in _ADDERS or name == word:
-            add(sub, common)
+            add(sub)
     return parser
 
 

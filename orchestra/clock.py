@@ -3,8 +3,8 @@
 import re
 import time
 
-_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:Z|\+00:00)?")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
+_ISO = r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:Z|\+00:00)?"
+_DURATION = r"(\d+(?:\.\d+)?)([smhdw]?)"
 _DAY_SECONDS = {}  # 'YYYY-MM-DD' -> seconds at its midnight UTC
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -42,7 +42,7 @@ def parse_iso(text):
                     + int(text[20:23]) / 1000)
         except ValueError:
             pass
-    m = _ISO.fullmatch(text)
+    m = re.fullmatch(_ISO, text)
     if not m:
         raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
@@ -52,7 +52,7 @@ def parse_iso(text):
 
 def parse_duration(text):
     """'90', '90s', '15m', '2h', '7d', '1w' -> seconds; ValueError otherwise."""
-    m = _DURATION.fullmatch(text.strip().lower())
+    m = re.fullmatch(_DURATION, text.strip().lower())
     if not m:
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 7d)")
     return float(m.group(1)) * _UNIT[m.group(2)]

@@ -126,3 +126,14 @@ class ValidationTest(unittest.TestCase):
             with self.assertRaises(ValueError, msg=field) as e:
                 Task.from_dict(dict(base, **{field: value}))
             self.assertIn(field, str(e.exception))
+
+
+class IdPatternTest(unittest.TestCase):
+    def test_hand_check_agrees_with_the_documented_pattern(self):
+        import re
+        from orchestra.task import ID_PATTERN
+        samples = ["task_1790000000000_abcdef", "task_1790000000000_abcde", "task_179000000000a_abcdef",
+                   "task_1790000000000-abcdef", "Task_1790000000000_abcdef", "task_1790000000000_abcdeg",
+                   "task_\u0661790000000000_abcdef"[:25], "task_1790000000000_abcdef0"]
+        for s in samples:
+            self.assertEqual(valid_id(s), bool(re.fullmatch(ID_PATTERN, s, re.ASCII)), s)

@@ -1,4 +1,3 @@
-import json
 import time
 
 from orchestra import agents
@@ -43,6 +42,7 @@ def run(layout, console, agent, prompt, priority=0, timeout=None, max_retries=No
     else:
         raise OrchestraError("could not allocate a unique task id; try again", 1)
     if as_json:
+        import json
         console.out(json.dumps(task.to_dict(), indent=2, ensure_ascii=False))
     elif quiet:
         console.out(task.id)

@@ -1,6 +1,5 @@
 """`status`: settle what can be settled, then show the tasks as a table or JSON."""
 
-import json
 import time
 
 from orchestra import lease, table
@@ -39,6 +38,7 @@ def _view(store, layout, console, ids, as_json, show_all):
         tasks = everything if show_all else [t for t in everything if _recent(t, now)]
         hidden = len(everything) - len(tasks)
     if as_json:
+        import json
         tasks.sort(key=lambda t: (t.created_at or "", t.id))
         return json.dumps([t.to_dict() for t in tasks], indent=2, ensure_ascii=False)
     info = lease.read_info(layout)
