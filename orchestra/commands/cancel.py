@@ -7,6 +7,7 @@ from orchestra.clock import iso
 from orchestra.errors import FAILED, OK, OrchestraError
 from orchestra.store import Store, check_id
 from orchestra.task import ACTIVE, Status
+from orchestra.commands import args
 
 
 def run(layout, console, ids=(), cancel_all=False):
@@ -56,3 +57,13 @@ def _kill_all(pids, grace=process.KILL_GRACE, poll=0.02):
         left = [p for p in left if process.group_alive(p)]
     for pid in left:
         process.kill_tree(pid, grace=0)
+
+
+def register(sub):
+    p = args.subparser(sub, "cancel", help="cancel tasks",
+                       description="Cancel pending tasks; kill running ones with their whole "
+                       "process tree (SIGTERM, then SIGKILL after 1 s).")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--all", action="store_true", help="every pending and running task")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, ids=a.ids, cancel_all=a.all))

@@ -4,6 +4,7 @@ import time
 
 from orchestra.store import Store
 from orchestra.task import Status
+from orchestra.commands import args
 
 
 def run(layout, console, completed=False, failed=False, cancelled=False, clean_all=False,
@@ -31,3 +32,19 @@ def run(layout, console, completed=False, failed=False, cancelled=False, clean_a
     names = "/".join(sorted(s.value for s in states))
     console.out(f"removed {removed} {names} task{'s' if removed != 1 else ''}")
     return 0
+
+
+def register(sub):
+    p = args.subparser(sub, "clean", help="delete finished tasks and their files",
+                       description="Delete finished tasks with their json, sentinels, plan and "
+                       "log. Without a state flag, completed tasks. Never touches pending or "
+                       "running tasks.")
+    p.add_argument("--completed", action="store_true")
+    p.add_argument("--failed", action="store_true")
+    p.add_argument("--cancelled", action="store_true")
+    p.add_argument("--all", action="store_true", help="completed, failed and cancelled")
+    p.add_argument("--older-than", type=args.seconds, metavar="DURATION",
+                   help="only tasks finished at least this long ago, e.g. 7d, 12h")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, completed=a.completed, failed=a.failed, cancelled=a.cancelled,
+        clean_all=a.all, older_than=a.older_than))

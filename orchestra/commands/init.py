@@ -2,6 +2,7 @@ import os
 
 from orchestra import agents
 from orchestra.store import write_atomic
+from orchestra.commands import args
 
 
 def run(layout, console):
@@ -23,3 +24,10 @@ def run(layout, console):
     else:
         console.out(f"orchestra already initialised in {layout.root}; nothing changed")
     return 0
+
+
+def register(sub):
+    p = args.subparser(sub, "init", help="create .orchestra/ and an agent config",
+                       description="Create .orchestra/{tasks,plans,logs} and, if absent, "
+                       ".orchestra-cli/agent-config.json with presets and prompts/. Never overwrites.")
+    p.set_defaults(func=lambda layout, console, a: run(layout, console))

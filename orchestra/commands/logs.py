@@ -5,6 +5,7 @@ import time
 
 from orchestra.commands import refresh
 from orchestra.store import Store
+from orchestra.commands import args
 
 FOLLOW_POLL = 0.1
 SETTLE_EVERY = 1.0
@@ -50,3 +51,12 @@ def _copy(path, offset, console):
                 offset += len(chunk)
     except FileNotFoundError:
         return offset
+
+
+def register(sub):
+    p = args.subparser(sub, "logs", help="print a task's log",
+                       description="Print a task's log (the agent's stdout and stderr).")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing until the task ends")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, a.id, follow=a.follow))

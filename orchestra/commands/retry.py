@@ -4,6 +4,7 @@ from orchestra import lease
 from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
 from orchestra.task import Status, requeued
+from orchestra.commands import args
 
 
 def run(layout, console, task_id):
@@ -18,3 +19,9 @@ def run(layout, console, task_id):
     hint = "" if lease.read_info(layout) else "; `orchestra run` starts it"
     console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}){hint}")
     return 0
+
+
+def register(sub):
+    p = args.subparser(sub, "retry", help="queue a failed or cancelled task again")
+    p.add_argument("id", metavar="ID")
+    p.set_defaults(func=lambda layout, console, a: run(layout, console, a.id))

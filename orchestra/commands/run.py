@@ -6,6 +6,7 @@ from orchestra import lease, supervisor, table
 from orchestra.errors import FAILED, INTERRUPTED, OK
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
+from orchestra.commands import args
 
 WATCH_POLL = 0.2
 
@@ -98,3 +99,15 @@ def _hand_over(layout, console, lock, parallel):
     else:
         console.warn("interrupted")
     return INTERRUPTED
+
+
+def register(sub):
+    p = args.subparser(sub, "run", help="run pending tasks",
+                       description="Run pending tasks, highest priority then oldest first, at most "
+                       "N at once. Without --wait a background supervisor does it and this returns "
+                       "at once; with --wait it happens here, and the exit code is 0 if every task "
+                       "it ran completed, 1 otherwise.")
+    p.add_argument("--parallel", "-p", type=args.positive_int, help="tasks at once (default 1)")
+    p.add_argument("--wait", "-w", action="store_true", help="supervise in the foreground until drained")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, parallel=a.parallel, wait=a.wait))

@@ -1,9 +1,11 @@
+import sys
 import time
 
 from orchestra import agents
 from orchestra.errors import OrchestraError
 from orchestra.store import Store
 from orchestra.task import Task, new_id
+from orchestra.commands import args
 
 
 def check_prompt(prompt):
@@ -49,3 +51,19 @@ def run(layout, console, agent, prompt, priority=0, timeout=None, max_retries=No
     else:
         console.out(f"queued {task.id} ({agent}); `orchestra run` starts it")
     return 0
+
+
+def register(sub):
+    p = args.subparser(sub, "start", help="queue a task",
+                       description="Queue a task (status pending) and print its id.")
+    p.add_argument("agent", help="agent name (see .orchestra-cli/agent-config.json)")
+    p.add_argument("prompt", nargs="+", help="the prompt (several words are joined); - reads stdin")
+    p.add_argument("--priority", type=args.integer, default=0, help="higher runs first (default 0)")
+    p.add_argument("--timeout", type=args.seconds, help="wall-clock limit, e.g. 600, 30m, 2h")
+    p.add_argument("--max-retries", type=args.count, help="automatic retries on failure (default: agent's maxRetries, else 0)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("-q", "--quiet", action="store_true", help="print the id alone")
+    out.add_argument("--json", action="store_true", help="print the task as JSON")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, a.agent, " ".join(a.prompt), priority=a.priority, timeout=a.timeout,
+        max_retries=a.max_retries, quiet=a.quiet, as_json=a.json, stdin=sys.stdin))

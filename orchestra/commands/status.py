@@ -6,6 +6,7 @@ from orchestra import lease, table
 from orchestra.commands import refresh, resolve
 from orchestra.store import Store
 from orchestra.task import ACTIVE
+from orchestra.commands import args
 
 RECENT = 24 * 3600  # finished tasks older than this are hidden without --all
 CLEAR = "\x1b[H\x1b[2J"
@@ -54,3 +55,17 @@ def _recent(task, now):
         return True
     finished = task.finished()
     return finished is None or now - finished < RECENT
+
+
+def register(sub):
+    p = args.subparser(sub, "status", help="show tasks",
+                       description="Show tasks as a table (active ones and those finished in the "
+                       "last 24 hours) with a summary line.")
+    p.add_argument("ids", nargs="*", metavar="ID", help="only these tasks")
+    p.add_argument("--json", action="store_true", help="a JSON array, one object a task")
+    p.add_argument("--all", "-a", action="store_true", help="include older finished tasks")
+    p.add_argument("--watch", "-W", action="store_true", help="redraw until Ctrl-C")
+    p.add_argument("--interval", type=args.seconds, default=2.0, help="seconds between redraws (default 2)")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, ids=a.ids, as_json=a.json, show_all=a.all, watch=a.watch,
+        interval=a.interval))

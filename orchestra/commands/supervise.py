@@ -3,6 +3,7 @@
 import time
 
 from orchestra import lease, supervisor, table
+from orchestra.commands import args
 
 # A `status` may hold the lock for a moment while it settles orphans: wait that out.
 ACQUIRE_TIMEOUT = 3.0
@@ -25,3 +26,10 @@ def run(layout, console, parallel=1):
             lock.release()
     console.out(f"{time.strftime('%Y-%m-%d %H:%M:%S')} queue drained, supervisor exits")
     return 0
+
+
+def register(sub):
+    p = args.subparser(sub, "supervise")  # started by `run`; not listed
+    p.add_argument("--parallel", type=args.positive_int, default=1)
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, parallel=a.parallel))

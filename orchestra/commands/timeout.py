@@ -5,6 +5,7 @@ import time
 from orchestra.clock import human
 from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
+from orchestra.commands import args
 
 
 def run(layout, console, task_id, seconds):
@@ -26,3 +27,13 @@ def run(layout, console, task_id, seconds):
     else:
         console.out(f"{task_id}: timeout {seconds:g}s from its start")
     return 0
+
+
+def register(sub):
+    p = args.subparser(sub, "timeout", help="set a task's timeout",
+                       description="Set or change the timeout of a pending or running task, "
+                       "counted from its start; 0 removes it. It applies to the running process.")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("seconds", type=args.seconds_or_zero, metavar="SECONDS")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, a.id, a.seconds))

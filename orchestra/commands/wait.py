@@ -7,6 +7,7 @@ from orchestra.commands import refresh, resolve
 from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT
 from orchestra.store import Store
 from orchestra.task import Status
+from orchestra.commands import args
 
 
 def run(layout, console, ids, timeout=None):
@@ -36,3 +37,13 @@ def run(layout, console, ids, timeout=None):
             poll = min(poll * 1.5, 0.5)
     except KeyboardInterrupt:
         return INTERRUPTED
+
+
+def register(sub):
+    p = args.subparser(sub, "wait", help="wait for tasks to finish",
+                       description="Block until the tasks reach a final outcome. Exit 0 if all "
+                       "completed, 1 if any failed or was cancelled, 124 if --timeout expired.")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--timeout", type=args.seconds, help="give up after this long (exit 124)")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, a.ids, timeout=a.timeout))

@@ -1,0 +1,65 @@
+"""What command modules share to declare their arguments: value types and the global options."""
+
+import argparse
+
+from orchestra.clock import parse_duration
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def seconds(text, allow_zero=False):
+    try:
+        value = parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if value < 0 or (value == 0 and not allow_zero):
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 seconds")
+    return value
+
+
+def seconds_or_zero(text):
+    return seconds(text, allow_zero=True)
+
+
+def add_globals(parser):
+    # On the main parser and every subparser, so they go before or after the command. No
+    # defaults here (getattr in main supplies them): a subparser must not overwrite a value
+    # given before the command.
+    g = parser.add_argument_group("global options")
+    g.add_argument("--root", default=argparse.SUPPRESS, metavar="DIR",
+                   help="project root (default: nearest directory with .orchestra/ or .orchestra-cli/)")
+    g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                   help="timestamped diagnostics on stderr")
+    g.add_argument("--no-color", action="store_true", default=argparse.SUPPRESS,
+                   help="no ANSI colours")
+
+
+def subparser(sub, name, **kwargs):
+    p = sub.add_parser(name, **kwargs)
+    add_globals(p)
+    return p
