@@ -26,6 +26,7 @@ ACTIVE = (Status.PENDING, Status.RUNNING)
 
 # Why a task failed (the `reason` field).
 EXIT, ERROR, TIMEOUT, LOST, LAUNCH = "exit", "error", "timeout", "lost", "launch"
+DEPENDENCY = "dependency"  # a task it depends on failed or was cancelled
 # Failures an automatic retry cannot mend: the command is missing or not runnable.
 NOT_RETRIED = (LAUNCH,)
 
@@ -40,7 +41,7 @@ FIELDS = {
     "completion": "either", "cwd": None,
     "pid": None, "pid_start": None,
     "created_at": None, "started_at": None, "finished_at": None, "not_before": None,
-    "log_file": None, "plan_file": None,
+    "log_file": None, "plan_file": None, "depends_on": (),
 }
 
 
@@ -63,6 +64,9 @@ def _check(d):
     timeout = d["timeout"]
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
         raise ValueError('"timeout" must be a number of seconds or null')
+    deps = d["depends_on"]
+    if not isinstance(deps, (list, tuple)) or not all(isinstance(x, str) and valid_id(x) for x in deps):
+        raise ValueError('"depends_on" must be a list of task ids')
     if d["completion"] not in COMPLETION_MODES:
         raise ValueError(f"unknown completion mode {d['completion']!r}")
     for key in TIME_FIELDS:
@@ -96,10 +100,11 @@ class Task:
 
     @classmethod
     def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
-            completion="either", cwd=None):
+            completion="either", cwd=None, depends_on=()):
         data = dict(FIELDS)
         data.update(id=task_id, agent=agent, prompt=prompt, priority=priority, timeout=timeout,
                     max_retries=max_retries, completion=completion, cwd=cwd, created_at=iso(now),
+                    depends_on=list(depends_on),
                     log_file=f".orchestra/logs/{task_id}.log",
                     plan_file=f".orchestra/plans/{task_id}_plan.md")
         return cls(data)
