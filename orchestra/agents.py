@@ -74,7 +74,7 @@ Your output is recorded in {logFile}.
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _KNOWN_KEYS = {"command", "args", "promptTemplateFile", "promptTemplate", "env", "cwd", "timeout",
-               "maxRetries", "completion", "description"}
+               "maxRetries", "maxParallel", "completion", "description"}
 
 
 def substitute(text, values):
@@ -181,6 +181,9 @@ def validate(name, spec, path):
     retries = spec.get("maxRetries", 0)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise OrchestraError(f'{where}: "maxRetries" must be a whole number >= 0')
+    limit = spec.get("maxParallel")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise OrchestraError(f'{where}: "maxParallel" must be a whole number >= 1')
     if spec.get("completion", "either") not in COMPLETION_MODES:
         raise OrchestraError(f'{where}: "completion" must be one of {", ".join(COMPLETION_MODES)}')
 
@@ -202,6 +205,21 @@ def get(layout, name):
     validate(name, spec, layout.agent_config if name not in PRESETS or spec is not PRESETS[name]
              else "the built-in presets")
     return Agent(name, spec, layout.config_dir)
+
+
+def limits(layout):
+    """name -> maxParallel for the agents that set one (a bad value counts as no limit here:
+    launching that agent's tasks reports the error)."""
+    out = {}
+    try:
+        specs = all_agents(layout)
+    except OrchestraError:
+        return out
+    for name, spec in specs.items():
+        limit = spec.get("maxParallel") if isinstance(spec, dict) else None
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1:
+            out[name] = limit
+    return out
 
 
 def config_text():

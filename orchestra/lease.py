@@ -48,10 +48,13 @@ def write_info(layout, info):
     write_atomic(layout.supervisor_info, json.dumps(info) + "\n")
 
 
-def set_parallel(layout, parallel):
-    """Ask the live supervisor to use `parallel` slots (it re-reads its info file)."""
-    info = read_info(layout)
-    if info is not None:
-        info["parallel"] = parallel
-        write_info(layout, info)
+def update_info(layout, **changes):
+    """Ask the live supervisor for changes (parallel=N, daemon=True, stop=True): it re-reads
+    supervisor.json on every tick. Returns the new info, or None if none runs."""
+    from orchestra.store import Store
+    with Store(layout).locked():
+        info = read_info(layout)
+        if info is not None:
+            info.update(changes)
+            write_info(layout, info)
     return info

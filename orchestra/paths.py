@@ -39,9 +39,13 @@ class Layout:
         self.plans = os.path.join(self.state, "plans")
         self.logs = os.path.join(self.state, "logs")
         self.lock = os.path.join(self.state, "lock")
+        self.scan_cache = os.path.join(self.state, "scan.cache")
+        self.archive = os.path.join(self.state, "archive")
         self.supervisor_lock = os.path.join(self.state, "supervisor.lock")
         self.supervisor_info = os.path.join(self.state, "supervisor.json")
         self.supervisor_log = os.path.join(self.state, "supervisor.log")
+        self.settings = os.path.join(self.state, "config.json")
+        self.paused = os.path.join(self.state, "paused")
         self.config_dir = os.path.join(root, CONFIG_DIR)
         self.agent_config = os.path.join(self.config_dir, "agent-config.json")
         self.prompts = os.path.join(self.config_dir, "prompts")
@@ -62,3 +66,15 @@ class Layout:
         """Everything a task owns on disk, for deletion."""
         return ([self.task_file(task_id), self.log_file(task_id), self.plan_file(task_id)]
                 + [self.sentinel(task_id, kind) for kind in SENTINELS])
+
+    def archived(self):
+        """This layout with tasks/, logs/ and plans/ under .orchestra/archive/, where finished
+        tasks go when they age out: the same file names, a scan cache of its own, the same
+        store lock."""
+        a = Layout.__new__(Layout)
+        a.__dict__.update(self.__dict__)
+        a.tasks = os.path.join(self.archive, "tasks")
+        a.plans = os.path.join(self.archive, "plans")
+        a.logs = os.path.join(self.archive, "logs")
+        a.scan_cache = os.path.join(self.archive, "scan.cache")
+        return a

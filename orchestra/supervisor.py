@@ -5,27 +5,27 @@ background; a held `.orchestra/supervisor.lock` is what "a supervisor is alive" 
 
 import os
 import queue
+import sys
 import threading
 import time
 
-from orchestra import debug, executor, lease, process, scheduler
+from orchestra import agents, debug, dependencies, executor, lease, process, scheduler, settings
 from orchestra.clock import iso
+from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide, next_deadline
 from orchestra.store import Store, read_json
-from orchestra.task import LAUNCH, Status, finish, launched
+from orchestra.task import DEPENDENCY, LAUNCH, Status, finish, launched
 
-IDLE_POLL = 0.5     # how often new tasks, cancels and orphans are looked for
-RESCAN_EVERY = 2.0  # a full listing at least this often, whatever the directory mtime says
+IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
 
 
 # -- starting one ------------------------------------------------------------------------
 
 
-def spawn_background(layout, parallel):
+def spawn_background(layout, parallel, daemon=False):
     """Start a detached supervisor process; returns its pid."""
-    import sys
     argv = [sys.executable, "-m", "orchestra", "--root", layout.root, "supervise",
-            "--parallel", str(parallel)]
+            "--parallel", str(parallel)] + (["--daemon"] if daemon else [])
     env = executor.with_package_path(os.environ)
     os.makedirs(layout.state, exist_ok=True)
     proc = process.spawn(argv, cwd=layout.root, env=env, log_path=layout.supervisor_log,
@@ -65,7 +65,12 @@ def orphan_facts(store, snap, task):
     return facts
 
 
-def apply(store, task, decision, now):
+def retry_backoff(layout):
+    s = settings.load(layout)
+    return (float(s.retry_backoff_base), float(s.retry_backoff_cap))
+
+
+def apply(store, task, decision, now, backoff=(2.0, 300.0)):
     """Record a decision if the task is still in the run it was made for; the new task or None."""
     with store.locked():
         current = store.get(task.id)
@@ -74,7 +79,7 @@ def apply(store, task, decision, now):
         if decision.record:
             store.write_sentinel(task.id, decision.record, iso(now) + "\n")
         after = finish(current, decision.status, decision.reason, decision.error,
-                       decision.exit_code, decision.ended_at or now)
+                       decision.exit_code, decision.ended_at or now, backoff)
         store.save(after)
     debug.log(f"{task.id}: {decision!r} -> {after.status}")
     return after
@@ -84,13 +89,15 @@ def settle_orphans(store, now):
     """Settle every running task by observation alone; the caller holds the supervisor lock."""
     snap = store.scan()
     changed = []
+    backoff = None
     for task in snap.tasks.values():
         if task.state is not Status.RUNNING:
             continue
         decision = decide(task, orphan_facts(store, snap, task), now)
         if decision is None:
             continue
-        after = apply(store, task, decision, now)
+        backoff = backoff or retry_backoff(store.layout)
+        after = apply(store, task, decision, now, backoff)
         if after is not None:
             changed.append((task, after))
             if decision.kill:
@@ -98,38 +105,73 @@ def settle_orphans(store, now):
     return snap, changed
 
 
+def fail_doomed(store, snap, now):
+    """Fail the pending tasks whose dependencies failed or were cancelled (reason
+    `dependency`); returns [(before, after)]. Safe to run from several processes at once."""
+    changed = []
+    for task, culprit, message in dependencies.doomed(snap.tasks.values()):
+        with store.locked():
+            try:
+                current = store.get(task.id)
+            except OrchestraError:
+                continue
+            if current.state is not Status.PENDING:
+                continue
+            after = finish(current, Status.FAILED, DEPENDENCY, message, None, now)
+            store.save(after)
+        snap.tasks[task.id] = after
+        changed.append((task, after))
+        debug.log(f"{task.id}: {message}")
+    return changed
+
+
 # -- the loop ------------------------------------------------------------------------------
 
 
 class Supervisor:
-    """Run with the supervisor lock held. `notify(before, after)` hears every change it makes."""
+    """Run with the supervisor lock held. `notify(before, after)` hears every change it makes.
 
-    def __init__(self, layout, lock, parallel, notify=None, clock=time.time):
+    Until the queue is drained, or with daemon=True until asked to stop (`daemon stop`
+    writes "stop" into supervisor.json; `daemon start` can turn a running supervisor into a
+    daemon the same way)."""
+
+    def __init__(self, layout, lock, parallel, notify=None, clock=time.time, daemon=False):
         self.layout = layout
         self.lock = lock
         self.parallel = parallel
+        self.daemon = daemon
         self.notify = notify or (lambda before, after: None)
         self.clock = clock
         self.store = Store(layout)
-        self.procs = {}            # task id -> Popen of the run we started
+        self.procs = {}             # task id -> Popen of the run we started
         self.exits = queue.Queue()  # (task id, exit status) from waiter threads
         self.killers = []
-        self.ran = set()           # ids this supervisor launched
+        self.ran = set()            # ids this supervisor launched
+        self.stop_requested = False
         self._info_mtime = None
-        self._dir_stamp = None
-        self._last_scan = 0.0
         self._snap = None
+        self._errors = 0
 
-    def run(self, until_drained=True):
+    def run(self):
         self._write_info()
         try:
             while True:
                 now = self.clock()
-                self._read_parallel()
-                snap = self._scan(now)
-                self._settle(snap, now)
-                self._launch(snap, now)
-                if until_drained and not self.procs and self._drained_for_good():
+                self._read_control()
+                if self.stop_requested:
+                    return
+                try:
+                    snap = self._snap = self.store.scan()
+                    self._settle(snap, now)
+                    for before, after in fail_doomed(self.store, snap, now):
+                        self.notify(before, after)
+                    if not os.path.exists(self.layout.paused):
+                        self._launch(snap, now)
+                    self._errors = 0
+                except Exception:  # noqa: BLE001 -- the supervisor outlives any one bad tick
+                    self._recover()
+                    continue
+                if not self.daemon and not self.procs and self._drained_for_good():
                     return
                 self._wait(snap, self.clock())
         finally:
@@ -137,6 +179,16 @@ class Supervisor:
                 t.join()
             if self.lock.held:
                 self._remove_info()
+
+    def _recover(self):
+        """A tick failed (a full disk, an unreadable config, a bug): report it, wait, go on.
+        Nothing was half-applied: every transition is one atomic write."""
+        import traceback
+        self._errors += 1
+        sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: tick failed "
+                         f"({self._errors} in a row), retrying:\n{traceback.format_exc()}")
+        sys.stderr.flush()
+        time.sleep(min(30.0, 0.5 * 2 ** min(self._errors, 6)))
 
     def _remove_info(self):
         try:
@@ -146,32 +198,21 @@ class Supervisor:
 
     def _write_info(self):
         lease.write_info(self.layout, {"pid": os.getpid(), "parallel": self.parallel,
-                                       "started_at": iso(self.clock())})
+                                       "daemon": self.daemon, "started_at": iso(self.clock())})
 
-    def _read_parallel(self):
+    def _read_control(self):
+        """Changes other commands asked for through supervisor.json."""
         try:
             mtime = os.stat(self.layout.supervisor_info).st_mtime_ns
-            if mtime != self._info_mtime:
-                self._info_mtime = mtime
-                self.parallel = max(1, int(read_json(self.layout.supervisor_info)["parallel"]))
-        except (OSError, ValueError, KeyError, TypeError):
+            if mtime == self._info_mtime:
+                return
+            self._info_mtime = mtime
+            info = read_json(self.layout.supervisor_info)
+            self.parallel = max(1, int(info.get("parallel", self.parallel)))
+            self.daemon = bool(info.get("daemon", self.daemon))
+            self.stop_requested = bool(info.get("stop", False))
+        except (OSError, ValueError, TypeError, AttributeError):
             pass
-
-    def _scan(self, now):
-        # When nothing runs, an unchanged directory needs no listing (idle CPU stays near zero).
-        try:
-            stamp = os.stat(self.layout.tasks).st_mtime_ns
-        except FileNotFoundError:
-            stamp = None
-        quiet = (self._snap is not None and stamp == self._dir_stamp and not self.procs
-                 and self.exits.empty() and now - self._last_scan < RESCAN_EVERY
-                 and not any(t.state is Status.RUNNING for t in self._snap.tasks.values()))
-        if not quiet:
-            self._snap = self.store.scan()
-            self._dir_stamp, self._last_scan = stamp, now
-            for problem in self._snap.problems:
-                debug.log(problem)
-        return self._snap
 
     def _settle(self, snap, now):
         exited = {}
@@ -193,7 +234,7 @@ class Supervisor:
             decision = decide(task, facts, now)
             if decision is None:
                 continue
-            after = apply(self.store, task, decision, now)
+            after = apply(self.store, task, decision, now, retry_backoff(self.layout))
             if after is not None:
                 snap.tasks[task.id] = after
                 self.notify(task, after)
@@ -211,8 +252,12 @@ class Supervisor:
         return len(self.procs) + len(orphans)
 
     def _launch(self, snap, now):
-        for task in scheduler.pick(snap.tasks.values(), self.parallel - self._busy(snap), now,
-                                   busy=self.procs):
+        free = self.parallel - self._busy(snap)
+        if free <= 0:
+            return
+        limits = agents.limits(self.layout)
+        for task in scheduler.pick(snap.tasks.values(), free, now, busy=self.procs,
+                                   agent_limits=limits):
             after = self._launch_one(task, now)
             if after is not None:
                 snap.tasks[task.id] = after
@@ -220,7 +265,10 @@ class Supervisor:
 
     def _launch_one(self, task, now):
         with self.store.locked():
-            current = self.store.get(task.id)
+            try:
+                current = self.store.get(task.id)
+            except OrchestraError:
+                return None  # removed (a batch rolled back, `clean`) since we listed it
             if current.state is not Status.PENDING or current.ready_at() > now:
                 return None
             self.store.clear_sentinels(task.id)
@@ -235,7 +283,13 @@ class Supervisor:
                 debug.log(f"{task.id}: cannot launch: {e}")
                 return after
             after = launched(current, proc.pid, process.start_token(proc.pid), now)
-            self.store.save(after)
+            try:
+                self.store.save(after)
+            except BaseException:
+                # Unrecorded, it would be launched again: it must not outlive this failure.
+                process.kill_tree(proc.pid, grace=0)
+                proc.wait()
+                raise
         self.procs[task.id] = proc
         self.ran.add(task.id)
         threading.Thread(target=self._reap, args=(task.id, proc), daemon=True).start()

@@ -49,10 +49,15 @@ def excerpt(text, limit, ellipsis="…"):
     return flat[:max(0, limit - 1)] + ellipsis if limit > 1 else flat[:limit]
 
 
-def status_text(task, now, style):
-    """'▶ running', '✖ failed: timeout', '↻ retry in 4s'."""
+def status_text(task, now, style, waits=()):
+    """'▶ running', '✖ failed: timeout', '↻ retry in 4s', '○ waits: task_…a1b2c3 +1'.
+
+    `waits`: the dependencies it still waits on."""
     # Reads task.data directly: status renders thousands of rows.
     state, d = task.state, task.data
+    if state is Status.PENDING and waits:
+        more = f" +{len(waits) - 1}" if len(waits) > 1 else ""
+        return f"{style.status_icon(state)} waits: task_{style.icon(('…', '~'))}{waits[0][-6:]}{more}"
     if state is Status.PENDING and d["not_before"] and task.ready_at() > now:
         return f"{style.icon(RETRY_ICON)} retry in {human(task.ready_at() - now)}"
     text = f"{style.status_icon(state)} {d['status']}"
@@ -82,17 +87,21 @@ def elapsed(task, now):
     return (finished - started) if finished is not None else None
 
 
-def row(task, now, style):
+def row(task, now, style, status_of=None):
     d = task.data
-    return (d["id"], d["agent"], status_text(task, now, style), human(now - task.created()),
+    waits = ()
+    if d["depends_on"] and status_of is not None:
+        waits = [x for x in d["depends_on"] if status_of.get(x) != Status.COMPLETED.value]
+    return (d["id"], d["agent"], status_text(task, now, style, waits), human(now - task.created()),
             human(elapsed(task, now)), attempt_text(task), excerpt(d["prompt"], _MAX_PROMPT))
 
 
-def render(tasks, now, style, width=None):
+def render(tasks, now, style, width=None, status_of=None):
     """The table, oldest first, fitted into `width` columns (None: no limit): the prompt is
-    cut first, then AGE, TRY and TIME are left out; ID, AGENT and STATUS always stay."""
+    cut first, then AGE, TRY and TIME are left out; ID, AGENT and STATUS always stay.
+    `status_of` (id -> status of every known task) lets pending tasks say what they wait on."""
     tasks = sorted(tasks, key=lambda t: (t.data["created_at"] or "", t.data["id"]))
-    rows = [row(t, now, style) for t in tasks]
+    rows = [row(t, now, style, status_of) for t in tasks]
     widths = [max([len(HEADERS[i])] + [len(r[i]) for r in rows]) for i in range(len(HEADERS))]
     shown = list(range(len(HEADERS)))
     if width is not None:
@@ -119,7 +128,7 @@ def render(tasks, now, style, width=None):
     return "\n".join(lines)
 
 
-def summary(tasks, hidden, supervisor, style):
+def summary(tasks, hidden, supervisor, style, paused=False):
     """'4 tasks: 1 running, 2 pending, 1 failed · supervisor pid 42, parallel 2'."""
     counts = {}
     for t in tasks:
@@ -130,9 +139,12 @@ def summary(tasks, hidden, supervisor, style):
     if hidden:
         text += f" ({hidden} older finished hidden; --all shows them)"
     if supervisor is not None:
-        text += f" · supervisor pid {supervisor.get('pid', '?')}, parallel {supervisor.get('parallel', '?')}"
+        kind = "daemon" if supervisor.get("daemon") else "supervisor"
+        text += f" · {kind} pid {supervisor.get('pid', '?')}, parallel {supervisor.get('parallel', '?')}"
     elif counts.get(Status.PENDING) or counts.get(Status.RUNNING):
         text += " · no supervisor: `orchestra run` starts one"
+    if paused:
+        text += " · PAUSED: no task starts until `orchestra resume`"
     return text
 
 

@@ -27,8 +27,9 @@ ACTIVE = (Status.PENDING, Status.RUNNING)
 # Why a task failed (the `reason` field).
 EXIT, ERROR, TIMEOUT, LOST, LAUNCH = "exit", "error", "timeout", "lost", "launch"
 DEPENDENCY = "dependency"  # a task it depends on failed or was cancelled
-# Failures an automatic retry cannot mend: the command is missing or not runnable.
-NOT_RETRIED = (LAUNCH,)
+# Failures an automatic retry cannot mend: the command is missing or not runnable, or a
+# task it depends on failed.
+NOT_RETRIED = (LAUNCH, DEPENDENCY)
 
 COMPLETION_MODES = ("either", "sentinel", "exit")
 BACKOFF_CAP = 300.0
@@ -208,8 +209,9 @@ def backoff(attempt, base=2.0, cap=BACKOFF_CAP):
     return min(cap, base ** max(1, attempt))
 
 
-def finish(task, status, reason, error, exit_code, now):
-    """The task after its run ended: final, or pending again when it has automatic retries left.
+def finish(task, status, reason, error, exit_code, now, retry_backoff=(2.0, BACKOFF_CAP)):
+    """The task after its run ended: final, or pending again when it has automatic retries left,
+    `retry_backoff` = (base, cap): the n-th retry waits min(cap, base ** n) seconds.
 
     Doing both in one step is what makes a failure cause exactly one retry.
     """
@@ -220,7 +222,7 @@ def finish(task, status, reason, error, exit_code, now):
     if (status is Status.FAILED and reason not in NOT_RETRIED
             and int(d["retries"] or 0) < int(d["max_retries"] or 0)):
         t.update(status=Status.PENDING.value, retries=int(d["retries"] or 0) + 1,
-                 not_before=iso(now + backoff(int(d["attempt"] or 1))))
+                 not_before=iso(now + backoff(int(d["attempt"] or 1), *retry_backoff)))
     return t
 
 

@@ -193,12 +193,12 @@ class BackgroundSupervisorTest(E2ECase):
 
         r = self.run_cli("run")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(f"supervisor already running (pid {pid}, parallel 1)", r.stdout)
+        self.assertIn(f"supervisor is already running (pid {pid}, parallel 1)", r.stdout)
         self.assertEqual(self.supervisor_processes(), [pid], "a second supervisor was started")
 
         r = self.run_cli("run", "--parallel", "3")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(f"supervisor already running (pid {pid}); parallel set to 3", r.stdout)
+        self.assertIn(f"supervisor is already running (pid {pid}); parallel set to 3", r.stdout)
         with open(self.path(".orchestra", "supervisor.json")) as f:
             info = json.load(f)
         self.assertEqual((info["pid"], info["parallel"]), (pid, 3))

@@ -9,14 +9,18 @@ def refresh(store, now):
     """A snapshot after settling running tasks that no live supervisor is watching (their
     process ended, timed out or vanished). With a supervisor alive, it owns them."""
     snap = store.scan()
-    if not any(t.state is Status.RUNNING for t in snap.tasks.values()):
+    from orchestra import dependencies
+    running = any(t.state is Status.RUNNING for t in snap.tasks.values())
+    if not running and not dependencies.doomed(snap.tasks.values()):
         return snap
     if lease.supervisor_alive(store.layout):
         return snap
     # Not holding the lock while settling: a kill can take a second, and a `run` meanwhile
     # must start its supervisor. Should one start anyway, each transition is applied once.
     from orchestra import supervisor
-    supervisor.settle_orphans(store, now)
+    if running:
+        snap, _ = supervisor.settle_orphans(store, now)
+    supervisor.fail_doomed(store, store.scan(), now)
     return store.scan()
 
 

@@ -10,7 +10,9 @@ from orchestra.task import ACTIVE, Status
 from orchestra.commands import args
 
 
-def run(layout, console, ids=(), cancel_all=False):
+def run(layout, console, ids=(), cancel_all=False, running_only=False):
+    """running_only (for `daemon stop --kill`): every running task, and no pending one."""
+    cancel_all = cancel_all or running_only
     if not ids and not cancel_all:
         raise OrchestraError("name the tasks to cancel, or use --all")
     for task_id in ids:
@@ -20,9 +22,11 @@ def run(layout, console, ids=(), cancel_all=False):
     to_kill, code = [], OK
     with store.locked():
         if cancel_all:
-            targets = sorted(t.id for t in store.scan().tasks.values() if t.state in ACTIVE)
+            wanted = (Status.RUNNING,) if running_only else ACTIVE
+            targets = sorted(t.id for t in store.scan().tasks.values() if t.state in wanted)
             if not targets:
-                console.out("nothing to cancel: no pending or running tasks")
+                console.out("nothing to cancel: no " + ("running" if running_only else
+                                                        "pending or running") + " tasks")
                 return OK
         else:
             targets = ids

@@ -21,8 +21,14 @@ def run(layout, console, completed=False, failed=False, cancelled=False, clean_a
         snap = store.scan()
         for problem in snap.problems:
             console.warn(problem)
+        # A pending task must still find what it waits on: keep its dependencies.
+        needed = {d for t in snap.tasks.values() if not t.is_final for d in t.data["depends_on"]}
+        kept = 0
         for task in snap.tasks.values():
             if task.state not in states:
+                continue
+            if task.id in needed:
+                kept += 1
                 continue
             finished = task.finished() or task.created()
             if older_than is not None and now - finished < older_than:
@@ -30,7 +36,8 @@ def run(layout, console, completed=False, failed=False, cancelled=False, clean_a
             store.delete(task.id)
             removed += 1
     names = "/".join(sorted(s.value for s in states))
-    console.out(f"removed {removed} {names} task{'s' if removed != 1 else ''}")
+    console.out(f"removed {removed} {names} task{'s' if removed != 1 else ''}"
+                + (f"; kept {kept} that pending tasks depend on" if kept else ""))
     return 0
 
 

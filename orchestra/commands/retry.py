@@ -1,10 +1,13 @@
-"""`retry`: queue a failed or cancelled task again, as a new attempt."""
+"""`retry`: queue a failed or cancelled task again, as a new attempt, and re-open the tasks
+that failed only because it did."""
 
-from orchestra import lease
+from orchestra import dependencies, lease
+from orchestra.commands import args
 from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
-from orchestra.task import Status, requeued
-from orchestra.commands import args
+from orchestra.task import DEPENDENCY, Status, requeued
+
+_GAVE_UP = (Status.FAILED.value, Status.CANCELLED.value)
 
 
 def run(layout, console, task_id):
@@ -14,10 +17,24 @@ def run(layout, console, task_id):
         if task.state not in (Status.FAILED, Status.CANCELLED):
             raise OrchestraError(
                 f"{task_id} is {task.status}; only failed or cancelled tasks can be retried", FAILED)
-        store.clear_sentinels(task_id)
-        store.save(requeued(task))
+        tasks = store.scan().tasks
+        if task.reason == DEPENDENCY:
+            culprit = next((d for d in task.depends_on
+                            if d not in tasks or tasks[d].status in _GAVE_UP), None)
+            if culprit is not None:
+                raise OrchestraError(f"{task_id} failed because {culprit} did not complete; "
+                                     f"retry {culprit} instead (this one is re-opened with it)",
+                                     FAILED)
+        reopened = [tasks[d] for d in dependencies.descendants(task_id, tasks.values())
+                    if tasks[d].status == Status.FAILED.value and tasks[d].reason == DEPENDENCY]
+        for t in [task] + reopened:
+            store.clear_sentinels(t.id)
+            store.save(requeued(t))
     hint = "" if lease.read_info(layout) else "; `orchestra run` starts it"
     console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}){hint}")
+    if reopened:
+        console.out(f"re-opened {len(reopened)} task{'s' if len(reopened) != 1 else ''} that "
+                    f"depend on it: " + ", ".join(t.id for t in reopened))
     return 0
 
 

@@ -2,7 +2,7 @@
 
 import time
 
-from orchestra import lease, supervisor, table
+from orchestra import lease, settings, supervisor, table
 from orchestra.errors import FAILED, INTERRUPTED, OK
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
@@ -19,25 +19,28 @@ def run(layout, console, parallel=None, wait=False):
         console.warn(problem)
     active = [t for t in snap.tasks.values() if t.state in ACTIVE]
     pending = sum(1 for t in active if t.state is Status.PENDING)
-    if wait:
-        return _foreground(layout, console, parallel or 1, {t.id for t in active})
     info = lease.read_info(layout)
-    if info is not None:
+    if info is not None and not wait:
+        kind = "the daemon" if info.get("daemon") else "a supervisor"
         if parallel is not None and info.get("parallel") != parallel:
-            lease.set_parallel(layout, parallel)
-            console.out(f"supervisor already running (pid {info.get('pid')}); parallel set to {parallel}")
+            lease.update_info(layout, parallel=parallel)
+            console.out(f"{kind} is already running (pid {info.get('pid')}); parallel set to {parallel}")
         else:
-            console.out(f"supervisor already running (pid {info.get('pid')}, parallel "
+            console.out(f"{kind} is already running (pid {info.get('pid')}, parallel "
                         f"{info.get('parallel')}); it picks up pending tasks by itself")
         return OK
+    if parallel is None:
+        parallel = settings.load(layout).parallel
+    if wait:
+        return _foreground(layout, console, parallel, {t.id for t in active})
     if not active:
         console.out("nothing to run: no pending tasks (`orchestra start AGENT PROMPT` queues one)")
         return OK
-    pid = supervisor.spawn_background(layout, parallel or 1)
+    pid = supervisor.spawn_background(layout, parallel)
     what = f"{pending} pending task{'s' if pending != 1 else ''}"
     if len(active) > pending:
         what += f" and {len(active) - pending} left running by an earlier supervisor"
-    console.out(f"supervising {what} in the background (pid {pid}, parallel {parallel or 1}); "
+    console.out(f"supervising {what} in the background (pid {pid}, parallel {parallel}); "
                 "`orchestra status --watch` follows them")
     return OK
 
@@ -54,7 +57,7 @@ def _foreground(layout, console, parallel, watched):
         if lock.acquire(timeout=0):
             sup = supervisor.Supervisor(layout, lock, parallel, notify=notify)
             try:
-                sup.run(until_drained=True)
+                sup.run()
             except KeyboardInterrupt:
                 return _hand_over(layout, console, lock, parallel)
             finally:

@@ -1,0 +1,82 @@
+"""`deps`: a task's ancestors and descendants as a tree; `deps --check` validates the graph."""
+
+from orchestra import dependencies, table
+from orchestra.commands import args, refresh
+from orchestra.errors import FAILED, OK, OrchestraError
+from orchestra.store import Store, check_id
+
+import time
+
+
+def run(layout, console, task_id=None, check=False):
+    if check == (task_id is not None):
+        raise OrchestraError("give a task id, or --check for the whole graph")
+    store = Store(layout, persist_cache=True)
+    snap = refresh(store, time.time())
+    for problem in snap.problems:
+        console.warn(problem)
+    tasks = list(snap.tasks.values())
+    if check:
+        found = dependencies.problems(tasks)
+        for line in found:
+            console.warn(line)
+        edges = sum(len(t.data["depends_on"] or ()) for t in tasks)
+        if found:
+            console.out(f"{len(found)} problem{'s' if len(found) != 1 else ''} in {len(tasks)} tasks "
+                        f"and {edges} dependencies")
+            return FAILED
+        console.out(f"ok: {len(tasks)} tasks, {edges} dependencies, no missing task, no cycle")
+        return OK
+    check_id(task_id)
+    if task_id not in snap.tasks:
+        store.get(task_id)  # raises the usual "no task" error
+    by_id = snap.tasks
+    style = console.style
+    lines = [_line(by_id[task_id], style)]
+    lines.append("depends on:" if by_id[task_id].data["depends_on"] else "depends on: nothing")
+    _ancestors(by_id, task_id, 1, set(), lines, style)
+    kids = dependencies.children(tasks)
+    lines.append("needed by:" if kids.get(task_id) else "needed by: nothing")
+    _descendants(by_id, kids, task_id, 1, set(), lines, style)
+    console.out("\n".join(lines))
+    return OK
+
+
+def _line(task, style):
+    now = time.time()
+    return (f"{task.id}  {task.agent}  {table.status_text(task, now, style)}  "
+            f"{table.excerpt(task.prompt, 50)}")
+
+
+def _ancestors(by_id, tid, depth, seen, lines, style):
+    for dep in by_id[tid].data["depends_on"] or ():
+        pad = "  " * depth
+        if dep not in by_id:
+            lines.append(f"{pad}{dep}  (missing)")
+        elif dep in seen:
+            lines.append(f"{pad}{dep}  (shown above)")
+        else:
+            seen.add(dep)
+            lines.append(pad + _line(by_id[dep], style))
+            _ancestors(by_id, dep, depth + 1, seen, lines, style)
+
+
+def _descendants(by_id, kids, tid, depth, seen, lines, style):
+    for kid in kids.get(tid, ()):
+        pad = "  " * depth
+        if kid in seen:
+            lines.append(f"{pad}{kid}  (shown above)")
+            continue
+        seen.add(kid)
+        lines.append(pad + _line(by_id[kid], style))
+        _descendants(by_id, kids, kid, depth + 1, seen, lines, style)
+
+
+def register(sub):
+    p = args.subparser(sub, "deps", help="show or check task dependencies",
+                       description="Show a task's ancestors (what it waits on) and descendants "
+                       "(what waits on it) as indented trees; --check validates the whole graph "
+                       "(missing tasks, cycles) and exits 1 on a problem.")
+    p.add_argument("id", nargs="?", metavar="ID")
+    p.add_argument("--check", action="store_true", help="validate every dependency")
+    p.set_defaults(func=lambda layout, console, a: run(layout, console, a.id, check=a.check))

@@ -1,0 +1,179 @@
+"""Project settings in .orchestra/config.json: the known keys, their defaults and validation.
+
+Pure except `load`, `set_value` and `unset`. The file holds only what was set: a key it lacks,
+or a missing file, means the default. Keys this version does not know are kept as they are.
+"""
+
+import math
+
+from orchestra.clock import parse_duration
+from orchestra.errors import OrchestraError
+
+COUNT, NUMBER, DURATION = "count", "number", "duration"
+
+
+class Key:
+    """One setting: its default, what it is for, and which values it takes."""
+
+    def __init__(self, name, default, description, expected, kind, minimum, above=False,
+                 nullable=False):
+        self.name, self.default, self.description = name, default, description
+        self.expected = expected  # said in every error about this key
+        self.kind, self.minimum, self.above, self.nullable = kind, minimum, above, nullable
+
+    def check(self, value):
+        """A value from the file (or parsed text) -> the value kept; ValueError if not allowed."""
+        if value is None and self.nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(value)
+        if isinstance(value, float):
+            if not math.isfinite(value) or self.kind == COUNT:
+                raise ValueError(value)
+            if value.is_integer():
+                value = int(value)  # `config get` prints 1800, not 1800.0
+        if value < self.minimum or (self.above and value == self.minimum):
+            raise ValueError(value)
+        return value
+
+    def parse(self, text):
+        """Command-line text -> the value kept; ValueError if not allowed."""
+        word = text.strip().lower()
+        if self.nullable and word in ("none", "null"):
+            return None
+        if self.kind == COUNT:
+            return self.check(int(word))
+        if self.kind == NUMBER:
+            return self.check(float(word))
+        return self.check(parse_duration(word))
+
+
+_DURATION = "a duration such as 7d or 36h (plain numbers are seconds), or 0 for never"
+
+KEYS = {key.name: key for key in (
+    Key("parallel", 1, "tasks `run` and `daemon start` run at once when --parallel is not given",
+        "a whole number >= 1", COUNT, 1),
+    Key("timeout", None, "timeout of a task whose agent and `start --timeout` give none",
+        "a duration > 0 such as 600, 30m or 2h, or none", DURATION, 0, above=True, nullable=True),
+    Key("retry_backoff_base", 2, "automatic retry n waits min(cap, base**n) seconds",
+        "a number >= 1", NUMBER, 1),
+    Key("retry_backoff_cap", 300, "the longest wait before an automatic retry",
+        "a duration > 0 such as 300 or 5m", DURATION, 0, above=True),
+    Key("retention_completed", 7 * 86400, "completed tasks are archived this long after they end",
+        _DURATION, DURATION, 0),
+    Key("retention_failed", 14 * 86400,
+        "failed and cancelled tasks are archived this long after they end", _DURATION, DURATION, 0),
+)}
+
+
+class Settings:
+    """Every known setting as an attribute (`s.parallel`, `s.timeout`, ...). `explicit` maps
+    the keys set in the file to their values, `is_set(name)` tells those from defaults, and
+    `unknown` holds the file's keys this version does not know."""
+
+    def __init__(self, explicit=(), unknown=()):
+        self.explicit = dict(explicit)
+        self.unknown = dict(unknown)
+        for name, key in KEYS.items():
+            setattr(self, name, self.explicit.get(name, key.default))
+
+    def is_set(self, name):
+        return name in self.explicit
+
+    def effective(self):
+        """name -> value in force, for every known key."""
+        return {name: getattr(self, name) for name in KEYS}
+
+
+def check_key(name):
+    """The Key called `name`, or an OrchestraError listing the known ones."""
+    key = KEYS.get(name)
+    if key is None:
+        raise OrchestraError(f"unknown setting {name!r}; the settings are: {', '.join(KEYS)}")
+    return key
+
+
+def parse(data, path):
+    """The decoded JSON object of the file at `path` -> Settings; OrchestraError if a known
+    key holds a value it does not take."""
+    explicit, unknown = {}, {}
+    for name, value in data.items():
+        key = KEYS.get(name)
+        if key is None:
+            unknown[name] = value
+            continue
+        try:
+            explicit[name] = key.check(value)
+        except ValueError:
+            raise OrchestraError(
+                f"{path}: {name!r} is {_shown(value)}, expected {key.expected} (fix the file, or "
+                f"run `orchestra config set {name} VALUE` or `orchestra config unset {name}`)"
+            ) from None
+    return Settings(explicit, unknown)
+
+
+def load(layout):
+    """The project's settings; all defaults when .orchestra/config.json does not exist."""
+    return parse(_read(layout.settings), layout.settings)
+
+
+def set_value(layout, name, text):
+    """Parse `text` as the value of `name`, write it to the file; returns the value kept.
+    Other keys, known or not and even invalid ones, are written back as they were."""
+    key = check_key(name)
+    try:
+        value = key.parse(text)
+    except ValueError:
+        raise OrchestraError(f"invalid value {text!r} for {name}: expected {key.expected}") from None
+
+    def change(data):
+        data[name] = value
+        return True
+    _rewrite(layout, change)
+    return value
+
+
+_ABSENT = object()
+
+
+def unset(layout, name):
+    """Remove `name` from the file, so its default applies; returns whether it was set."""
+    check_key(name)
+
+    def change(data):
+        return data.pop(name, _ABSENT) is not _ABSENT
+    return _rewrite(layout, change)
+
+
+def _rewrite(layout, change):
+    # Read, change and replace the whole file under the store lock: two `config set`s at once
+    # both land, and a reader sees the old file or the new one.
+    import json
+    from orchestra.store import Store, write_atomic
+    with Store(layout).locked():
+        data = _read(layout.settings)
+        changed = change(data)
+        if changed:
+            write_atomic(layout.settings, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return changed
+
+
+def _read(path):
+    from orchestra.store import read_json
+    try:
+        data = read_json(path)
+    except FileNotFoundError:
+        return {}
+    except ValueError as e:
+        raise OrchestraError(f"{path} is not valid JSON ({e}); fix it, or remove it to use the "
+                             "defaults") from None
+    if not isinstance(data, dict):
+        raise OrchestraError(f'{path} must hold a JSON object such as {{"parallel": 2}}; fix it, '
+                             "or remove it to use the defaults")
+    return data
+
+
+def _shown(value, limit=60):
+    import json
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
