@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Wall-clock benchmark of the orchestra CLI: start-up overhead of `start` and `status`, and
-supervisor throughput on no-op tasks. Standard library only; see bench/README.md.
+"""Wall-clock benchmark of the orchestra CLI: start-up overhead of `start` and `status` (also
+with 10,000 tasks of history, most of them archived), and supervisor throughput on no-op tasks.
+Standard library only; see bench/README.md.
 
     python bench/bench.py [--repeat N] [--json]
 """
@@ -20,6 +21,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # this checkout's orchestra, for building fixtures
 
+from orchestra import archive  # noqa: E402
 from orchestra.clock import iso  # noqa: E402
 from orchestra.paths import Layout  # noqa: E402
 from orchestra.store import Store  # noqa: E402
@@ -32,7 +34,13 @@ AGENT_CONFIG = {"agents": {AGENT: {"command": "true", "args": [], "promptTemplat
 TASK_ID = re.compile(r"task_\d{13}_[0-9a-f]{6}")
 
 # Targets: overhead over `python -c pass` (seconds), and wall time of the no-op drain.
-TARGETS = {"start_100": 0.030, "status_100": 0.030, "status_1000": 0.060}
+TARGETS = {"start_100": 0.030, "status_100": 0.030, "status_1000": 0.060,
+           "start_history": 0.030, "status_history": 0.060, "status_all_json_history": 0.300}
+# The history project: HISTORY_TASKS in all, of which HISTORY_RECENT finished in the last day
+# and HISTORY_PENDING pending stay live, and the rest, finished 15 to 30 days ago, is archived.
+HISTORY_TASKS = 10_000
+HISTORY_RECENT = 100
+HISTORY_PENDING = 20
 SUPERVISOR_TASKS = 200
 SUPERVISOR_PARALLEL = 4
 SUPERVISOR_TARGET = 1.5
@@ -126,14 +134,60 @@ def add_history(store, count, rng, now):
     return statuses
 
 
+def add_archived_history(store, rng, now):
+    """The history project: HISTORY_TASKS tasks created over the last 30 days, the old ones
+    archived by orchestra's own archive code (default retentions) a thousand at a time, as a
+    supervisor archiving as it goes keeps the live directory small. Files are written without
+    fsync (durability is not the point of fixtures): a task file, and an `.exit` sentinel for
+    a finished task, but no log or plan (no measured command reads them). Returns the live and
+    archived status counts."""
+    old = HISTORY_TASKS - HISTORY_RECENT - HISTORY_PENDING
+    day = 86400.0
+    plan = ([(now - 30 * day + 15 * day * i / old, "old") for i in range(old)]
+            + [(now - day + day * 0.9 * i / HISTORY_RECENT, "recent")
+               for i in range(HISTORY_RECENT)]
+            + [(now - 60 + i, "pending") for i in range(HISTORY_PENDING)])
+    layout, seen, moved = store.layout, set(), 0
+    for n, (created, kind) in enumerate(plan, 1):
+        tid = new_id(created)
+        while tid in seen:
+            tid = new_id(created)
+        seen.add(tid)
+        task = Task.new(tid, AGENT, rng.choice(PROMPTS), created,
+                        priority=rng.choice((0, 0, 0, 1, 5)))
+        if kind != "pending":
+            roll = rng.random()
+            state = "completed" if roll < 0.85 else "failed" if roll < 0.95 else "cancelled"
+            started = created + rng.uniform(0.1, 30.0)
+            finished = started + rng.uniform(1.0, 900.0)
+            code = 0 if state == "completed" else 1
+            task.data.update(status=state, attempt=1, pid=rng.randint(1000, 60000),
+                             pid_start=str(rng.randint(10 ** 5, 10 ** 7)),
+                             started_at=iso(started), finished_at=iso(finished), exit_code=code)
+            if state == "failed":
+                task.data.update(reason="exit", error="exited with code 1")
+            with open(layout.sentinel(tid, "exit"), "w") as f:
+                f.write(f"{code}\n")
+        with open(layout.task_file(tid), "w", encoding="utf-8") as f:
+            f.write(json.dumps(task.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        if n % 1000 == 0 or n == old:
+            done, _ = archive.sweep(store, now, archive.RETENTION_COMPLETED,
+                                    archive.RETENTION_FAILED)
+            moved += len(done)
+    if moved != old:
+        raise RuntimeError(f"the archive moved {moved} tasks, not the {old} old ones")
+    return {"live": count_statuses(layout.root),
+            "archived": count_statuses(layout.root, archived=True)}
+
+
 def add_pending(store, count, now):
     for i in range(count):
         created = now + i / 1000.0  # distinct milliseconds: FIFO order is the creation order
         _create(store, lambda tid, c=created: Task.new(tid, AGENT, f"no-op {i}", c), created)
 
 
-def count_statuses(root):
-    tasks_dir = os.path.join(root, ".orchestra", "tasks")
+def count_statuses(root, archived=False):
+    tasks_dir = os.path.join(root, ".orchestra", *(["archive"] if archived else []), "tasks")
     counts = {}
     for name in os.listdir(tasks_dir):
         if name.endswith(".json") and not name.startswith("."):
@@ -182,33 +236,45 @@ def median(values):
 
 
 def measure_cli(tmp, env, repeat, warmup, rng):
-    """Interleaved rounds: each round runs start, status(100), status(1000) in a shuffled
-    order, each right after its own `python -c pass`. Returns name -> list of seconds, and
-    name -> list of (command - the baseline just before it)."""
+    """Interleaved rounds: each round runs start(100), status(100), status(1000) and the
+    three history commands in a shuffled order, each right after its own `python -c pass`.
+    Returns name -> list of seconds, and name -> list of (command - the baseline just before
+    it)."""
     now = time.time()
     p100, s100 = make_project(tmp, "status100")
     p1000, s1000 = make_project(tmp, "status1000")
     pstart, sstart = make_project(tmp, "start100")
+    phist, shist = make_project(tmp, "history")
     t0 = time.perf_counter()
     mix100 = add_history(s100, 100, rng, now)
     mix1000 = add_history(s1000, 1000, rng, now)
     add_history(sstart, 100, rng, now)
     log(f"fixtures: 1,200 task files written in {time.perf_counter() - t0:.1f}s "
         f"(1000-task mix {mix1000})")
+    t0 = time.perf_counter()
+    mixhist = add_archived_history(shist, rng, now)
+    log(f"fixtures: {HISTORY_TASKS:,} history tasks written and archived in "
+        f"{time.perf_counter() - t0:.1f}s ({mixhist})")
 
-    def run_start():
-        elapsed, out, _ = timed(py("-m", "orchestra", "start", AGENT, "benchmark", "prompt"),
-                             pstart, env, capture=True)
-        m = TASK_ID.search(out)
-        if not m:
-            raise CommandFailed(f"start printed no task id: {out!r}")
-        sstart.delete(m.group(0))  # keep the project at exactly 100 tasks
-        return elapsed
+    def starter(root, store):
+        def run_start():
+            elapsed, out, _ = timed(py("-m", "orchestra", "start", AGENT, "benchmark", "prompt"),
+                                    root, env, capture=True)
+            m = TASK_ID.search(out)
+            if not m:
+                raise CommandFailed(f"start printed no task id: {out!r}")
+            store.delete(m.group(0))  # keep the project at the same number of tasks
+            return elapsed
+        return run_start
 
     commands = {
-        "start_100": run_start,
+        "start_100": starter(pstart, sstart),
         "status_100": lambda: timed(py("-m", "orchestra", "status"), p100, env)[0],
         "status_1000": lambda: timed(py("-m", "orchestra", "status"), p1000, env)[0],
+        "start_history": starter(phist, shist),
+        "status_history": lambda: timed(py("-m", "orchestra", "status"), phist, env)[0],
+        "status_all_json_history": lambda: timed(py("-m", "orchestra", "status", "--all",
+                                                    "--json"), phist, env)[0],
     }
     baseline_argv = py("-c", "pass")
     times = {"baseline": []}
@@ -228,7 +294,7 @@ def measure_cli(tmp, env, repeat, warmup, rng):
             log(f"{warmup} warm-up round(s) done")
         elif rnd >= warmup and (rnd - warmup + 1) % 10 == 0:
             log(f"round {rnd - warmup + 1}/{repeat}")
-    return times, paired, {"status_100": mix100, "status_1000": mix1000}
+    return times, paired, {"status_100": mix100, "status_1000": mix1000, "history": mixhist}
 
 
 def measure_supervisor(tmp, env, runs):
@@ -354,7 +420,9 @@ _NOTABLE = {"re", "enum", "json", "pathlib", "argparse", "subprocess", "threadin
             "typing", "shutil", "tempfile", "email", "certifi", "importlib.resources"}
 
 LABELS = {"baseline": "baseline  python -c pass", "start_100": "start     (100 tasks)",
-          "status_100": "status    (100 tasks)", "status_1000": "status    (1000 tasks)"}
+          "status_100": "status    (100 tasks)", "status_1000": "status    (1000 tasks)",
+          "start_history": "start     (10k history)", "status_history": "status    (10k history)",
+          "status_all_json_history": "status --all --json (10k)"}
 
 
 def print_report(r, elapsed):

@@ -65,10 +65,12 @@ def descendants(task_id, tasks):
 
 
 def problems(tasks):
-    """What is wrong with the graph: dependencies on missing tasks, and cycles."""
+    """What is wrong with the graph: active tasks depending on missing tasks, and cycles."""
     by_id = {t.id: t for t in tasks}
     found = []
     for t in sorted(tasks, key=lambda t: t.id):
+        if t.data["status"] not in (Status.PENDING.value, Status.RUNNING.value):
+            continue  # a finished task's dependencies may since have been archived or cleaned
         for dep in t.data["depends_on"] or ():
             if dep not in by_id:
                 found.append(f"{t.id} depends on {dep}, which does not exist")

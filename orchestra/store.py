@@ -21,18 +21,20 @@ _ERROR_TEXT_MAX = 2000
 _CACHE_HEADER = ("orchestra-scan-cache", 4, marshal.version, tuple(sys.version_info[:2]))
 
 
-def write_atomic(path, text, *, exclusive=False):
+def write_atomic(path, text, *, exclusive=False, fsync=True):
     """Write `text` to `path` so readers see the old file or the new one, never a part.
 
     With exclusive=True the write fails with FileExistsError rather than replace a file.
+    fsync=False leaves making it durable to the caller (`Store.create_many`).
     """
     directory, name = os.path.split(path)
     tmp = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
         if exclusive:
             os.link(tmp, path)  # fails if the name exists: no two tasks share an id
             os.unlink(tmp)
@@ -66,7 +68,10 @@ class Snapshot:
 
 class Store:
     """persist_cache=True keeps the parsed tasks in .orchestra/scan.cache between processes,
-    so a `status` re-reads only the task files that changed since the last one."""
+    so a `status` re-reads only the task files that changed since the last one.
+
+    Over `layout.archived()` it is the archive's store: its own directories and scan cache
+    (.orchestra/archive/scan.cache), the same lock."""
 
     def __init__(self, layout, persist_cache=False):
         self.layout = layout
@@ -74,7 +79,7 @@ class Store:
         self._cache = None  # file name -> ((inode, mtime_ns, size), Task)
         self._names, self._problems = set(), []
         self._clean_stamp = self._saved_stamp = None  # tasks dir mtime the cache is valid for
-        self._cache_path = os.path.join(layout.state, "scan.cache")
+        self._cache_path = layout.scan_cache
         self._ensured = False
         self._lock = None
 
@@ -133,7 +138,8 @@ class Store:
                 names.discard(name)  # deleted by `clean` while we listed
                 continue
             except (OSError, ValueError) as e:
-                problems.append(f"skipping unreadable task file {os.path.join('.orchestra', 'tasks', name)}: {e}")
+                where = os.path.relpath(entry.path, self.layout.root)
+                problems.append(f"skipping unreadable task file {where}: {e}")
                 continue
             cache[name] = (key, task)
             tasks[task.id] = task
@@ -206,6 +212,36 @@ class Store:
         self.ensure()
         write_atomic(self.layout.task_file(task.id), _dump(task), exclusive=True)
 
+    def create_many(self, tasks):
+        """Create the files of new tasks, all or none: when one cannot be written (a full
+        disk, a taken id) the ones already written are deleted and the error is raised.
+
+        The caller holds `locked()`, so no supervisor launches a task of the batch before the
+        batch is whole, or one that is then rolled back.
+        """
+        if self._lock is None or not self._lock.held:
+            raise RuntimeError("create_many needs the store lock held")
+        written = []
+        try:
+            for task in tasks:
+                path = self.layout.task_file(task.id)
+                write_atomic(path, _dump(task), exclusive=True, fsync=False)
+                written.append(path)
+            # Durable once, at the end: an fsync as each file is written waits for the disk
+            # every time (1-2 s for 1,000 tasks on the development VM). Written first and then
+            # synced 16 at a time, they reach the disk together: ~100 ms for 1,000 tasks there,
+            # against ~300-400 ms for one fsync after another. (os.sync() is about as fast, but
+            # flushes every file system and reports no error.) Until the lock is released no
+            # supervisor launches any of them, so none runs before it is durable.
+            _fsync_all(written)
+        except BaseException:
+            for path in reversed(written):  # dependents before what they depend on
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+            raise
+
     def delete(self, task_id):
         for path in self.layout.files_of(task_id):
             try:
@@ -258,6 +294,32 @@ class Store:
                 return int(f.read(32).strip())
         except (FileNotFoundError, ValueError):
             return None
+
+
+def _fsync_all(paths, workers=16):
+    """fsync every file of `paths`, `workers` at a time; the first error is raised."""
+    import threading
+    errors = []
+    workers = min(workers, len(paths))
+
+    def work(chunk):
+        try:
+            for path in chunk:
+                fd = os.open(path, os.O_RDWR)  # Windows' fsync needs a handle open for writing
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except OSError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(paths[i::workers],)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def check_id(task_id):

@@ -17,6 +17,7 @@ from orchestra.store import Store, read_json
 from orchestra.task import DEPENDENCY, LAUNCH, Status, finish, launched
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
+ARCHIVE_EVERY = 600.0  # seconds between passes that archive tasks past their retention
 
 
 # -- starting one ------------------------------------------------------------------------
@@ -151,6 +152,7 @@ class Supervisor:
         self._info_mtime = None
         self._snap = None
         self._errors = 0
+        self._next_archive = 0.0
 
     def run(self):
         self._write_info()
@@ -168,6 +170,7 @@ class Supervisor:
                     if not os.path.exists(self.layout.paused):
                         self._launch(snap, now)
                     self._errors = 0
+                    self._archive(now)
                 except Exception:  # noqa: BLE001 -- the supervisor outlives any one bad tick
                     self._recover()
                     continue
@@ -179,6 +182,21 @@ class Supervisor:
                 t.join()
             if self.lock.held:
                 self._remove_info()
+
+    def _archive(self, now):
+        """Move finished tasks past their retention to .orchestra/archive/, now and then. A
+        failure here (say, a bad retention in config.json) is reported, not retried at once."""
+        if now < self._next_archive:
+            return
+        self._next_archive = now + ARCHIVE_EVERY
+        from orchestra import archive
+        try:
+            moved = archive.archive_due(self.layout, now)
+        except (OSError, OrchestraError) as e:
+            sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} archiving failed: {e}\n")
+            return
+        if moved:
+            debug.log(f"archived {moved} finished task(s)")
 
     def _recover(self):
         """A tick failed (a full disk, an unreadable config, a bug): report it, wait, go on.

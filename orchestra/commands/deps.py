@@ -1,18 +1,19 @@
 """`deps`: a task's ancestors and descendants as a tree; `deps --check` validates the graph."""
 
+import time
+
 from orchestra import dependencies, table
 from orchestra.commands import args, refresh
 from orchestra.errors import FAILED, OK, OrchestraError
 from orchestra.store import Store, check_id
-
-import time
 
 
 def run(layout, console, task_id=None, check=False):
     if check == (task_id is not None):
         raise OrchestraError("give a task id, or --check for the whole graph")
     store = Store(layout, persist_cache=True)
-    snap = refresh(store, time.time())
+    # A check only reads; the tree shows statuses brought up to date first.
+    snap = store.scan() if check else refresh(store, time.time())
     for problem in snap.problems:
         console.warn(problem)
     tasks = list(snap.tasks.values())

@@ -3,7 +3,9 @@
 import os
 import time
 
+from orchestra import archive
 from orchestra.commands import refresh
+from orchestra.paths import Layout
 from orchestra.store import Store
 from orchestra.commands import args
 
@@ -13,8 +15,8 @@ SETTLE_EVERY = 1.0
 
 def run(layout, console, task_id, follow=False):
     store = Store(layout, persist_cache=True)
-    task = store.get(task_id)
-    path = layout.log_file(task.id)
+    task, archived = archive.find(store, task_id)
+    path = archive.where(layout, task.id, archived, Layout.log_file)
     offset = 0
     last_settle = 0.0
     try:
@@ -28,8 +30,9 @@ def run(layout, console, task_id, follow=False):
             if now - last_settle >= SETTLE_EVERY:
                 refresh(store, now)  # a task whose supervisor died must still end the follow
                 last_settle = now
-            task = store.get(task_id)
+            task, archived = archive.find(store, task_id)
             if task.is_final:
+                path = archive.where(layout, task.id, archived, Layout.log_file)
                 _copy(path, offset, console)
                 return 0
             time.sleep(FOLLOW_POLL)

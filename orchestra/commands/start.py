@@ -1,26 +1,37 @@
+import os
 import sys
 import time
 
-from orchestra import agents
+from orchestra import agents, batch
 from orchestra.errors import OrchestraError
 from orchestra.store import Store
-from orchestra.task import Task, new_id
+from orchestra.task import Task, new_id, valid_id
 from orchestra.commands import args
+
+MAX_PROBLEMS = 10  # a batch's problems listed on stderr; the rest are counted
+
+
+# What a single start adds to batch.prompt_problem's words.
+_HINTS = {"is empty": ": give it as an argument, or `-` to read stdin",
+          "is not valid UTF-8 text": " (check the terminal's encoding)"}
 
 
 def check_prompt(prompt):
-    if not prompt.strip():
-        raise OrchestraError("the prompt is empty: give it as an argument, or `-` to read stdin")
-    if "\0" in prompt:
-        raise OrchestraError("the prompt contains a NUL byte, which no program argument can carry")
-    try:
-        prompt.encode("utf-8")
-    except UnicodeEncodeError:
-        raise OrchestraError("the prompt is not valid UTF-8 text (check the terminal's encoding)") from None
+    problem = batch.prompt_problem(prompt)
+    if problem:
+        raise OrchestraError(f"the prompt {problem}{_HINTS.get(problem, '')}")
 
 
-def run(layout, console, agent, prompt, priority=0, timeout=None, max_retries=None,
-        quiet=False, as_json=False, stdin=None):
+def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retries=None,
+        depends_on=(), batch_file=None, quiet=False, as_json=False, stdin=None):
+    deps = _dependency_ids(depends_on)
+    if (prompt is None) == (batch_file is None):
+        raise OrchestraError("give a PROMPT (or - to read it from stdin) or --batch FILE, not "
+                             f"{'both' if prompt is not None else 'neither'} "
+                             "(see `orchestra start --help`)")
+    if batch_file is not None:
+        return _run_batch(layout, console, agent, batch_file, priority, timeout, max_retries,
+                          deps, quiet, as_json, stdin)
     if prompt == "-":
         try:
             prompt = stdin.buffer.read().decode("utf-8").rstrip("\r\n") if stdin else ""
@@ -31,39 +42,175 @@ def run(layout, console, agent, prompt, priority=0, timeout=None, max_retries=No
     spec.template()  # a missing template file is an error now, not at launch
     store = Store(layout)
     now = time.time()
-    for _ in range(5):
-        task = Task.new(new_id(now), agent, prompt, now, priority=priority,
-                        timeout=timeout if timeout is not None else spec.timeout,
-                        max_retries=max_retries if max_retries is not None else spec.max_retries,
-                        completion=spec.completion, cwd=spec.cwd)
-        try:
-            store.create(task)
-            break
-        except FileExistsError:
-            continue  # the same millisecond and the same 24 random bits: draw again
-    else:
+
+    def create():
+        for _ in range(5):
+            task = Task.new(new_id(now), agent, prompt, now, priority=priority,
+                            timeout=timeout if timeout is not None else spec.timeout,
+                            max_retries=max_retries if max_retries is not None else spec.max_retries,
+                            completion=spec.completion, cwd=spec.cwd, depends_on=deps)
+            try:
+                store.create(task)
+                return task
+            except FileExistsError:
+                continue  # the same millisecond and the same 24 random bits: draw again
         raise OrchestraError("could not allocate a unique task id; try again", 1)
+
+    if deps:
+        with store.locked():  # so a dependency cannot be cleaned between the check and the write
+            for dep in deps:
+                if not store.exists(dep):
+                    raise OrchestraError(_not_live(layout, dep))
+            task = create()
+    else:
+        task = create()
     if as_json:
         import json
         console.out(json.dumps(task.to_dict(), indent=2, ensure_ascii=False))
     elif quiet:
         console.out(task.id)
     else:
-        console.out(f"queued {task.id} ({agent}); `orchestra run` starts it")
+        after = f"; after {len(deps)} task{'s' if len(deps) != 1 else ''}" if deps else ""
+        console.out(f"queued {task.id} ({agent}{after}); `orchestra run` starts it")
     return 0
+
+
+def _dependency_ids(ids):
+    out = []
+    for dep in ids or ():
+        if not valid_id(dep):
+            # Most likely a prompt that followed the option: argparse gave it to the ids.
+            raise OrchestraError(
+                f"invalid task id {dep!r} in --depends-on: ids look like "
+                "task_1764071563123_a1b2c3 (put the prompt before --depends-on, or end the ids "
+                "with --)")
+        if dep not in out:
+            out.append(dep)
+    return out
+
+
+def _run_batch(layout, console, agent, source, priority, timeout, max_retries, deps, quiet,
+               as_json, stdin):
+    spec = agents.get(layout, agent)
+    spec.template()
+    where = "from stdin" if source == "-" else source
+    try:
+        if source == "-":
+            data = stdin.buffer.read() if stdin else b""
+        else:
+            with open(source, "rb") as f:
+                data = f.read()
+    except OSError as e:
+        raise OrchestraError(f"cannot read the batch {where}: {e.strerror or e}") from None
+    try:
+        entries = batch.parse(data)
+    except batch.BatchError as e:
+        _refuse(console, e.problems, where)
+    store = Store(layout)
+    with store.locked():
+        # Checked under the lock, so a dependency cannot be cleaned before the batch is written.
+        for dep in deps:
+            if not store.exists(dep):
+                raise OrchestraError(_not_live(layout, dep))
+        missing = [f"batch line {entry.line}: {_not_live(layout, dep)}"
+                   for entry in entries for dep in entry.depends_on
+                   if isinstance(dep, str) and not store.exists(dep)]
+        if missing:
+            _refuse(console, missing, where)
+        for _ in range(5):
+            now = time.time()
+            ids = _batch_ids(now, len(entries))
+            tasks = [Task.new(
+                task_id, agent, entry.prompt, now,
+                priority=_first(entry.priority, priority),
+                timeout=_first(entry.timeout, timeout, spec.timeout),
+                max_retries=_first(entry.max_retries, max_retries, spec.max_retries),
+                completion=spec.completion, cwd=spec.cwd,
+                depends_on=_merge([ids[d] if isinstance(d, int) else d for d in entry.depends_on],
+                                  deps))
+                for task_id, entry in zip(ids, entries)]
+            try:
+                store.create_many(tasks)
+                break
+            except FileExistsError:
+                continue  # an id of the range was taken (see _batch_ids): draw another range
+            except OSError as e:
+                name = f": {e.filename}" if getattr(e, "filename", None) else ""
+                raise OrchestraError(f"nothing was queued: {e.strerror or e}{name}", 1) from None
+        else:
+            raise OrchestraError("could not allocate unique task ids; try again", 1)
+    if as_json:
+        import json
+        console.out(json.dumps([t.to_dict() for t in tasks], indent=2, ensure_ascii=False))
+    else:
+        console.out("\n".join(ids))
+        if not quiet:
+            console.warn(f"queued {len(ids)} task{'s' if len(ids) != 1 else ''} ({agent}); "
+                         "`orchestra run` starts them")
+    return 0
+
+
+def _refuse(console, problems, where):
+    for problem in problems[:MAX_PROBLEMS]:
+        console.warn(problem)
+    if len(problems) > MAX_PROBLEMS:
+        console.warn(f"... and {len(problems) - MAX_PROBLEMS} more")
+    n = len(problems)
+    raise OrchestraError(f"nothing was queued: {n} problem{'s' if n != 1 else ''} in the batch "
+                         f"{where}")
+
+
+def _batch_ids(now, n):
+    """n new ids counting up from a random point of this millisecond's range: they sort in
+    file order, so `ls` lists the batch in order and the scheduler, which breaks ties of
+    priority and creation time by id, runs it in order."""
+    first = int(now * 1000) << 24 | int.from_bytes(os.urandom(3), "big")
+    return [f"task_{(first + i) >> 24:013d}_{(first + i) & 0xFFFFFF:06x}" for i in range(n)]
+
+
+def _first(*values):
+    return next((v for v in values if v is not None), None)
+
+
+def _merge(ids, more):
+    return ids + [d for d in more if d not in ids]
 
 
 def register(sub):
     p = args.subparser(sub, "start", help="queue a task",
-                       description="Queue a task (status pending) and print its id.")
+                       usage="%(prog)s [options] AGENT (PROMPT... | --batch FILE)",
+                       description="Queue a task (status pending) and print its id; with "
+                       "--batch, one task a line of FILE, all or none, ids printed in order.")
     p.add_argument("agent", help="agent name (see .orchestra-cli/agent-config.json)")
-    p.add_argument("prompt", nargs="+", help="the prompt (several words are joined); - reads stdin")
+    # nargs="+" made optional by hand rather than nargs="*": argparse would match a "*"
+    # positional with nothing before an option, and `start AGENT --priority 3 PROMPT` would fail.
+    p.add_argument("prompt", nargs="+", default=None, metavar="PROMPT",
+                   help="the prompt (several words are joined); - reads stdin").required = False
+    p.add_argument("--batch", metavar="FILE",
+                   help="queue one task a line of FILE (- reads stdin): a prompt, or a JSON "
+                   'object {"prompt", "priority", "depends_on", "timeout", "max_retries"}; '
+                   "@N in depends_on is the task of line N; the options below apply to every "
+                   "line that does not set its own")
+    p.add_argument("--depends-on", "--after", nargs="+", metavar="ID", default=(),
+                   help="wait until these tasks have completed (with --batch: every line)")
     p.add_argument("--priority", type=args.integer, default=0, help="higher runs first (default 0)")
     p.add_argument("--timeout", type=args.seconds, help="wall-clock limit, e.g. 600, 30m, 2h")
     p.add_argument("--max-retries", type=args.count, help="automatic retries on failure (default: agent's maxRetries, else 0)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("-q", "--quiet", action="store_true", help="print the id alone")
-    out.add_argument("--json", action="store_true", help="print the task as JSON")
+    out.add_argument("--json", action="store_true",
+                     help="print the task as JSON (with --batch: an array of them)")
     p.set_defaults(func=lambda layout, console, a: run(
-        layout, console, a.agent, " ".join(a.prompt), priority=a.priority, timeout=a.timeout,
-        max_retries=a.max_retries, quiet=a.quiet, as_json=a.json, stdin=sys.stdin))
+        layout, console, a.agent, " ".join(a.prompt) if a.prompt else None,
+        priority=a.priority, timeout=a.timeout, max_retries=a.max_retries,
+        depends_on=a.depends_on, batch_file=a.batch, quiet=a.quiet, as_json=a.json,
+        stdin=sys.stdin))
+
+
+def _not_live(layout, dep):
+    """Why `dep` cannot be depended on: it is unknown, or archived (the scheduler sees only
+    live tasks, and an archived one finished long ago)."""
+    if os.path.exists(layout.archived().task_file(dep)):
+        return (f"task {dep} is archived: depend only on live tasks (an archived one finished "
+                "long ago; if it completed, leave it out)")
+    return f"no task {dep} (see `orchestra status --all` for the ids)"

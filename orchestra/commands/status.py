@@ -1,5 +1,6 @@
 """`status`: settle what can be settled, then show the tasks as a table or JSON."""
 
+import os
 import time
 
 from orchestra import lease, table
@@ -14,12 +15,15 @@ CLEAR = "\x1b[H\x1b[2J"
 
 def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0):
     store = Store(layout, persist_cache=True)
+    # Only --all reads the archive: a plain `status` stays as fast as the live directory.
+    archive_store = (Store(layout.archived(), persist_cache=True)
+                     if show_all and not ids and not as_json else None)
     if not watch:
-        console.out(_view(store, layout, console, ids, as_json, show_all))
+        console.out(_view(store, archive_store, layout, console, ids, as_json, show_all))
         return 0
     try:
         while True:
-            text = _view(store, layout, console, ids, as_json, show_all)
+            text = _view(store, archive_store, layout, console, ids, as_json, show_all)
             console.out((CLEAR if console.is_tty else "") + text
                         + f"\n\nevery {interval:g}s · Ctrl-C quits")
             time.sleep(interval)
@@ -27,27 +31,96 @@ def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, int
         return 0  # the normal way to leave --watch
 
 
-def _view(store, layout, console, ids, as_json, show_all):
+def _view(store, archive_store, layout, console, ids, as_json, show_all):
     now = time.time()
     snap = refresh(store, now)
     for problem in snap.problems:
         console.warn(problem)
+    archived = ()
     if ids:
         tasks, hidden = resolve(store, snap, ids), 0
     else:
         everything = list(snap.tasks.values())
         tasks = everything if show_all else [t for t in everything if _recent(t, now)]
         hidden = len(everything) - len(tasks)
+        if archive_store is not None:
+            past = archive_store.scan()
+            for problem in past.problems:
+                console.warn(problem)
+            archived = [t for t in past.tasks.values() if t.id not in snap.tasks]
+            tasks += archived
     if as_json:
-        import json
-        tasks.sort(key=lambda t: (t.created_at or "", t.id))
-        return json.dumps([t.to_dict() for t in tasks], indent=2, ensure_ascii=False)
+        items = [(t.data["created_at"] or "", t.id, text)
+                 for t, text in zip(tasks, json_objects([t.to_dict() for t in tasks]))]
+        if show_all and not ids:
+            from orchestra import archive
+            past, problems = archive.rendered(layout, _archived_json, JSON_FORMAT)
+            for problem in problems:
+                console.warn(problem)
+            items += [item for item in past if item[1] not in snap.tasks]
+        items.sort()
+        return "[\n" + ",\n".join(item[2] for item in items) + "\n]" if items else "[]"
     info = lease.read_info(layout)
+    paused = os.path.exists(layout.paused)
     if not tasks:
-        return table.summary(tasks, hidden, info, console.style) + (
+        return table.summary(tasks, hidden, info, console.style, paused) + (
             "" if hidden else "\n(queue one with `orchestra start AGENT PROMPT`)")
-    return (table.render(tasks, now, console.style, console.width) + "\n\n"
-            + table.summary(tasks, hidden, info, console.style))
+    status_of = {tid: t.data["status"] for tid, t in snap.tasks.items()}
+    return (table.render(tasks, now, console.style, console.width, status_of) + "\n\n"
+            + table.summary(tasks, hidden, info, console.style, paused)
+            + (f" · {len(archived)} of them archived (`orchestra show ID` shows one)"
+               if archived else ""))
+
+
+JSON_FORMAT = 1  # of the text json_objects makes: a change must bump it (archive.rendered keeps it)
+
+
+def _archived_json(tasks):
+    dicts = [t.to_dict() for t in tasks]
+    for d in dicts:
+        d["archived"] = True
+    return json_objects(dicts)
+
+
+def json_objects(dicts):
+    """Each dict as an element of `json.dumps(dicts, indent=2, ensure_ascii=False)`, the same
+    text several times faster: with an indent, json encodes in pure Python."""
+    import json
+    from json.encoder import encode_basestring
+
+    def value(v):
+        t = type(v)
+        if t is str:
+            return encode_basestring(v)
+        if v is None:
+            return "null"
+        if t is int:
+            return int.__repr__(v)
+        if t is bool:
+            return "true" if v else "false"
+        if t is float and v - v == 0:  # finite
+            return float.__repr__(v)
+        if (t is list or t is tuple) and not v:
+            return "[]"
+        return json.dumps(v, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+
+    templates = {}  # the keys of an object, in order -> its text with %s for the values
+    out = []
+    for d in dicts:
+        keys = tuple(d)
+        template = templates.get(keys)
+        if template is None:
+            if keys and all(type(k) is str for k in keys):
+                template = "  {\n" + ",\n".join(
+                    f"    {encode_basestring(k).replace('%', '%%')}: %s" for k in keys) + "\n  }"
+            else:
+                template = False
+            templates[keys] = template
+        if template:
+            out.append(template % tuple(map(value, d.values())))
+        else:
+            out.append("  " + json.dumps(d, indent=2, ensure_ascii=False).replace("\n", "\n  "))
+    return out
 
 
 def _recent(task, now):
@@ -63,7 +136,8 @@ def register(sub):
                        "last 24 hours) with a summary line.")
     p.add_argument("ids", nargs="*", metavar="ID", help="only these tasks")
     p.add_argument("--json", action="store_true", help="a JSON array, one object a task")
-    p.add_argument("--all", "-a", action="store_true", help="include older finished tasks")
+    p.add_argument("--all", "-a", action="store_true",
+                   help="include older finished tasks and the archive")
     p.add_argument("--watch", "-W", action="store_true", help="redraw until Ctrl-C")
     p.add_argument("--interval", type=args.seconds, default=2.0, help="seconds between redraws (default 2)")
     p.set_defaults(func=lambda layout, console, a: run(
