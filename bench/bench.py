@@ -330,30 +330,66 @@ def measure_supervisor(tmp, env, runs):
 # -- reporting ----------------------------------------------------------------------------
 
 
+def _cpu_share(pid, seconds):
+    """CPU time of `pid` over the next `seconds`, as a share of one core (from /proc)."""
+    def cpu_ticks():
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    before = cpu_ticks()
+    time.sleep(seconds)
+    return (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK") / seconds
+
+
 def measure_watch_idle(tmp, env, seconds=10.0):
     """CPU share of `status --watch` (100 tasks, default interval) over `seconds` of an idle
-    queue, from /proc; None where there is no /proc."""
+    queue; None where there is no /proc."""
     if not os.path.isdir("/proc/self"):
         return None
     root, store = make_project(tmp, "watch")
     add_pending(store, 100, time.time())
     proc = subprocess.Popen(py("-m", "orchestra", "status", "--watch"), cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def cpu_ticks():
-        with open(f"/proc/{proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-
     try:
         time.sleep(1.0)  # past start-up and the first draw
-        before = cpu_ticks()
-        time.sleep(seconds)
-        used = (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK")
+        return _cpu_share(proc.pid, seconds)
     finally:
         proc.terminate()
         proc.wait()
-    return used / seconds
+
+
+def measure_daemon_idle(tmp, env, seconds=10.0):
+    """CPU share of an idle daemon over `seconds`, in a project of 1,000 finished tasks;
+    None where there is no /proc."""
+    if not os.path.isdir("/proc/self"):
+        return None
+    root, store = make_project(tmp, "daemon")
+    add_history(store, 1000, random.Random(7), time.time())
+    for task in store.scan().tasks.values():  # finished only: nothing for it to launch
+        if task.status == "pending":
+            store.delete(task.id)
+    timed(py("-m", "orchestra", "daemon", "start"), root, env)
+    try:
+        with open(os.path.join(root, ".orchestra", "supervisor.json")) as f:
+            pid = json.load(f)["pid"]
+        time.sleep(3.0)  # past start-up and the directory's "racily clean" window
+        return _cpu_share(pid, seconds)
+    finally:
+        timed(py("-m", "orchestra", "daemon", "stop"), root, env)
+
+
+def measure_batch(tmp, env, lines=1000, runs=3):
+    """Wall seconds of `start --batch` of `lines` prompts (median of `runs` fresh projects)."""
+    text = "".join(f"batch prompt {i}\n" for i in range(lines))
+    took = []
+    for run in range(runs):
+        root, _ = make_project(tmp, f"batch{run}")
+        path = os.path.join(root, "batch.txt")
+        with open(path, "w") as f:
+            f.write(text)
+        took.append(timed(py("-m", "orchestra", "start", "-q", AGENT, "--batch", path), root, env)[0])
+    return median(took)
 
 
 def git_describe():
@@ -512,6 +548,8 @@ def main(argv=None):
         times, paired, mix = measure_cli(tmp, env, args.repeat, args.warmup, rng)
         sup = measure_supervisor(tmp, env, args.supervisor_runs)
         watch = measure_watch_idle(tmp, env)
+        daemon = measure_daemon_idle(tmp, env)
+        batch = measure_batch(tmp, env)
     except CommandFailed as e:
         log(f"ABORTED: a measured command failed, so its timings mean nothing:\n{e}")
         return 2
@@ -522,6 +560,8 @@ def main(argv=None):
             shutil.rmtree(tmp, ignore_errors=True)
     report = summarise(times, paired, mix, sup, args)
     report["watch_idle_cpu"] = watch
+    report["daemon_idle_cpu"] = daemon
+    report["batch_1000_seconds"] = batch
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -530,6 +570,12 @@ def main(argv=None):
             verdict = "PASS" if watch < 0.01 else "FAIL"
             print(f"status --watch, 100 tasks, idle: {watch * 100:.2f}% of one core over 10 s"
                   f"  target < 1%  {verdict}")
+        if daemon is not None:
+            verdict = "PASS" if daemon < 0.01 else "FAIL"
+            print(f"daemon, 1,000 finished tasks, idle: {daemon * 100:.2f}% of one core over 10 s"
+                  f"  target < 1%  {verdict}")
+        verdict = "PASS" if batch <= 1.0 else "FAIL"
+        print(f"start --batch of 1,000 prompts: {batch:.2f}s (median of 3)  target <= 1 s  {verdict}")
     # Missed speed targets are a finding, not an error; tasks that did not complete are.
     return 0 if report["supervisor"]["all_completed"] else 1
 

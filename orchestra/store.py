@@ -152,6 +152,15 @@ class Store:
             self._save_cache()
         return Snapshot(tasks, names, problems)
 
+    def unchanged(self):
+        """True if the tasks directory is, by a trusted stamp, as the last scan found it:
+        a scan now would find nothing new. One stat."""
+        try:
+            return self._clean_stamp is not None and \
+                os.stat(self.layout.tasks).st_mtime_ns == self._clean_stamp
+        except FileNotFoundError:
+            return False
+
     def _load_cache(self):
         try:
             with open(self._cache_path, "rb") as f:

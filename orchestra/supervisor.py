@@ -153,6 +153,7 @@ class Supervisor:
         self._snap = None
         self._errors = 0
         self._next_archive = 0.0
+        self._idle_until = None  # while nothing runs or changes, no tick's work is due before
 
     def run(self):
         self._write_info()
@@ -163,6 +164,9 @@ class Supervisor:
                 if self.stop_requested:
                     return
                 try:
+                    if self._idle(now):
+                        self._wait(self._snap, now)
+                        continue
                     snap = self._snap = self.store.scan()
                     self._settle(snap, now)
                     for before, after in fail_doomed(self.store, snap, now):
@@ -176,12 +180,31 @@ class Supervisor:
                     continue
                 if not self.daemon and not self.procs and self._drained_for_good():
                     return
+                self._note_idle(snap, now)
                 self._wait(snap, self.clock())
         finally:
             for t in self.killers:
                 t.join()
             if self.lock.held:
                 self._remove_info()
+
+    def _idle(self, now):
+        """Nothing to do this tick: no child, no exit, nothing running, the task directory as
+        the last tick left it, and no backoff or archive pass due. (A daemon over a long
+        history spends most ticks here.)"""
+        return (self._idle_until is not None and now < self._idle_until and not self.procs
+                and self.exits.empty()
+                and os.path.exists(self.layout.paused) == self._was_paused
+                and self.store.unchanged())
+
+    def _note_idle(self, snap, now):
+        tasks = snap.tasks.values()
+        if self.procs or any(t.state is Status.RUNNING for t in tasks):
+            self._idle_until = None
+            return
+        due = [self._next_archive, scheduler.next_wakeup(tasks, now) or float("inf")]
+        self._idle_until = min(due)
+        self._was_paused = os.path.exists(self.layout.paused)
 
     def _archive(self, now):
         """Move finished tasks past their retention to .orchestra/archive/, now and then. A

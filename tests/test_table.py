@@ -30,6 +30,8 @@ def sample():
         t(5, "aider", "Fix the flaky test", status="pending"),
         t(6, "opencode", "Nothing", status="cancelled", started_at=iso(NOW - 50),
           finished_at=iso(NOW - 40), attempt=1),
+        t(7, "claude", "Document it", status="pending",
+          depends_on=["task_1789990003000_000003", "task_1789990001000_000001"]),
     ]
 
 
@@ -44,8 +46,9 @@ class GoldenTest(unittest.TestCase):
 
     def test_plain(self):
         style = Style(color=False, unicode=True)
-        text = table.render(sample(), NOW, style) + "\n\n" + table.summary(
-            sample(), 3, {"pid": 4242, "parallel": 2}, style)
+        status_of = {t.id: t.status for t in sample()}
+        text = table.render(sample(), NOW, style, status_of=status_of) + "\n\n" + table.summary(
+            sample(), 3, {"pid": 4242, "parallel": 2, "daemon": True}, style, paused=True)
         self.check("status_plain.txt", text)
 
     def test_color(self):
@@ -74,8 +77,8 @@ class PieceTest(unittest.TestCase):
     def test_summary_without_supervisor_hints_at_run(self):
         text = table.summary(sample(), 0, None, Style())
         self.assertIn("no supervisor", text)
-        self.assertTrue(text.startswith("6 tasks:"))
-        self.assertIn("2 pending", text)
+        self.assertTrue(text.startswith("7 tasks:"))
+        self.assertIn("3 pending", text)
 
     def test_no_escape_codes_without_colour(self):
         self.assertNotIn("\x1b[", table.render(sample(), NOW, Style(color=False)))
