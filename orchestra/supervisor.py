@@ -146,6 +146,7 @@ class Supervisor:
         self.store = Store(layout)
         self.procs = {}             # task id -> Popen of the run we started
         self.exits = queue.Queue()  # (task id, exit status) from waiter threads
+        self.exited = {}            # task id -> exit status taken off the queue, not yet recorded
         self.killers = []
         self.ran = set()            # ids this supervisor launched
         self.stop_requested = False
@@ -193,7 +194,7 @@ class Supervisor:
         the last tick left it, and no backoff or archive pass due. (A daemon over a long
         history spends most ticks here.)"""
         return (self._idle_until is not None and now < self._idle_until and not self.procs
-                and self.exits.empty()
+                and self.exits.empty() and not self.exited
                 and os.path.exists(self.layout.paused) == self._was_paused
                 and self.store.unchanged())
 
@@ -256,7 +257,9 @@ class Supervisor:
             pass
 
     def _settle(self, snap, now):
-        exited = {}
+        # Exits stay in self.exited until recorded: a tick that fails half-way (a full disk)
+        # must not lose the one event that says a child of ours ended.
+        exited = self.exited
         while True:
             try:
                 tid, code = self.exits.get_nowait()
@@ -281,8 +284,9 @@ class Supervisor:
                 self.notify(task, after)
             if decision.kill:
                 self._kill_async(task.pid)
-        for tid in exited:
+        for tid in list(exited):
             proc = self.procs.pop(tid, None)
+            del exited[tid]
             if proc is not None and process.group_alive(proc.pid):
                 # The agent ended but left processes behind in its group: we started them.
                 self._kill_async(proc.pid)

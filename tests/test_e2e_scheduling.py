@@ -172,6 +172,28 @@ class DaemonTest(SchedulingCase):
         wait_until(lambda: not pid_alive(pid), 5, message="the daemon to exit")
         self.assertEqual(self.run_cli("daemon", "status").returncode, 1)
 
+    def test_two_daemon_starts_at_once_leave_one_daemon(self):
+        import subprocess
+        starts = [subprocess.Popen([sys.executable, "-m", "orchestra", "daemon", "start"],
+                                   cwd=self.root, env=self.env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        for p in starts:
+            out, err = p.communicate(timeout=20)
+            self.assertEqual(p.returncode, 0, out + err)
+        pid = self.info()["pid"]
+        time.sleep(3.5)  # past the time a second supervisor waits for the lock
+        procs = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/cmdline", "rb") as f:
+                        cmd = f.read().split(b"\0")
+                except OSError:
+                    continue
+                if b"supervise" in cmd and self.root.encode() in cmd:
+                    procs.append(int(entry))
+        self.assertEqual(procs, [pid])
+
     def test_stop_leaves_agents_running_and_the_next_daemon_adopts_them(self):
         self.ok("daemon", "start")
         tid = self.start("sleep=1.5 done")

@@ -28,9 +28,21 @@ def start(layout, console, parallel=None):
     from orchestra import settings, supervisor
     parallel = parallel or settings.load(layout).parallel
     pid = supervisor.spawn_background(layout, parallel, daemon=True)
-    if not _wait_for(lambda: (lease.read_info(layout) or {}).get("pid") == pid, 3.0):
+    # Another `daemon start` (or a `run`) at the same moment may win the lock: any live
+    # supervisor will do, made a daemon if it is not one.
+    def up():
+        info = lease.read_info(layout)
+        if info is not None and not info.get("daemon"):
+            lease.update_info(layout, daemon=True)
+        return info is not None
+
+    if not _wait_for(up, 5.0):
         console.warn(f"the daemon (pid {pid}) did not come up; see {layout.supervisor_log}")
         return FAILED
+    running = lease.read_info(layout) or {}
+    if running.get("pid") != pid:
+        console.out(f"the daemon is already running (pid {running.get('pid')})")
+        return OK
     console.out(f"daemon started (pid {pid}, parallel {parallel}); log: "
                 f"{os.path.relpath(layout.supervisor_log, layout.root)}")
     return OK

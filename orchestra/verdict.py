@@ -1,0 +1,307 @@
+"""What an agent's own output says about its run: its verdict, session id, tokens, cost and
+usage limits, read from the task's log in the output format the agent names. Pure: no I/O,
+the clock passed in. The limit texts and reset times are in limits.py."""
+
+import json
+import re
+
+from orchestra import limits
+
+FORMATS = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json", "opencode-jsonl",
+           "cursor-stream-json", "text")
+STRUCTURED = FORMATS[:-1]
+HEADER = "=== orchestra:"  # the line orchestra writes into the log before each attempt
+LIMITED, LIMIT, AGENT_ERROR, NO_RESULT = "limited", "limit", "agent_error", "no_result"
+
+# A limit in a plain-text log counts only among its last lines: a limit the agent met and
+# retried past earlier (aider retries litellm's RateLimitError itself) did not stop the run.
+TEXT_TAIL = 30
+MESSAGE_MAX = 500
+_SINGLE = ("claude-json", "gemini-json")  # one JSON object at the end, maybe pretty-printed
+_NOT_NOISE = tuple('{}[]" \t')  # lines that belong to JSON, not to an agent's stderr
+_TOP_OBJECT = re.compile(r"^\{", re.M)
+
+
+class Verdict:
+    """What the output says; see the module doc. Plain attributes."""
+
+    def __init__(self, failed=False, message=None, limited=False, reset_at=None, session_id=None,
+                 tokens_in=None, tokens_out=None, cost_usd=None, has_result=False):
+        self.failed = failed            # the agent says the run failed
+        self.message = message          # its message when failed or limited
+        self.limited = limited          # a usage/rate limit stopped it
+        self.reset_at = reset_at        # epoch seconds when the limit lifts, if known
+        self.session_id = session_id
+        self.tokens_in = tokens_in      # every input token, cached ones included
+        self.tokens_out = tokens_out    # output tokens, reasoning included
+        self.cost_usd = cost_usd
+        self.has_result = has_result    # a final result record was seen (structured formats)
+
+    def __eq__(self, other):
+        return isinstance(other, Verdict) and vars(self) == vars(other)
+
+    def __repr__(self):
+        return "Verdict(" + ", ".join(f"{k}={v!r}" for k, v in vars(self).items()) + ")"
+
+
+def parse(fmt, text, now, limit_patterns=()):
+    """The verdict of the last attempt in a whole log's text."""
+    parser = StreamParser(fmt, lambda: now, limit_patterns)
+    start = text.rfind("\n" + HEADER)
+    parser.feed(text if start < 0 else text[start + 1:])
+    return parser.verdict()
+
+
+def judge(verdict, exit_code, fmt):
+    """(status, reason, message) for orchestra to record, or None to let the exit code and the
+    sentinels decide. The agent's own word beats its exit code: agents exit 0 on errors."""
+    if verdict.limited:
+        return LIMITED, LIMIT, verdict.message or "a usage limit stopped the run"
+    if verdict.failed:
+        return "failed", AGENT_ERROR, verdict.message or "the agent reported an error"
+    if fmt in STRUCTURED and exit_code == 0 and not verdict.has_result:
+        return "failed", NO_RESULT, f"exited 0 without a final result in its {fmt} output"
+    return None
+
+
+class _Run:
+    """What one attempt's output has shown so far."""
+
+    def __init__(self):
+        self.session_id = self.tokens_in = self.tokens_out = self.cost_usd = None
+        self.has_result = self.failed = False
+        self.message = None     # the agent's failure message
+        self.limit = None       # the text of the last limit signal
+        self.reset_at = None    # the last reset time a signal gave
+        self.lines = 0          # non-blank lines seen (text format)
+        self.limit_line = None  # the number of the last of them that held a limit
+        self.buf = []           # the lines of a single-JSON format
+
+    def copy(self):
+        c = _Run.__new__(_Run)
+        c.__dict__.update(self.__dict__)
+        c.buf = list(self.buf)
+        return c
+
+
+class StreamParser:
+    """The verdict of a log read as it grows: feed it chunks cut anywhere, even mid-line."""
+
+    def __init__(self, fmt, now_fn, limit_patterns=()):
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown output format {fmt!r}; known: {', '.join(FORMATS)}")
+        self.fmt = fmt
+        self._now = now_fn
+        self._extra = limits.compile_patterns(limit_patterns)
+        self._event = _HANDLERS.get(fmt)
+        self._run = _Run()
+        self._partial = []  # the chunks of the line not yet ended
+        self._memo = None
+
+    def feed(self, chunk):
+        if not chunk:
+            return
+        self._memo = None
+        self._partial.append(chunk)
+        if "\n" not in chunk:
+            return
+        lines = "".join(self._partial).split("\n")
+        self._partial = [lines.pop()] if lines[-1] else []
+        for line in lines:
+            self._line(self._run, line)
+
+    def verdict(self):
+        """The verdict so far; final once the process has ended and its output is all fed."""
+        if self._memo is None:
+            run = self._run.copy()
+            if self._partial:
+                self._line(run, "".join(self._partial))
+            if self.fmt in _SINGLE:
+                obj = _last_object("\n".join(run.buf), _WANTED[self.fmt])
+                if obj is not None:
+                    self._event(self, run, obj)
+            self._memo = self._finish(run)
+        return self._memo
+
+    def _line(self, run, line):
+        line = line.rstrip("\r")
+        if line.startswith(HEADER):
+            run.__init__()
+            return
+        if self.fmt == "text":
+            if line.strip():
+                run.lines += 1
+                if self._signal(run, line):
+                    run.limit_line = run.lines
+            return
+        if self.fmt in _SINGLE:
+            run.buf.append(line)
+        elif line.startswith("{"):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                event = None  # cut short or not JSON after all: skipped like any other line
+            if isinstance(event, dict):
+                self._event(self, run, event)
+                return
+        if line and not line.startswith(_NOT_NOISE):
+            self._signal(run, line)  # the agent's stderr: warnings, and limits it gave up on
+
+    def _signal(self, run, text, loose=False):
+        """Note a limit if `text` reports one; whether it did."""
+        if not limits.is_limit(text, self._extra, loose):
+            return False
+        run.limit = text.strip()
+        at = limits.reset_at(text, self._now())
+        if at is not None:
+            run.reset_at = at
+        return True
+
+    def _fail(self, run, message, code=None):
+        run.failed, run.message = True, message
+        if not self._signal(run, message, loose=True) and str(code) == "429":
+            run.limit = message
+
+    def _finish(self, run):
+        if self.fmt == "text":
+            limited = run.limit_line is not None and run.limit_line > run.lines - TEXT_TAIL
+        else:  # a limit the agent met but then finished anyway did not stop it
+            limited = run.limit is not None and not (run.has_result and not run.failed)
+        message = run.message if run.failed else run.limit if limited else None
+        return Verdict(failed=run.failed, message=_short(message), limited=limited,
+                       reset_at=run.reset_at if limited else None, session_id=run.session_id,
+                       tokens_in=run.tokens_in, tokens_out=run.tokens_out,
+                       cost_usd=run.cost_usd, has_result=run.has_result)
+
+
+def _claude(parser, run, ev):
+    """Claude's result object and stream events; Cursor's stream-json copies them."""
+    _session(run, ev.get("session_id"))
+    kind = ev.get("type")
+    if kind == "rate_limit_event":
+        info = _dict(ev.get("rate_limit_info"))
+        if info.get("status") == "rejected":  # "allowed_warning" only warns
+            run.limit = f"usage limit reached ({_text(info.get('rateLimitType')) or 'rate limit'})"
+            at = limits.epoch(info.get("resetsAt"))
+            if at is not None:
+                run.reset_at = at
+    elif kind == "result":
+        run.has_result = True
+        usage = _dict(ev.get("usage"))
+        # Claude counts cache reads and writes apart from input_tokens; Cursor uses camelCase.
+        run.tokens_in = _sum(usage, "input_tokens", "cache_creation_input_tokens",
+                             "cache_read_input_tokens", "inputTokens", "cacheReadTokens",
+                             "cacheWriteTokens")
+        run.tokens_out = _sum(usage, "output_tokens", "outputTokens")
+        run.cost_usd = _number(ev.get("total_cost_usd", ev.get("cost_usd")))
+        text, subtype = _text(ev.get("result")).strip(), _text(ev.get("subtype"))
+        if ev.get("is_error") is True or subtype.startswith("error"):
+            errors = ev.get("errors")
+            errors = "; ".join(map(str, errors)) if isinstance(errors, list) else ""
+            parser._fail(run, text or errors or subtype or "error result", ev.get("api_error_status"))
+        elif limits.is_limit_answer(text):
+            parser._fail(run, text)
+
+
+def _codex(parser, run, ev):
+    kind = ev.get("type")
+    if kind == "thread.started":
+        _session(run, ev.get("thread_id"))
+    elif kind == "turn.completed":
+        # Error events before it were retries (reconnecting, a 429 waited out): the turn won.
+        run.has_result, run.failed, run.message = True, False, None
+        usage = _dict(ev.get("usage"))
+        run.tokens_in = _sum(usage, "input_tokens")  # cached_input_tokens are a part of it
+        run.tokens_out = _sum(usage, "output_tokens")
+    elif kind == "turn.failed":
+        run.has_result = True
+        parser._fail(run, _text(_dict(ev.get("error")).get("message")) or "turn failed")
+    elif kind == "error":
+        parser._fail(run, _text(ev.get("message")) or "error")
+
+
+def _opencode(parser, run, ev):
+    _session(run, ev.get("sessionID"))
+    kind, part = ev.get("type"), _dict(ev.get("part"))
+    if kind == "step_start":
+        run.has_result = False
+    elif kind == "step_finish":  # one a model call: the run's totals are their sums
+        tokens = _dict(part.get("tokens"))
+        run.tokens_in = _add(run.tokens_in, _sum(tokens, "input"),
+                             _sum(_dict(tokens.get("cache")), "read", "write"))
+        run.tokens_out = _add(run.tokens_out, _sum(tokens, "output", "reasoning"))
+        run.cost_usd = _add(run.cost_usd, _number(part.get("cost")))
+        run.has_result = part.get("reason") not in ("tool-calls", "tool_calls")  # else more steps
+    elif kind == "error":
+        err = _dict(ev.get("error"))
+        data = _dict(err.get("data"))
+        message = _text(data.get("message")) or _text(err.get("message")) or _text(err.get("name"))
+        parser._fail(run, message or "error", data.get("statusCode"))
+
+
+def _gemini(parser, run, obj):
+    _session(run, obj.get("session_id"))
+    for model in _dict(_dict(obj.get("stats")).get("models")).values():
+        tokens = _dict(_dict(model).get("tokens"))
+        run.tokens_in = _add(run.tokens_in, _sum(tokens, "prompt"))  # cached ones included
+        run.tokens_out = _add(run.tokens_out, _sum(tokens, "candidates", "thoughts"))
+    err = obj.get("error")
+    if err is not None:
+        d = _dict(err)
+        message = _text(d.get("message")) or _text(d.get("type")) if d else str(err)
+        parser._fail(run, message or "error", d.get("code"))
+    run.has_result = "response" in obj or err is not None
+
+
+_HANDLERS = {"claude-json": _claude, "claude-stream-json": _claude, "cursor-stream-json": _claude,
+             "codex-jsonl": _codex, "opencode-jsonl": _opencode, "gemini-json": _gemini}
+_WANTED = {"claude-json": lambda o: o.get("type") == "result",
+           "gemini-json": lambda o: any(k in o for k in ("response", "error", "stats", "session_id"))}
+
+
+def _last_object(text, wanted):
+    """The last top-level JSON object in `text` that `wanted` accepts. Top-level objects start
+    a line (pretty-printed ones indent what is inside); stderr lines around them are skipped."""
+    decode = json.JSONDecoder().raw_decode
+    found, end = None, 0
+    for m in _TOP_OBJECT.finditer(text):
+        if m.start() < end:
+            continue
+        try:
+            obj, end = decode(text, m.start())
+        except ValueError:
+            continue
+        if isinstance(obj, dict) and wanted(obj):
+            found = obj
+    return found
+
+
+def _dict(v):
+    return v if isinstance(v, dict) else {}
+
+
+def _text(v):
+    return v if isinstance(v, str) else ""
+
+
+def _number(v):
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _sum(d, *keys):
+    """The sum of the numbers under `keys`, or None when there is none."""
+    return _add(*(int(d[k]) for k in keys if _number(d.get(k)) is not None))
+
+
+def _add(*values):
+    values = [v for v in values if v is not None]
+    return sum(values) if values else None
+
+
+def _session(run, value):
+    if isinstance(value, str) and value:
+        run.session_id = value
+
+
+def _short(text):
+    return text if text is None or len(text) <= MESSAGE_MAX else text[:MESSAGE_MAX - 1] + "…"

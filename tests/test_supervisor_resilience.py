@@ -1,0 +1,85 @@
+"""The supervisor loop in-process: a failing disk must cost a retry, never a task."""
+
+import errno
+import io
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stderr
+from unittest import mock
+
+from orchestra import lease
+from orchestra.paths import Layout
+from orchestra.store import Store
+from orchestra.supervisor import Supervisor
+from orchestra.task import Task, new_id
+from tests.helpers import FAKE_AGENT
+
+
+class FullDiskTest(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        self.layout = Layout(self.root)
+        os.makedirs(self.layout.config_dir)
+        with open(self.layout.agent_config, "w") as f:
+            f.write('{"agents": {"fake": {"command": "%s", "args": ["%s", "{prompt}"], '
+                    '"promptTemplate": "{prompt}"}}}' % (sys.executable, FAKE_AGENT))
+        self.store = Store(self.layout)
+        self.task = Task.new(new_id(), "fake", "echo=ran done", 1_790_000_000.0)
+        self.store.create(self.task)
+
+    def supervise(self):
+        lock = lease.lock_for(self.layout)
+        self.assertTrue(lock.acquire(timeout=0))
+        err = io.StringIO()
+        try:
+            with redirect_stderr(err):
+                Supervisor(self.layout, lock, 1).run()
+        finally:
+            if lock.held:
+                lock.release()
+        return err.getvalue()
+
+    def test_a_launch_that_cannot_be_recorded_is_killed_and_tried_again(self):
+        real_save = Store.save
+        failures = []
+
+        def save(store, task):
+            if task.status == "running" and not failures:
+                failures.append(task.pid)
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_save(store, task)
+
+        with mock.patch.object(Store, "save", save):
+            log = self.supervise()
+        self.assertIn("tick failed", log)
+        self.assertIn("No space left on device", log)
+        done = self.store.get(self.task.id)
+        self.assertEqual((done.status, done.attempt), ("completed", 1))
+        with open(self.layout.log_file(self.task.id)) as f:
+            text = f.read()
+        # The unrecorded first launch was killed before it could print; the second ran.
+        self.assertEqual(text.count("=== orchestra:"), 2)
+        self.assertEqual(text.count("ran"), 1)
+
+    def test_a_failing_outcome_write_is_retried_until_it_lands(self):
+        real_save = Store.save
+        failures = []
+
+        def save(store, task):
+            if task.status == "completed" and len(failures) < 1:
+                failures.append(1)
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_save(store, task)
+
+        with mock.patch.object(Store, "save", save):
+            self.supervise()
+        done = self.store.get(self.task.id)
+        self.assertEqual((done.status, done.attempt, done.exit_code), ("completed", 1, 0))
+
+
+if __name__ == "__main__":
+    unittest.main()
