@@ -17,7 +17,7 @@ import time
 
 from orchestra.errors import NotFound
 from orchestra.store import Store, read_json
-from orchestra.task import ACTIVE, Status, Task
+from orchestra.task import ACTIVE, FIELDS, Status, Task
 
 RETENTION_COMPLETED = 7 * 86400
 RETENTION_FAILED = 14 * 86400  # failed and cancelled tasks
@@ -149,7 +149,9 @@ def rendered(layout, render, version):
         stamp = os.stat(tasks_dir).st_mtime_ns
     except FileNotFoundError:
         return [], []
-    header = _RENDER_HEADER + (version,)
+    # The task fields are part of the text: a cache written by a version with other fields
+    # must not be used.
+    header = _RENDER_HEADER + (version, tuple(FIELDS))
     old = {}
     try:
         with open(path, "rb") as f:

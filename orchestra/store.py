@@ -165,8 +165,8 @@ class Store:
         try:
             with open(self._cache_path, "rb") as f:
                 header, fields, stamp, names, problems, entries = marshal.loads(f.read())
-            if header != _CACHE_HEADER:
-                return {}
+            if header != _CACHE_HEADER or tuple(fields) != tuple(FIELDS):
+                return {}  # written by another version: its tasks may lack newer fields
             cache = {}
             for name, key, values, times in entries:
                 task = Task(dict(zip(fields, values)) if type(values) is tuple else values)

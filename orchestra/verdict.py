@@ -106,7 +106,8 @@ class StreamParser:
         if "\n" not in chunk:
             return
         lines = "".join(self._partial).split("\n")
-        self._partial = [lines.pop()] if lines[-1] else []
+        tail = lines.pop()
+        self._partial = [tail] if tail else []
         for line in lines:
             self._line(self._run, line)
 
@@ -147,9 +148,9 @@ class StreamParser:
         if line and not line.startswith(_NOT_NOISE):
             self._signal(run, line)  # the agent's stderr: warnings, and limits it gave up on
 
-    def _signal(self, run, text, loose=False):
-        """Note a limit if `text` reports one; whether it did."""
-        if not limits.is_limit(text, self._extra, loose):
+    def _signal(self, run, text, loose=False, hit=False):
+        """Note a limit if `text` reports one (or `hit` says it is one); whether it did."""
+        if not (hit or limits.is_limit(text, self._extra, loose)):
             return False
         run.limit = text.strip()
         at = limits.reset_at(text, self._now())
@@ -159,8 +160,7 @@ class StreamParser:
 
     def _fail(self, run, message, code=None):
         run.failed, run.message = True, message
-        if not self._signal(run, message, loose=True) and str(code) == "429":
-            run.limit = message
+        self._signal(run, message, loose=True, hit=str(code) == "429")
 
     def _finish(self, run):
         if self.fmt == "text":
@@ -171,7 +171,8 @@ class StreamParser:
         return Verdict(failed=run.failed, message=_short(message), limited=limited,
                        reset_at=run.reset_at if limited else None, session_id=run.session_id,
                        tokens_in=run.tokens_in, tokens_out=run.tokens_out,
-                       cost_usd=run.cost_usd, has_result=run.has_result)
+                       cost_usd=None if run.cost_usd is None else float(run.cost_usd),
+                       has_result=run.has_result)
 
 
 def _claude(parser, run, ev):
@@ -188,11 +189,10 @@ def _claude(parser, run, ev):
     elif kind == "result":
         run.has_result = True
         usage = _dict(ev.get("usage"))
-        # Claude counts cache reads and writes apart from input_tokens; Cursor uses camelCase.
+        # Claude counts cache reads and writes apart from input_tokens.
         run.tokens_in = _sum(usage, "input_tokens", "cache_creation_input_tokens",
-                             "cache_read_input_tokens", "inputTokens", "cacheReadTokens",
-                             "cacheWriteTokens")
-        run.tokens_out = _sum(usage, "output_tokens", "outputTokens")
+                             "cache_read_input_tokens")
+        run.tokens_out = _sum(usage, "output_tokens")
         run.cost_usd = _number(ev.get("total_cost_usd", ev.get("cost_usd")))
         text, subtype = _text(ev.get("result")).strip(), _text(ev.get("subtype"))
         if ev.get("is_error") is True or subtype.startswith("error"):
@@ -248,7 +248,7 @@ def _gemini(parser, run, obj):
     err = obj.get("error")
     if err is not None:
         d = _dict(err)
-        message = _text(d.get("message")) or _text(d.get("type")) if d else str(err)
+        message = (_text(d.get("message")) or _text(d.get("type"))) if d else str(err)
         parser._fail(run, message or "error", d.get("code"))
     run.has_result = "response" in obj or err is not None
 

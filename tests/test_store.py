@@ -154,3 +154,27 @@ class ScanCacheTest(unittest.TestCase):
         snap = Store(self.layout, persist_cache=True).scan()
         self.assertEqual(len(snap.problems), 1)
         self.assertEqual(len(snap.tasks), 3)
+
+
+class CacheUpgradeTest(unittest.TestCase):
+    def test_a_cache_from_a_version_with_fewer_fields_is_not_trusted(self):
+        import marshal
+        from orchestra import store as store_module
+        from orchestra.task import FIELDS
+        root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, root)
+        layout = Layout(root)
+        writer = Store(layout)
+        task = Task.new("task_1790000000000_abcdef", "a", "p", NOW)
+        writer.create(task)
+        Store(layout, persist_cache=True).scan()
+        path = os.path.join(layout.state, "scan.cache")
+        with open(path, "rb") as f:
+            header, fields, stamp, names, problems, entries = marshal.loads(f.read())
+        # As an older orchestra wrote it: the last field did not exist yet.
+        old_fields = fields[:-1]
+        old_entries = [(n, k, v[:-1], t) for n, k, v, t in entries]
+        with open(path, "wb") as f:
+            marshal.dump((header, old_fields, stamp, names, problems, old_entries), f)
+        snap = Store(layout, persist_cache=True).scan()
+        self.assertEqual(set(snap.tasks[task.id].data), set(FIELDS))

@@ -1,0 +1,321 @@
+import glob
+import os
+import random
+import sys
+import unittest
+from datetime import datetime, timezone
+from unittest import mock
+
+from orchestra import limits, verdict
+from orchestra.verdict import StreamParser, Verdict, judge, parse
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "agent_output")
+NOW = 1767261600.0  # 2026-01-01T10:00:00Z, the time every fixture is read at
+HOUR = 3600.0
+
+
+def zone_known(name):
+    try:
+        from zoneinfo import ZoneInfo
+        ZoneInfo(name)
+        return True
+    except Exception:
+        return False
+
+
+# 4pm in Paris is 15:00 UTC in winter; without zone data the fallback reads it as 16:00 UTC.
+PARIS_4PM = NOW + 5 * HOUR if zone_known("Europe/Paris") else NOW + 6 * HOUR
+
+# fixture -> the Verdict attributes it must give (unlisted ones: False / None).
+EXPECTED = {
+    "claude-json/success": dict(session_id="3f9c2a71-5d0e-4b8a-9e61-2c7d4f0a8b15", has_result=True,
+                                tokens_in=1204 + 8120 + 30412, tokens_out=2215, cost_usd=0.1834),
+    "claude-json/error": dict(failed=True, has_result=True, tokens_in=0, tokens_out=0, cost_usd=0.0,
+                              session_id="7a1d9e2b-4c6f-4f0e-8b3a-5e2d1c0b9a87",
+                              message='API Error: 400 {"type":"error","error":{"type":'
+                                      '"invalid_request_error","message":"prompt is too long"}}'),
+    "claude-json/no_result": dict(),
+    "claude-json/limit": dict(failed=True, limited=True, has_result=True, reset_at=1767279600.0,
+                              message="Claude AI usage limit reached|1767279600", tokens_in=0,
+                              tokens_out=0, cost_usd=0.0,
+                              session_id="c4e8a2f6-1b3d-4e5f-a7c9-0d2e4f6a8b1c"),
+    "claude-stream-json/success": dict(session_id="5b2f8d4e-9a1c-4e7b-8f3d-2c6a0e9b1d7f",
+                                       has_result=True, tokens_in=8 + 5400 + 12050,
+                                       tokens_out=168, cost_usd=0.0721),
+    "claude-stream-json/error": dict(failed=True, has_result=True, message="error_max_turns",
+                                     session_id="e9d8c7b6-a5f4-4e3d-9c2b-1a0f9e8d7c6b",
+                                     tokens_in=9030, tokens_out=410, cost_usd=0.0402),
+    "claude-stream-json/no_result": dict(session_id="1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"),
+    "claude-stream-json/limit": dict(failed=True, limited=True, has_result=True,
+                                     reset_at=PARIS_4PM, tokens_in=0, tokens_out=0, cost_usd=0.0,
+                                     message="You've hit your limit · resets 4pm (Europe/Paris)",
+                                     session_id="8f7e6d5c-4b3a-4291-8c0d-f1e2d3c4b5a6"),
+    "claude-stream-json/limit_event_only": dict(limited=True, reset_at=1767272400.0,
+                                                message="usage limit reached (five_hour)",
+                                                session_id="2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"),
+    "codex-jsonl/success": dict(session_id="0199a213-81c0-7800-8aa1-bbab2a035a53", has_result=True,
+                                tokens_in=24763, tokens_out=122),
+    "codex-jsonl/error": dict(failed=True, has_result=True,
+                              session_id="0199a214-02d1-7a31-9c55-0e8f1b2c3d4e",
+                              message="unexpected status 401 Unauthorized: Missing bearer "
+                                      "authentication in header"),
+    "codex-jsonl/no_result": dict(session_id="0199a215-7e6f-7b20-8d41-5a6b7c8d9e0f"),
+    "codex-jsonl/limit": dict(failed=True, limited=True, has_result=True,
+                              reset_at=NOW + 2 * HOUR + 5 * 60,
+                              session_id="0199a216-aa10-7c02-b3e4-f5a6b7c8d9e0",
+                              message="You've hit your usage limit. Try again in 2 hours 5 minutes."),
+    "gemini-json/success": dict(session_id="a7b8c9d0-e1f2-4a3b-8c4d-5e6f7a8b9c0d", has_result=True,
+                                tokens_in=15230 + 2100, tokens_out=412 + 460 + 55),
+    "gemini-json/error": dict(failed=True, has_result=True,
+                              session_id="b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e",
+                              message="Reached the maximum number of turns for this session."),
+    "gemini-json/no_result": dict(),
+    "gemini-json/limit": dict(failed=True, limited=True, has_result=True, reset_at=NOW + 15,
+                              session_id="d5e6f7a8-b9c0-4d1e-8f2a-3b4c5d6e7f8a",
+                              message="[API Error: 429 RESOURCE_EXHAUSTED. Quota exceeded for the "
+                                      "requests-per-minute metric of this model. Please retry in "
+                                      "15s.]"),
+    "opencode-jsonl/success": dict(session_id="ses_4f1e2d3c4b5aAbCdEfGh", has_result=True,
+                                   tokens_in=1800 + 6000 + 1200 + 150 + 7200,
+                                   tokens_out=90 + 20 + 40, cost_usd=0.0042 + 0.0031),
+    "opencode-jsonl/error": dict(failed=True, session_id="ses_5a6b7c8d9e0fGhIjKlMn",
+                                 message="The API key was rejected by the provider."),
+    "opencode-jsonl/no_result": dict(session_id="ses_6b7c8d9e0f1aHiJkLmNo", tokens_in=900,
+                                     tokens_out=30, cost_usd=0.002),
+    "opencode-jsonl/limit": dict(failed=True, limited=True, reset_at=NOW + 30,
+                                 session_id="ses_7c8d9e0f1a2bIjKlMnOp",
+                                 message="Request throttled by the provider; retry after 30 seconds."),
+    "cursor-stream-json/success": dict(session_id="f0e1d2c3-b4a5-4968-8776-655443322110",
+                                       has_result=True),
+    "cursor-stream-json/error": dict(failed=True, has_result=True,
+                                     session_id="0f1e2d3c-4b5a-4697-8877-665544332211",
+                                     message="The model returned an error: context window exceeded."),
+    "cursor-stream-json/no_result": dict(session_id="1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+    "cursor-stream-json/limit": dict(limited=True, reset_at=NOW + 45 * 60,
+                                     session_id="2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+                                     message="Error: 429 Too Many Requests. Your plan's request limit "
+                                             "resets at 2026-01-01; try again in 45m."),
+    "text/limit": dict(limited=True, reset_at=NOW + 20, message="The API provider has rate limited "
+                                                                "you. Try again later or check your quotas."),
+    "text/recovered": dict(),
+    "text/clean": dict(),
+}
+DEFAULTS = dict(failed=False, message=None, limited=False, reset_at=None, session_id=None,
+                tokens_in=None, tokens_out=None, cost_usd=None, has_result=False)
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name + ".log"), encoding="utf-8") as f:
+        return f.read()
+
+
+def fmt_of(name):
+    return name.split("/")[0]
+
+
+def fed(fmt, text, sizes, now=NOW):
+    """The stream parser's verdict after feeding `text` in chunks of the given sizes (cycled)."""
+    p = StreamParser(fmt, lambda: now)
+    i = 0
+    while i < len(text):
+        n = next(sizes)
+        p.feed(text[i:i + n])
+        i += n
+    return p.verdict()
+
+
+class FixtureTest(unittest.TestCase):
+    def test_every_fixture_has_expectations(self):
+        on_disk = {os.path.relpath(p, FIXTURES)[:-4].replace(os.sep, "/")
+                   for p in glob.glob(os.path.join(FIXTURES, "*", "*.log"))}
+        self.assertEqual(on_disk, set(EXPECTED))
+        self.assertEqual({fmt_of(n) for n in EXPECTED}, set(verdict.FORMATS))
+
+    def test_fixtures(self):
+        for name, expected in EXPECTED.items():
+            with self.subTest(name):
+                v = parse(fmt_of(name), fixture(name), NOW)
+                for key, want in dict(DEFAULTS, **expected).items():
+                    got = getattr(v, key)
+                    if isinstance(want, float) and got is not None:
+                        self.assertAlmostEqual(got, want, places=6, msg=key)
+                    else:
+                        self.assertEqual(got, want, key)
+
+    def test_stream_at_any_boundary_gives_the_whole_text_verdict(self):
+        for name in EXPECTED:
+            fmt, text = fmt_of(name), fixture(name)
+            whole = parse(fmt, text, NOW)
+            for seed in range(4):
+                rng = random.Random(seed)
+                with self.subTest(name, seed=seed):
+                    self.assertEqual(fed(fmt, text, iter(lambda: rng.randint(1, 40), None)), whole)
+            with self.subTest(name, chunks="one character"):
+                self.assertEqual(fed(fmt, text, iter(lambda: 1, None)), whole)
+
+    def test_verdict_midway_then_more_output(self):
+        text = fixture("claude-stream-json/success")
+        cut = text.index('{"type":"result"')
+        p = StreamParser("claude-stream-json", lambda: NOW)
+        p.feed(text[:cut + 30])  # the result line only begun
+        so_far = p.verdict()
+        self.assertFalse(so_far.has_result)
+        self.assertEqual(so_far.session_id, "5b2f8d4e-9a1c-4e7b-8f3d-2c6a0e9b1d7f")
+        p.feed(text[cut + 30:].rstrip("\n"))  # the last line never gets its newline
+        self.assertEqual(p.verdict(), parse("claude-stream-json", text, NOW))
+        self.assertTrue(p.verdict().has_result)
+
+
+class AttemptsTest(unittest.TestCase):
+    def test_only_the_last_attempt_counts(self):
+        first_failed = fixture("claude-json/success")  # attempt 1 is an API error, attempt 2 works
+        self.assertFalse(parse("claude-json", first_failed, NOW).failed)
+        rerun = first_failed + "=== orchestra: task_x attempt 3, 2026-01-01T10:00:00.000Z: claude ===\n"
+        for v in (parse("claude-json", rerun, NOW), fed("claude-json", rerun, iter(lambda: 7, None))):
+            self.assertEqual(v, Verdict())
+
+    def test_a_limit_in_an_earlier_attempt_is_forgotten(self):
+        text = (fixture("codex-jsonl/limit")
+                + fixture("codex-jsonl/success").replace("attempt 1", "attempt 2"))
+        v = parse("codex-jsonl", text, NOW)
+        self.assertFalse(v.limited or v.failed)
+        self.assertEqual(v.tokens_out, 122)
+
+
+class StructuredTest(unittest.TestCase):
+    def test_a_limit_the_agent_got_past_does_not_count(self):
+        # codex-jsonl/success holds a "429 Too Many Requests" error event before turn.completed,
+        # claude-stream-json/success a rate_limit_event that only warns and a 429 in a tool result.
+        for name in ("codex-jsonl/success", "claude-stream-json/success"):
+            v = parse(fmt_of(name), fixture(name), NOW)
+            self.assertFalse(v.limited or v.failed, name)
+
+    def test_stderr_limit_without_result(self):
+        text = "Error: You've hit your usage limit. Try again in 10 minutes.\n"
+        v = parse("codex-jsonl", text, NOW)
+        self.assertEqual((v.limited, v.failed, v.reset_at), (True, False, NOW + 600))
+        self.assertEqual(v.message, text.strip())
+
+    def test_agent_limit_patterns(self):
+        text = '{"type":"thread.started","thread_id":"t1"}\nnotice: plan credits exhausted\n'
+        self.assertFalse(parse("codex-jsonl", text, NOW).limited)
+        v = parse("codex-jsonl", text, NOW, limit_patterns=[r"credits exhausted"])
+        self.assertTrue(v.limited)
+        self.assertEqual(v.message, "notice: plan credits exhausted")
+
+    def test_long_messages_are_cut(self):
+        line = '{"type":"result","is_error":true,"result":"' + "x" * 2000 + '"}\n'
+        v = parse("claude-json", line, NOW)
+        self.assertEqual(len(v.message), verdict.MESSAGE_MAX)
+        self.assertTrue(v.message.endswith("…"))
+
+    def test_garbage_is_skipped(self):
+        text = '{"type":"result", cut short\n[1, 2]\n{"type":"thread.started","thread_id":7}\n\n'
+        for fmt in verdict.STRUCTURED:
+            self.assertEqual(parse(fmt, text, NOW), Verdict(), fmt)
+
+    def test_unknown_format_and_bad_pattern(self):
+        with self.assertRaises(ValueError):
+            parse("json", "", NOW)
+        with self.assertRaisesRegex(ValueError, "not a valid regular expression"):
+            StreamParser("text", lambda: NOW, ["(unclosed"])
+
+
+class TextTest(unittest.TestCase):
+    def test_extra_pattern_and_clock_reset(self):
+        text = "working...\nQuota of 500 credits used up; resets 4pm (UTC)\n"
+        self.assertFalse(parse("text", text, NOW).limited)
+        v = parse("text", text, NOW, limit_patterns=[r"quota of \d+ credits used"])
+        self.assertEqual((v.limited, v.reset_at, v.failed), (True, NOW + 6 * HOUR, False))
+
+    def test_only_the_tail_counts(self):
+        limit = "HTTP 429 from the API\n"
+        after = "".join(f"line {i}\n" for i in range(verdict.TEXT_TAIL - 1))
+        self.assertTrue(parse("text", limit + after + "\n  \n" * 50, NOW).limited)  # blanks don't count
+        self.assertFalse(parse("text", limit + after + "one line more\n", NOW).limited)
+
+
+class JudgeTest(unittest.TestCase):
+    def test_rules(self):
+        limited = Verdict(failed=True, limited=True, message="You've hit your limit")
+        failed = Verdict(failed=True, message="boom", has_result=True)
+        empty, done = Verdict(), Verdict(has_result=True)
+        for exit_code in (0, 1, None):
+            self.assertEqual(judge(limited, exit_code, "claude-json"),
+                             ("limited", "limit", "You've hit your limit"))
+            self.assertEqual(judge(failed, exit_code, "codex-jsonl"), ("failed", "agent_error", "boom"))
+        self.assertEqual(judge(Verdict(limited=True), 0, "text")[:2], ("limited", "limit"))
+        self.assertEqual(judge(Verdict(failed=True), 0, "gemini-json")[:2], ("failed", "agent_error"))
+        self.assertEqual(judge(empty, 0, "gemini-json")[:2], ("failed", "no_result"))
+        self.assertIsNone(judge(empty, 1, "gemini-json"))  # the exit code already says failed
+        self.assertIsNone(judge(empty, 0, "text"))
+        self.assertIsNone(judge(done, 0, "opencode-jsonl"))
+
+    def test_fixtures_judged(self):
+        for name in EXPECTED:
+            fmt, case = fmt_of(name), name.split("/")[1]
+            got = judge(parse(fmt, fixture(name), NOW), 0, fmt)
+            want = {"success": None, "error": "agent_error", "no_result": "no_result",
+                    "limit": "limit", "limit_event_only": "limit",
+                    "recovered": None, "clean": None}[case]
+            self.assertEqual(got and got[1], want, name)
+
+
+class LimitsTest(unittest.TestCase):
+    def test_what_is_a_limit(self):
+        for text in ("Claude AI usage limit reached|1767279600", "You’ve hit your session limit",
+                     "API Error: Rate limit reached", "kind: UsageLimitExceeded",
+                     "429 RESOURCE_EXHAUSTED", "litellm.RateLimitError: x", "HTTP 429",
+                     "Attempt 2 failed with status 429", "429 Too Many Requests"):
+            self.assertTrue(limits.is_limit(text), text)
+        for text in ("I added a rate limit of 10/s", "rate limiting is configurable",
+                     "processed 429 files", "exit status 1"):
+            self.assertFalse(limits.is_limit(text), text)
+        self.assertTrue(limits.is_limit("provider rate limit", loose=True))
+        self.assertTrue(limits.is_limit("error 429", loose=True))
+
+    def test_reset_times(self):
+        cases = {
+            "Claude AI usage limit reached|1767279600": 1767279600.0,
+            "Claude AI usage limit reached|1767279600000": 1767279600.0,
+            "Please retry in 25.5s.": NOW + 25.5,
+            "retry in 1m30s": NOW + 90,
+            "retry after 500ms": NOW + 0.5,
+            "try again in 3 days 6 hours 57 minutes.": NOW + 3 * 86400 + 6 * HOUR + 57 * 60,
+            '"retryDelay": "15s"': NOW + 15,
+            "You've hit your limit · resets 4pm (UTC)": NOW + 6 * HOUR,
+            "resets at 9:15 am (UTC)": NOW + 23 * HOUR + 15 * 60,  # 9:15 has passed today
+            "resets Jan 2, 9am (UTC)": NOW + 23 * HOUR,
+            "API Error: Rate limit reached": None,
+            "Try again later.": None,
+            "resets at 2026-01-01": None,
+        }
+        for text, want in cases.items():
+            self.assertEqual(limits.reset_at(text, NOW), want, text)
+
+    def test_a_date_already_past_is_next_year(self):
+        dec31 = 1767182400.0  # 2025-12-31T12:00:00Z
+        self.assertEqual(limits.reset_at("resets Jan 2, 9am (UTC)", dec31), 1767344400.0)
+
+    @unittest.skipUnless(zone_known("America/Recife") and zone_known("Asia/Kolkata"), "no zone data")
+    def test_named_zones(self):
+        self.assertEqual(limits.reset_at("You've hit your limit · resets 4pm (Europe/Paris)", NOW),
+                         NOW + 5 * HOUR)
+        self.assertEqual(limits.reset_at("resets Apr 23 at 4pm (America/Recife)", NOW),
+                         datetime(2026, 4, 23, 19, tzinfo=timezone.utc).timestamp())
+        self.assertEqual(limits.reset_at("resets Jan 30, 11:30am (Asia/Kolkata)", NOW),
+                         NOW + 29 * 86400 - 4 * HOUR)
+
+    def test_zone_fallback_is_utc(self):
+        self.assertEqual(limits.reset_at("resets 4pm (Mars/Olympus_Mons)", NOW), NOW + 6 * HOUR)
+        with mock.patch.dict(sys.modules, {"zoneinfo": None}):  # import zoneinfo fails
+            self.assertEqual(limits.reset_at("resets 4pm (Europe/Paris)", NOW), NOW + 6 * HOUR)
+
+    def test_codex_clock_is_local_time(self):
+        at = limits.reset_at("You've hit your usage limit. Try again at 3:28 PM.", NOW)
+        self.assertTrue(NOW < at <= NOW + 86400)
+        self.assertEqual(datetime.fromtimestamp(at).strftime("%H:%M"), "15:28")
+
+
+if __name__ == "__main__":
+    unittest.main()
