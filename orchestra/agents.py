@@ -6,7 +6,7 @@ import os
 import re
 
 from orchestra.errors import OrchestraError
-from orchestra.task import COMPLETION_MODES
+from orchestra.task import COMPLETION_MODES, OUTPUT_FORMATS
 
 # `{python}` as a command means the interpreter running orchestra (for the built-in demo).
 PYTHON = "{python}"
@@ -20,34 +20,47 @@ PRESETS = {
     "claude": {
         "command": "claude",
         "args": ["-p", "{prompt}", "--output-format", "json", "--permission-mode", "bypassPermissions"],
+        "resumeArgs": ["-p", "{prompt}", "--resume", "{sessionId}", "--output-format", "json",
+                       "--permission-mode", "bypassPermissions"],
+        "output": "claude-json",
         "env": {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"},
         "description": "Claude Code, headless (as root it also needs IS_SANDBOX=1 in env)",
     },
     "codex": {
         "command": "codex",
         "args": ["exec", "--json", "--sandbox", "workspace-write", "--skip-git-repo-check", "{prompt}"],
+        "resumeArgs": ["exec", "resume", "{sessionId}", "--json", "--skip-git-repo-check", "{prompt}"],
+        "output": "codex-jsonl",
         "description": "OpenAI Codex CLI, headless (stdin is always closed)",
     },
     "gemini": {
         "command": "gemini",
         "args": ["-p", "{prompt}", "--output-format", "json", "--approval-mode", "yolo"],
+        "output": "gemini-json",
         "description": "Gemini CLI, headless",
     },
     "opencode": {
         "command": "opencode", "args": ["run", "--format", "json", "{prompt}"],
+        "resumeArgs": ["run", "--format", "json", "--session", "{sessionId}", "{prompt}"],
+        "output": "opencode-jsonl",
         "description": "OpenCode, headless",
     },
     "aider": {
         "command": "aider", "args": ["--message", "{prompt}", "--yes-always", "--no-stream"],
+        "output": "text",
         "description": "Aider, one message then exit",
     },
     "cursor": {
         "command": "cursor-agent",
         "args": ["-p", "--output-format", "stream-json", "--force", "{prompt}"],
+        "resumeArgs": ["-p", "--output-format", "stream-json", "--force", "--resume", "{sessionId}",
+                       "{prompt}"],
+        "output": "cursor-stream-json",
         "description": "Cursor agent, headless",
     },
     "auggie": {
         "command": "auggie", "args": ["--print", "{prompt}"],
+        "output": "text",
         "description": "Augment's auggie, headless",
     },
 }
@@ -74,7 +87,8 @@ Your output is recorded in {logFile}.
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _KNOWN_KEYS = {"command", "args", "promptTemplateFile", "promptTemplate", "env", "cwd", "timeout",
-               "maxRetries", "maxParallel", "completion", "description"}
+               "maxRetries", "maxParallel", "completion", "description", "output",
+               "limitPatterns", "resumeArgs"}
 
 
 def substitute(text, values):
@@ -96,6 +110,7 @@ class Agent:
     timeout = property(lambda self: self.spec.get("timeout"))
     max_retries = property(lambda self: self.spec.get("maxRetries", 0))
     completion = property(lambda self: self.spec.get("completion", "either"))
+    output = property(lambda self: self.spec.get("output"))
     description = property(lambda self: self.spec.get("description", ""))
 
     def template(self):
@@ -117,10 +132,12 @@ class Agent:
             f"agent {self.name!r}: prompt template {ref!r} not found in {self.config_dir} "
             "(fix promptTemplateFile in agent-config.json)")
 
-    def argv(self, values):
+    def argv(self, values, resume=False):
         """The command line for one run. `values` maps placeholder names to text, with the
-        rendered prompt under 'prompt'."""
-        return [substitute(self.command, values)] + [substitute(a, values) for a in self.args]
+        rendered prompt under 'prompt'. resume=True (a run stopped by a usage limit, whose
+        session the agent reported) uses `resumeArgs` where the agent has them."""
+        args = self.spec.get("resumeArgs", self.args) if resume else self.args
+        return [substitute(self.command, values)] + [substitute(a, values) for a in args]
 
 
 _loaded = {}  # path -> ((mtime_ns, size), agents): a supervisor launches many tasks
@@ -165,9 +182,20 @@ def validate(name, spec, path):
         debug.log(f"{where}: ignoring unknown keys {sorted(unknown)}")
     if not isinstance(spec.get("command"), str) or not spec["command"].strip():
         raise OrchestraError(f'{where} needs "command": a program name or path')
-    args = spec.get("args", [])
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        raise OrchestraError(f'{where}: "args" must be a list of strings')
+    for key in ("args", "resumeArgs", "limitPatterns"):
+        value = spec.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+            raise OrchestraError(f'{where}: "{key}" must be a list of strings')
+    if spec.get("output") is not None and spec["output"] not in OUTPUT_FORMATS:
+        raise OrchestraError(f'{where}: "output" must be one of {", ".join(OUTPUT_FORMATS)}')
+    if spec.get("limitPatterns"):
+        import re
+        for pattern in spec["limitPatterns"]:
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise OrchestraError(f'{where}: limitPatterns entry {pattern!r} is not a valid '
+                                     f'regular expression ({e})') from None
     env = spec.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise OrchestraError(f'{where}: "env" must map names to strings')

@@ -8,6 +8,7 @@ import sys
 from orchestra import agents, process
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
+from orchestra.task import LIMIT
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,7 +23,7 @@ def placeholders(layout, task):
         "taskId": tid, "task_id": tid, "agent": task.agent, "root": layout.root,
         "planFile": layout.plan_file(tid), "logFile": layout.log_file(tid),
         "doneFile": layout.sentinel(tid, "done"), "errorFile": layout.sentinel(tid, "error"),
-        "python": sys.executable,
+        "python": sys.executable, "sessionId": task.session_id or "",
     }
 
 
@@ -42,7 +43,8 @@ def prepare(layout, task, environ=os.environ):
         raise LaunchError(e.message) from None
     values = placeholders(layout, task)
     values["prompt"] = agents.substitute(template, dict(values, prompt=task.prompt))
-    argv = agent.argv(values)
+    # A run a usage limit stopped goes on in the same session, where the agent can resume one.
+    argv = agent.argv(values, resume=bool(task.session_id) and task.reason == LIMIT)
 
     cwd = os.path.join(layout.root, task.cwd or agent.cwd or ".")
     if not os.path.isdir(cwd):

@@ -4,7 +4,7 @@ The same rules serve a supervisor watching its own children, a supervisor adopti
 children of a dead one, and `status`/`wait` settling tasks when no supervisor is alive.
 """
 
-from orchestra.task import TIMEOUT, Status, outcome
+from orchestra.task import LIMIT, TIMEOUT, Status, outcome
 
 # How long an agent may keep running after writing .done or .error before its tree is
 # killed: some CLIs finish their work and then never exit.
@@ -15,10 +15,10 @@ class Facts:
     """What is known about a running task's process and files at one moment."""
 
     __slots__ = ("exited", "exit_code", "done", "error", "cancelled", "timed_out", "sentinel_at",
-                 "ended_at")
+                 "ended_at", "verdict")
 
     def __init__(self, *, exited, exit_code=None, done=False, error=None, cancelled=False,
-                 timed_out=False, sentinel_at=None, ended_at=None):
+                 timed_out=False, sentinel_at=None, ended_at=None, verdict=None):
         self.exited = exited            # the process is known to have ended
         self.exit_code = exit_code      # its status when known
         self.done = done                # .done exists
@@ -27,12 +27,15 @@ class Facts:
         self.timed_out = timed_out      # .timeout exists (a timeout kill got half-way)
         self.sentinel_at = sentinel_at  # mtime of .done/.error
         self.ended_at = ended_at        # when the process ended, if seen later (.exit mtime)
+        self.verdict = verdict          # what its output said (verdict.Verdict), if read
 
 
 class Decision:
-    __slots__ = ("status", "reason", "error", "exit_code", "kill", "record", "ended_at")
+    __slots__ = ("status", "reason", "error", "exit_code", "kill", "record", "ended_at",
+                 "verdict", "reset_at")
 
-    def __init__(self, status, reason, error, exit_code, kill=False, record=None, ended_at=None):
+    def __init__(self, status, reason, error, exit_code, kill=False, record=None, ended_at=None,
+                 verdict=None, reset_at=None):
         self.status = status
         self.reason = reason
         self.error = error
@@ -40,6 +43,8 @@ class Decision:
         self.kill = kill        # the process tree must be killed
         self.record = record    # sentinel to write before the task file ("timeout")
         self.ended_at = ended_at  # the true end time when the run ended unobserved
+        self.verdict = verdict    # the agent's report, whose usage is recorded with the outcome
+        self.reset_at = reset_at  # with reason LIMIT: when the limit lifts, if known
 
     def __repr__(self):
         return (f"Decision({self.status.value}, {self.reason}, kill={self.kill}, "
@@ -55,7 +60,17 @@ def decide(task, facts, now, grace=SENTINEL_GRACE):
         return Decision(Status.FAILED, TIMEOUT, _timeout_message(task), facts.exit_code, kill=alive)
     if facts.exited:
         status, reason, message = outcome(task.completion, facts.exit_code, facts.done, facts.error)
-        return Decision(status, reason, message, facts.exit_code, ended_at=facts.ended_at)
+        v = facts.verdict
+        # The agent's output beats its exit code; the protocol files (.error, .done) beat both.
+        said = facts.error is not None or (facts.done and task.completion != "exit")
+        if v is not None and not said:
+            from orchestra import verdict
+            judged = verdict.judge(v, facts.exit_code, task.output)
+            if judged is not None:
+                reason, message = judged[1], judged[2]
+                status = Status.PENDING if reason == LIMIT else Status.FAILED
+        return Decision(status, reason, message, facts.exit_code, ended_at=facts.ended_at,
+                        verdict=v, reset_at=v.reset_at if v is not None else None)
     deadline = task.deadline()
     if deadline is not None and now >= deadline:
         return Decision(Status.FAILED, TIMEOUT, _timeout_message(task), None, kill=True,

@@ -1,6 +1,6 @@
 """Which pending tasks to launch next: a pure function of the tasks, the clock and the limits."""
 
-from orchestra.task import Status
+from orchestra.task import LIMIT, Status
 
 _RUNNING = Status.RUNNING.value
 _PENDING = Status.PENDING.value
@@ -25,6 +25,7 @@ def pick(tasks, free_slots, now, busy=(), agent_limits=None):
     for t in tasks:
         if status[t.id] == _RUNNING or t.id in busy:
             in_use[t.data["agent"]] = in_use.get(t.data["agent"], 0) + 1
+    held = limited_agents(tasks, now)
     ready = [t for t in tasks
              if status[t.id] == _PENDING and t.ready_at() <= now and t.id not in busy
              and all(status.get(d) == _COMPLETED for d in t.data["depends_on"] or ())]
@@ -33,13 +34,24 @@ def pick(tasks, free_slots, now, busy=(), agent_limits=None):
     for t in ready:
         agent = t.data["agent"]
         limit = limits.get(agent)
-        if limit is not None and in_use.get(agent, 0) >= limit:
+        if agent in held or (limit is not None and in_use.get(agent, 0) >= limit):
             continue
         chosen.append(t)
         in_use[agent] = in_use.get(agent, 0) + 1
         if len(chosen) == free_slots:
             break
     return chosen
+
+
+def limited_agents(tasks, now):
+    """agent -> when its usage limit lifts, for agents one of whose tasks waits one out: no
+    task of that agent starts before then (it would only hit the same limit)."""
+    held = {}
+    for t in tasks:
+        d = t.data
+        if d["status"] == _PENDING and d["reason"] == LIMIT and t.ready_at() > now:
+            held[d["agent"]] = max(held.get(d["agent"], 0.0), t.ready_at())
+    return held
 
 
 def next_wakeup(tasks, now):

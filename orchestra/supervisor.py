@@ -14,7 +14,7 @@ from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide, next_deadline
 from orchestra.store import Store, read_json
-from orchestra.task import DEPENDENCY, LAUNCH, Status, finish, launched
+from orchestra.task import DEPENDENCY, LAUNCH, LIMIT, Status, finish, launched, limited, with_usage
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
 ARCHIVE_EVERY = 600.0  # seconds between passes that archive tasks past their retention
@@ -51,7 +51,34 @@ def sentinel_facts(store, snap, task, exited, exit_code):
     if done or error is not None:
         sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
     return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
-                 cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at)
+                 cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at,
+                 verdict=read_verdict(store.layout, task) if exited else None)
+
+
+LOG_READ_MAX = 16 * 1024 * 1024  # the tail of a log that is parsed for the agent's verdict
+
+
+def read_verdict(layout, task):
+    """What the agent's output says of its last run, for agents that name an output format."""
+    if not task.output:
+        return None
+    from orchestra import verdict
+    try:
+        with open(layout.log_file(task.id), "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            f.seek(max(0, size - LOG_READ_MAX))
+            text = f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        text = ""
+    try:
+        patterns = agents.get(layout, task.agent).spec.get("limitPatterns", ())
+    except OrchestraError:
+        patterns = ()
+    try:
+        return verdict.parse(task.output, text, time.time(), patterns)
+    except ValueError as e:  # a bad limitPatterns regex: judge by exit code, and say why
+        sys.stderr.write(f"{task.id}: cannot read its {task.output} output: {e}\n")
+        return None
 
 
 def orphan_facts(store, snap, task):
@@ -79,8 +106,13 @@ def apply(store, task, decision, now, backoff=(2.0, 300.0)):
             return None
         if decision.record:
             store.write_sentinel(task.id, decision.record, iso(now) + "\n")
-        after = finish(current, decision.status, decision.reason, decision.error,
-                       decision.exit_code, decision.ended_at or now, backoff)
+        if decision.verdict is not None:
+            current = with_usage(current, decision.verdict)
+        if decision.reason == LIMIT:
+            after = limited(current, decision.error, decision.reset_at, decision.ended_at or now)
+        else:
+            after = finish(current, decision.status, decision.reason, decision.error,
+                           decision.exit_code, decision.ended_at or now, backoff)
         store.save(after)
     debug.log(f"{task.id}: {decision!r} -> {after.status}")
     return after

@@ -4,8 +4,10 @@
 takes Unicode icons.
 """
 
+import time
+
 from orchestra.clock import human
-from orchestra.task import Status
+from orchestra.task import LIMIT, Status
 
 _RESET = "\x1b[0m"
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34",
@@ -59,6 +61,9 @@ def status_text(task, now, style, waits=()):
         more = f" +{len(waits) - 1}" if len(waits) > 1 else ""
         return f"{style.status_icon(state)} waits: task_{style.icon(('…', '~'))}{waits[0][-6:]}{more}"
     if state is Status.PENDING and d["not_before"] and task.ready_at() > now:
+        if d["reason"] == LIMIT:
+            until = time.strftime("%H:%M", time.localtime(task.ready_at()))
+            return f"{style.status_icon(state)} limited until {until}"
         return f"{style.icon(RETRY_ICON)} retry in {human(task.ready_at() - now)}"
     text = f"{style.status_icon(state)} {d['status']}"
     if state is Status.FAILED and d["reason"]:

@@ -27,6 +27,14 @@ ACTIVE = (Status.PENDING, Status.RUNNING)
 # Why a task failed (the `reason` field).
 EXIT, ERROR, TIMEOUT, LOST, LAUNCH = "exit", "error", "timeout", "lost", "launch"
 DEPENDENCY = "dependency"  # a task it depends on failed or was cancelled
+AGENT_ERROR = "agent_error"  # the agent's own output says the run failed
+NO_RESULT = "no_result"      # exited 0 without the final record its output format promises
+LIMIT = "limit"              # a usage or rate limit stopped it: pending again, no retry used
+
+# What an agent's output may be read as (verdict.FORMATS; kept here so task files validate
+# without importing the parser).
+OUTPUT_FORMATS = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json",
+                  "opencode-jsonl", "cursor-stream-json", "text")
 # Failures an automatic retry cannot mend: the command is missing or not runnable, or a
 # task it depends on failed.
 NOT_RETRIED = (LAUNCH, DEPENDENCY)
@@ -43,13 +51,15 @@ FIELDS = {
     "pid": None, "pid_start": None,
     "created_at": None, "started_at": None, "finished_at": None, "not_before": None,
     "log_file": None, "plan_file": None, "depends_on": (),
+    "output": None, "session_id": None, "tokens_in": None, "tokens_out": None, "cost_usd": None,
+    "limits": 0,
 }
 
 
 TIME_FIELDS = ("created_at", "started_at", "finished_at", "not_before")
 
 
-_INTS = ("priority", "attempt", "max_retries", "retries")
+_INTS = ("priority", "attempt", "max_retries", "retries", "limits")
 _TEXTS = ("agent", "prompt")
 
 
@@ -68,6 +78,8 @@ def _check(d):
     deps = d["depends_on"]
     if not isinstance(deps, (list, tuple)) or not all(isinstance(x, str) and valid_id(x) for x in deps):
         raise ValueError('"depends_on" must be a list of task ids')
+    if d["output"] is not None and d["output"] not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output format {d['output']!r}")
     if d["completion"] not in COMPLETION_MODES:
         raise ValueError(f"unknown completion mode {d['completion']!r}")
     for key in TIME_FIELDS:
@@ -101,11 +113,11 @@ class Task:
 
     @classmethod
     def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
-            completion="either", cwd=None, depends_on=()):
+            completion="either", cwd=None, depends_on=(), output=None):
         data = dict(FIELDS)
         data.update(id=task_id, agent=agent, prompt=prompt, priority=priority, timeout=timeout,
                     max_retries=max_retries, completion=completion, cwd=cwd, created_at=iso(now),
-                    depends_on=list(depends_on),
+                    depends_on=list(depends_on), output=output,
                     log_file=f".orchestra/logs/{task_id}.log",
                     plan_file=f".orchestra/plans/{task_id}_plan.md")
         return cls(data)
@@ -223,6 +235,35 @@ def finish(task, status, reason, error, exit_code, now, retry_backoff=(2.0, BACK
             and int(d["retries"] or 0) < int(d["max_retries"] or 0)):
         t.update(status=Status.PENDING.value, retries=int(d["retries"] or 0) + 1,
                  not_before=iso(now + backoff(int(d["attempt"] or 1), *retry_backoff)))
+    return t
+
+
+def limited(task, message, reset_at, now, base=300.0, cap=6 * 3600.0):
+    """The task after a usage limit stopped its run: pending again, not before the limit lifts
+    (`reset_at`, or a doubling guess from 5 minutes when the agent gave no time), without
+    using up a retry."""
+    t = task.copy()
+    hits = int(t.data["limits"] or 0) + 1
+    until = reset_at if reset_at and reset_at > now else now + min(cap, base * 2 ** (hits - 1))
+    t.update(status=Status.PENDING.value, reason=LIMIT, error=message, finished_at=iso(now),
+             not_before=iso(until), limits=hits)
+    return t
+
+
+def with_usage(task, verdict):
+    """The task with what the agent reported of this run: its session id, and tokens and cost
+    added to those of earlier attempts."""
+    t = task.copy()
+    d = t.data
+    changes = {}
+    if verdict.session_id:
+        changes["session_id"] = verdict.session_id
+    for key in ("tokens_in", "tokens_out", "cost_usd"):
+        value = getattr(verdict, key)
+        if value is not None:
+            changes[key] = (d[key] or 0) + value
+    if changes:
+        t.update(**changes)
     return t
 
 

@@ -86,3 +86,12 @@ class SchedulerLimitsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LimitedAgentTest(unittest.TestCase):
+    def test_an_agent_waiting_out_a_limit_starts_nothing(self):
+        parked = task(1, agent="claude")
+        parked.update(reason="limit", not_before=iso(NOW + 200))
+        tasks = [parked, task(2, agent="claude"), task(3, agent="codex")]
+        self.assertEqual(ids(scheduler.pick(tasks, 5, NOW + 100)), [3])
+        self.assertEqual(ids(scheduler.pick(tasks, 5, NOW + 300)), [1, 2, 3])

@@ -70,3 +70,25 @@ class DecideTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class VerdictDecisionTest(unittest.TestCase):
+    def verdict(self, **kw):
+        from orchestra.verdict import Verdict
+        return Verdict(**kw)
+
+    def test_agent_error_beats_exit_0_but_not_the_protocol_files(self):
+        task = running(output="claude-json")
+        bad = self.verdict(failed=True, message="boom", has_result=True)
+        d = decide(task, Facts(exited=True, exit_code=0, verdict=bad), NOW)
+        self.assertEqual((d.status, d.reason, d.error), (Status.FAILED, "agent_error", "boom"))
+        d = decide(task, Facts(exited=True, exit_code=0, done=True, verdict=bad), NOW)
+        self.assertEqual(d.status, Status.COMPLETED)
+
+    def test_no_result_and_limit(self):
+        task = running(output="claude-json")
+        d = decide(task, Facts(exited=True, exit_code=0, verdict=self.verdict()), NOW)
+        self.assertEqual((d.status, d.reason), (Status.FAILED, "no_result"))
+        v = self.verdict(limited=True, reset_at=NOW + 60, message="usage limit", has_result=True)
+        d = decide(task, Facts(exited=True, exit_code=1, verdict=v), NOW)
+        self.assertEqual((d.status, d.reason, d.reset_at), (Status.PENDING, "limit", NOW + 60))

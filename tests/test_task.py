@@ -137,3 +137,20 @@ class IdPatternTest(unittest.TestCase):
                    "task_\u0661790000000000_abcdef"[:25], "task_1790000000000_abcdef0"]
         for s in samples:
             self.assertEqual(valid_id(s), bool(re.fullmatch(ID_PATTERN, s, re.ASCII)), s)
+
+
+class LimitAndUsageTest(unittest.TestCase):
+    def test_limit_parks_without_using_a_retry(self):
+        from orchestra.task import limited
+        t = limited(launched(make(max_retries=1), 1, "t", NOW), "limit", NOW + 600, NOW)
+        self.assertEqual((t.state, t.reason, t.retries, t.limits, t.ready_at()),
+                         (Status.PENDING, "limit", 0, 1, NOW + 600))
+        guessed = limited(t, "limit", None, NOW)
+        self.assertEqual((guessed.limits, guessed.ready_at()), (2, NOW + 600))
+
+    def test_usage_adds_up_over_attempts(self):
+        from orchestra.task import with_usage
+        from orchestra.verdict import Verdict
+        t = with_usage(make(), Verdict(session_id="s", tokens_in=10, tokens_out=2, cost_usd=0.5))
+        t = with_usage(t, Verdict(tokens_in=5, cost_usd=0.25))
+        self.assertEqual((t.session_id, t.tokens_in, t.tokens_out, t.cost_usd), ("s", 15, 2, 0.75))

@@ -48,7 +48,8 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
             task = Task.new(new_id(now), agent, prompt, now, priority=priority,
                             timeout=timeout if timeout is not None else spec.timeout,
                             max_retries=max_retries if max_retries is not None else spec.max_retries,
-                            completion=spec.completion, cwd=spec.cwd, depends_on=deps)
+                            completion=spec.completion, cwd=spec.cwd, output=spec.output,
+                            depends_on=deps)
             try:
                 store.create(task)
                 return task
@@ -125,7 +126,7 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
                 priority=_first(entry.priority, priority),
                 timeout=_first(entry.timeout, timeout, spec.timeout),
                 max_retries=_first(entry.max_retries, max_retries, spec.max_retries),
-                completion=spec.completion, cwd=spec.cwd,
+                completion=spec.completion, cwd=spec.cwd, output=spec.output,
                 depends_on=_merge([ids[d] if isinstance(d, int) else d for d in entry.depends_on],
                                   deps))
                 for task_id, entry in zip(ids, entries)]
