@@ -46,6 +46,7 @@ class Layout:
         self.supervisor_log = os.path.join(self.state, "supervisor.log")
         self.settings = os.path.join(self.state, "config.json")
         self.paused = os.path.join(self.state, "paused")
+        self.events = os.path.join(self.state, "events.jsonl")
         self.config_dir = os.path.join(root, CONFIG_DIR)
         self.agent_config = os.path.join(self.config_dir, "agent-config.json")
         self.prompts = os.path.join(self.config_dir, "prompts")

@@ -12,6 +12,7 @@ import time
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
+from orchestra.clock import iso
 from orchestra.task import FIELDS, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
@@ -214,12 +215,37 @@ class Store:
 
     # -- writing -----------------------------------------------------------------
 
-    def save(self, task):
+    def save(self, task, before=None):
+        """Replace the task's file; with `before` (the task as it was), a change of status is
+        also appended to the event log."""
         write_atomic(self.layout.task_file(task.id), _dump(task))
+        if before is not None and before.status != task.status:
+            self.record(before, task)
 
     def create(self, task):
         self.ensure()
         write_atomic(self.layout.task_file(task.id), _dump(task), exclusive=True)
+        self.record(None, task)
+
+    def record(self, before, *afters):
+        """Append transitions to .orchestra/events.jsonl, once they are on disk: `before` (None
+        for new tasks) to each of `afters`. The log is a record for people and tools; a
+        failure to append to it is reported, never fatal."""
+        import json
+        now = iso(time.time())
+        line = "".join(json.dumps({
+            "time": now, "task": after.id, "agent": after.agent,
+            "from": before.status if before is not None else None, "to": after.status,
+            "reason": after.reason, "error": after.error, "attempt": after.attempt,
+        }, ensure_ascii=False) + "\n" for after in afters).encode("utf-8")
+        try:
+            fd = os.open(self.layout.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)  # one write to an O_APPEND file: writers never interleave
+            finally:
+                os.close(fd)
+        except OSError as e:
+            sys.stderr.write(f"orchestra: could not append to {self.layout.events}: {e}\n")
 
     def create_many(self, tasks):
         """Create the files of new tasks, all or none: when one cannot be written (a full
@@ -250,6 +276,7 @@ class Store:
                 except OSError:
                     pass
             raise
+        self.record(None, *tasks)
 
     def delete(self, task_id):
         for path in self.layout.files_of(task_id):

@@ -106,6 +106,7 @@ def apply(store, task, decision, now, backoff=(2.0, 300.0)):
             return None
         if decision.record:
             store.write_sentinel(task.id, decision.record, iso(now) + "\n")
+        before = current
         if decision.verdict is not None:
             current = with_usage(current, decision.verdict)
         if decision.reason == LIMIT:
@@ -113,7 +114,7 @@ def apply(store, task, decision, now, backoff=(2.0, 300.0)):
         else:
             after = finish(current, decision.status, decision.reason, decision.error,
                            decision.exit_code, decision.ended_at or now, backoff)
-        store.save(after)
+        store.save(after, before)
     debug.log(f"{task.id}: {decision!r} -> {after.status}")
     return after
 
@@ -151,7 +152,7 @@ def fail_doomed(store, snap, now):
             if current.state is not Status.PENDING:
                 continue
             after = finish(current, Status.FAILED, DEPENDENCY, message, None, now)
-            store.save(after)
+            store.save(after, current)
         snap.tasks[task.id] = after
         changed.append((task, after))
         debug.log(f"{task.id}: {message}")
@@ -355,13 +356,13 @@ class Supervisor:
             except executor.LaunchError as e:
                 failed = launched(current, None, None, now)
                 after = finish(failed, Status.FAILED, LAUNCH, str(e), None, now)
-                self.store.save(after)
+                self.store.save(after, current)
                 self.ran.add(task.id)
                 debug.log(f"{task.id}: cannot launch: {e}")
                 return after
             after = launched(current, proc.pid, process.start_token(proc.pid), now)
             try:
-                self.store.save(after)
+                self.store.save(after, current)
             except BaseException:
                 # Unrecorded, it would be launched again: it must not outlive this failure.
                 process.kill_tree(proc.pid, grace=0)

@@ -47,11 +47,11 @@ class FullDiskTest(unittest.TestCase):
         real_save = Store.save
         failures = []
 
-        def save(store, task):
+        def save(store, task, before=None):
             if task.status == "running" and not failures:
                 failures.append(task.pid)
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return real_save(store, task)
+            return real_save(store, task, before)
 
         with mock.patch.object(Store, "save", save):
             log = self.supervise()
@@ -69,11 +69,11 @@ class FullDiskTest(unittest.TestCase):
         real_save = Store.save
         failures = []
 
-        def save(store, task):
+        def save(store, task, before=None):
             if task.status == "completed" and len(failures) < 1:
                 failures.append(1)
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return real_save(store, task)
+            return real_save(store, task, before)
 
         with mock.patch.object(Store, "save", save):
             self.supervise()

@@ -42,7 +42,7 @@ def run(layout, console, ids=(), cancel_all=False, running_only=False):
             after = task.copy()
             after.update(status=Status.CANCELLED.value, reason=None, error="cancelled",
                               finished_at=iso(now), not_before=None)
-            store.save(after)
+            store.save(after, task)
             if was is Status.RUNNING and process.is_alive(task.pid, task.pid_start):
                 to_kill.append(task.pid)
             console.out(f"cancelled {task_id} (was {was.value})")

@@ -29,7 +29,7 @@ def run(layout, console, task_id):
                     if tasks[d].status == Status.FAILED.value and tasks[d].reason == DEPENDENCY]
         for t in [task] + reopened:
             store.clear_sentinels(t.id)
-            store.save(requeued(t))
+            store.save(requeued(t), t)
     hint = "" if lease.read_info(layout) else "; `orchestra run` starts it"
     console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}){hint}")
     if reopened:
