@@ -143,6 +143,13 @@ def summary(tasks, hidden, supervisor, style, paused=False):
     text = f"{n} task{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
     if hidden:
         text += f" ({hidden} older finished hidden; --all shows them)"
+    costs = [t.data["cost_usd"] for t in tasks if t.data["cost_usd"] is not None]
+    tokens = [(t.data["tokens_in"] or 0) + (t.data["tokens_out"] or 0) for t in tasks
+              if t.data["tokens_in"] is not None or t.data["tokens_out"] is not None]
+    if costs or tokens:
+        spent = [f"${sum(costs):.2f}"] if costs else []
+        spent += [f"{_count(sum(tokens))} tokens"] if tokens else []
+        text += " · " + ", ".join(spent)
     if supervisor is not None:
         kind = "daemon" if supervisor.get("daemon") else "supervisor"
         text += f" · {kind} pid {supervisor.get('pid', '?')}, parallel {supervisor.get('parallel', '?')}"
@@ -151,6 +158,10 @@ def summary(tasks, hidden, supervisor, style, paused=False):
     if paused:
         text += " · PAUSED: no task starts until `orchestra resume`"
     return text
+
+
+def _count(n):
+    return f"{n / 1000:.1f}k" if n >= 10000 else str(n)
 
 
 def progress(before, after, now, style):

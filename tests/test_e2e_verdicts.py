@@ -25,6 +25,18 @@ class VerdictTest(ProjectCase):
         self.assertEqual((t["status"], t["session_id"], t["tokens_in"], t["tokens_out"],
                           t["cost_usd"]), ("completed", "sess-1", 100, 20, 0.25))
 
+    def test_stats_total_the_reported_cost_and_tokens(self):
+        self.start("ok", agent="claude")
+        self.start("error", agent="claude")
+        self.run_wait(1)
+        import json
+        report = json.loads(self.ok("stats", "--json"))["agents"]["claude"]
+        self.assertEqual((report["completed"], report["failures"], report["cost_usd"],
+                          report["tokens_in"]), (1, {"agent_error": 1}, 0.5, 200))
+        table = self.ok("stats")
+        self.assertIn("$0.50", table)
+        self.assertIn("agent_error 1", table)
+
     def test_exit_0_with_an_error_result_is_failed(self):
         tid = self.start("error", agent="claude")
         self.run_wait(1)

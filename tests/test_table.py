@@ -80,6 +80,13 @@ class PieceTest(unittest.TestCase):
         self.assertTrue(text.startswith("7 tasks:"))
         self.assertIn("3 pending", text)
 
+    def test_summary_totals_cost_and_tokens(self):
+        tasks = sample()
+        tasks[0].update(cost_usd=1.25, tokens_in=12000, tokens_out=3000)
+        tasks[1].update(cost_usd=0.5, tokens_in=100, tokens_out=None)
+        self.assertIn("$1.75, 15.1k tokens", table.summary(tasks, 0, None, Style()))
+        self.assertNotIn("$", table.summary(sample(), 0, None, Style()))
+
     def test_no_escape_codes_without_colour(self):
         self.assertNotIn("\x1b[", table.render(sample(), NOW, Style(color=False)))
 
