@@ -67,6 +67,7 @@ PRESETS = {
 
 DEFAULT_TEMPLATE = """{prompt}
 
+{previousError}
 ---
 You are running unattended as task {taskId} under orchestra. Nobody will answer questions:
 make reasonable decisions yourself and note them in the plan.

@@ -24,7 +24,15 @@ def placeholders(layout, task):
         "planFile": layout.plan_file(tid), "logFile": layout.log_file(tid),
         "doneFile": layout.sentinel(tid, "done"), "errorFile": layout.sentinel(tid, "error"),
         "python": sys.executable, "sessionId": task.session_id or "",
+        # Why the last attempt failed, for an automatic retry to do better; empty otherwise.
+        "previousError": _previous_error(task),
     }
+
+
+def _previous_error(task):
+    if task.status != "pending" or not task.error or not task.reason or task.reason == LIMIT:
+        return ""
+    return f"The previous attempt failed ({task.reason}): {task.error}"
 
 
 def with_package_path(env):

@@ -67,5 +67,23 @@ class VerdictTest(ProjectCase):
         self.assertEqual(t["cost_usd"], 0.5, "the cost of both runs")
 
 
+class PreviousErrorTest(ProjectCase):
+    # Fails unless its prompt tells it why the previous attempt failed.
+    agents = {"learner": {"command": sys.executable, "args": ["-c", (
+        "import os, sys; open(os.path.join(os.environ['ORCHESTRA_ROOT'], 'prompts.txt'), 'a')"
+        ".write(repr(sys.argv[1]) + chr(10)); sys.exit(0 if 'previous attempt' in sys.argv[1] "
+        "else 1)"), "{prompt}"], "promptTemplate": "{prompt}|{previousError}"}}
+
+    def test_a_retry_is_told_why_the_last_attempt_failed(self):
+        tid = self.start("go", "--max-retries", "1", agent="learner")
+        r = self.run_cli("run", "--wait", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(self.root, "prompts.txt")) as f:
+            prompts = f.read().splitlines()
+        self.assertEqual(prompts, [repr("go|"), repr(
+            "go|The previous attempt failed (exit): exited with code 1")])
+        self.assertEqual(self.task(tid)["attempt"], 2)
+
+
 if __name__ == "__main__":
     unittest.main()
