@@ -93,6 +93,11 @@ def check_key(name):
     return key
 
 
+# Keys of config.json that other modules read and people edit by hand (hooks.py): known,
+# though `config set` does not take them.
+EDITED_BY_HAND = ("hooks",)
+
+
 def parse(data, path):
     """The decoded JSON object of the file at `path` -> Settings; OrchestraError if a known
     key holds a value it does not take."""
@@ -100,7 +105,8 @@ def parse(data, path):
     for name, value in data.items():
         key = KEYS.get(name)
         if key is None:
-            unknown[name] = value
+            if name not in EDITED_BY_HAND:
+                unknown[name] = value
             continue
         try:
             explicit[name] = key.check(value)

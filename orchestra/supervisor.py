@@ -9,7 +9,8 @@ import sys
 import threading
 import time
 
-from orchestra import agents, debug, dependencies, executor, lease, process, scheduler, settings
+from orchestra import (agents, debug, dependencies, executor, hooks, lease, process, scheduler,
+                       settings)
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide, next_deadline
@@ -188,6 +189,7 @@ class Supervisor:
         self._errors = 0
         self._next_archive = 0.0
         self._idle_until = None  # while nothing runs or changes, no tick's work is due before
+        self.hooks = hooks.Runner(layout)
 
     def run(self):
         self._write_info()
@@ -209,6 +211,7 @@ class Supervisor:
                         self._launch(snap, now)
                     self._errors = 0
                     self._archive(now)
+                    self.hooks.poll()
                 except Exception:  # noqa: BLE001 -- the supervisor outlives any one bad tick
                     self._recover()
                     continue
@@ -219,6 +222,7 @@ class Supervisor:
         finally:
             for t in self.killers:
                 t.join()
+            self.hooks.close()
             if self.lock.held:
                 self._remove_info()
 

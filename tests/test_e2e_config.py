@@ -53,18 +53,18 @@ class ConfigTest(ProjectCase):
         self.assertIn("was not set", self.ok("config", "unset", "parallel"))
 
     def test_json_prints_the_values_in_force(self):
-        self.write_settings('{"timeout": null, "retry_backoff_base": 1.5, "hooks": {}}')
+        self.write_settings('{"timeout": null, "retry_backoff_base": 1.5, "notify": {}}')
         self.assertEqual(json.loads(self.ok("config", "list", "--json")),
                          {"parallel": 1, "timeout": None, "retry_backoff_base": 1.5,
                           "retry_backoff_cap": 300, "retention_completed": 604800,
                           "retention_failed": 1209600})
 
     def test_unknown_keys_are_listed_and_kept(self):
-        self.write_settings('{"hooks": {"on_fail": "notify"}}')
+        self.write_settings('{"notify": {"on_fail": "mail"}}')
         self.assertIn("(unknown)", self.ok("config", "list").splitlines()[-1])
         self.ok("config", "set", "parallel", "2")
         with open(self.config_path()) as f:
-            self.assertEqual(json.load(f), {"hooks": {"on_fail": "notify"}, "parallel": 2})
+            self.assertEqual(json.load(f), {"notify": {"on_fail": "mail"}, "parallel": 2})
 
     def test_bad_key_and_bad_value_are_exit_2_and_change_nothing(self):
         for args in (("get", "paralel"), ("set", "paralel", "2"), ("unset", "paralel")):

@@ -40,10 +40,10 @@ class ParseTest(unittest.TestCase):
         self.assertTrue(s.is_set("parallel") and s.is_set("timeout"))
 
     def test_unknown_keys_are_kept_aside(self):
-        s = settings.parse({"hooks": {"on_fail": "x"}, "paralel": 3}, PATH)
-        self.assertEqual(s.unknown, {"hooks": {"on_fail": "x"}, "paralel": 3})
+        s = settings.parse({"notify": {"on_fail": "x"}, "paralel": 3}, PATH)
+        self.assertEqual(s.unknown, {"notify": {"on_fail": "x"}, "paralel": 3})
         self.assertEqual(s.parallel, 1)
-        self.assertNotIn("hooks", s.effective())
+        self.assertNotIn("notify", s.effective())
 
     def test_wrong_values_name_file_key_and_expectation(self):
         bad = [("parallel", 0), ("parallel", 2.0), ("parallel", "2"), ("parallel", True),
@@ -143,12 +143,12 @@ class FileTest(unittest.TestCase):
                          ["config.json", "lock", "logs", "plans", "tasks"])  # no temp file left
 
     def test_set_keeps_unknown_and_other_keys(self):
-        self.write('{"hooks": {"on_fail": ["notify"]}, "retention_failed": 0, "x": null}')
+        self.write('{"notify": {"on_fail": ["notify"]}, "retention_failed": 0, "x": null}')
         settings.set_value(self.layout, "parallel", "2")
-        self.assertEqual(self.read(), {"hooks": {"on_fail": ["notify"]}, "retention_failed": 0,
+        self.assertEqual(self.read(), {"notify": {"on_fail": ["notify"]}, "retention_failed": 0,
                                        "x": None, "parallel": 2})
         s = settings.load(self.layout)
-        self.assertEqual(s.unknown, {"hooks": {"on_fail": ["notify"]}, "x": None})
+        self.assertEqual(s.unknown, {"notify": {"on_fail": ["notify"]}, "x": None})
 
     def test_set_can_repair_an_invalid_value(self):
         self.write('{"parallel": "many", "timeout": 60}')
@@ -180,13 +180,13 @@ class FileTest(unittest.TestCase):
                     self.assertEqual(f.read(), text)
 
     def test_unset(self):
-        self.write('{"parallel": 3, "hooks": 1}')
+        self.write('{"parallel": 3, "notify": 1}')
         self.assertTrue(settings.unset(self.layout, "parallel"))
-        self.assertEqual(self.read(), {"hooks": 1})
+        self.assertEqual(self.read(), {"notify": 1})
         self.assertFalse(settings.unset(self.layout, "parallel"))
         self.assertFalse(settings.load(self.layout).is_set("parallel"))
         with self.assertRaises(OrchestraError):
-            settings.unset(self.layout, "hooks")  # not a known setting: edit the file
+            settings.unset(self.layout, "notify")  # not a known setting: edit the file
 
     def test_unset_without_a_file_writes_nothing(self):
         self.assertFalse(settings.unset(self.layout, "timeout"))
