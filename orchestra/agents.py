@@ -89,7 +89,7 @@ Your output is recorded in {logFile}.
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _KNOWN_KEYS = {"command", "args", "promptTemplateFile", "promptTemplate", "env", "cwd", "timeout",
                "maxRetries", "maxParallel", "completion", "description", "output",
-               "limitPatterns", "resumeArgs"}
+               "limitPatterns", "resumeArgs", "verify"}
 
 
 def substitute(text, values):
@@ -200,7 +200,7 @@ def validate(name, spec, path):
     env = spec.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise OrchestraError(f'{where}: "env" must map names to strings')
-    for key in ("promptTemplate", "promptTemplateFile", "cwd"):
+    for key in ("promptTemplate", "promptTemplateFile", "cwd", "verify"):
         if key in spec and not isinstance(spec[key], str):
             raise OrchestraError(f'{where}: "{key}" must be a string')
     timeout = spec.get("timeout")

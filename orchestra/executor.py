@@ -80,6 +80,21 @@ def prepare(layout, task, environ=os.environ):
     return argv, cwd, env
 
 
+def launch_verify(layout, task):
+    """Start the task's verification command in its working directory; returns the Popen."""
+    try:
+        _, cwd, env = prepare(layout, task)
+    except LaunchError:
+        cwd, env = os.path.join(layout.root, task.cwd or "."), dict(os.environ)
+    header = f"--- orchestra: the agent reported success; verifying with: {task.verify} ---\n"
+    try:
+        return process.spawn(process.shell_argv(task.verify), cwd=cwd, env=env,
+                             log_path=layout.log_file(task.id),
+                             exit_path=layout.sentinel(task.id, "exit"), header=header.encode())
+    except (OSError, ValueError) as e:
+        raise LaunchError(f"cannot start the verification `{task.verify}`: {e}") from None
+
+
 def launch(layout, task, attempt, now):
     """Start the task's process; returns the Popen. Raises LaunchError."""
     argv, cwd, env = prepare(layout, task)

@@ -45,6 +45,14 @@ def spawn(argv, *, cwd, env, log_path, exit_path, detach_only=False, header=b"")
                                 stderr=subprocess.STDOUT, close_fds=True, **kwargs)
 
 
+def shell_argv(command):
+    """argv that runs a command line written for the platform's shell (verification
+    commands are people's shell lines, unlike agents, which never go through a shell)."""
+    if WINDOWS:
+        return [os.environ.get("COMSPEC", "cmd.exe"), "/c", command]
+    return ["/bin/sh", "-c", command]
+
+
 # -- identity and liveness ---------------------------------------------------------
 
 

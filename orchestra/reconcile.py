@@ -4,7 +4,7 @@ The same rules serve a supervisor watching its own children, a supervisor adopti
 children of a dead one, and `status`/`wait` settling tasks when no supervisor is alive.
 """
 
-from orchestra.task import LIMIT, TIMEOUT, Status, outcome
+from orchestra.task import LIMIT, TIMEOUT, VERIFY, Status, outcome
 
 # How long an agent may keep running after writing .done or .error before its tree is
 # killed: some CLIs finish their work and then never exit.
@@ -32,10 +32,10 @@ class Facts:
 
 class Decision:
     __slots__ = ("status", "reason", "error", "exit_code", "kill", "record", "ended_at",
-                 "verdict", "reset_at")
+                 "verdict", "reset_at", "verify")
 
     def __init__(self, status, reason, error, exit_code, kill=False, record=None, ended_at=None,
-                 verdict=None, reset_at=None):
+                 verdict=None, reset_at=None, verify=False):
         self.status = status
         self.reason = reason
         self.error = error
@@ -45,6 +45,7 @@ class Decision:
         self.ended_at = ended_at  # the true end time when the run ended unobserved
         self.verdict = verdict    # the agent's report, whose usage is recorded with the outcome
         self.reset_at = reset_at  # with reason LIMIT: when the limit lifts, if known
+        self.verify = verify      # not an outcome yet: start the task's verification command
 
     def __repr__(self):
         return (f"Decision({self.status.value}, {self.reason}, kill={self.kill}, "
@@ -58,6 +59,12 @@ def decide(task, facts, now, grace=SENTINEL_GRACE):
         return Decision(Status.CANCELLED, None, "cancelled", facts.exit_code, kill=alive)
     if facts.timed_out:
         return Decision(Status.FAILED, TIMEOUT, _timeout_message(task), facts.exit_code, kill=alive)
+    if facts.exited and task.phase == VERIFY:
+        if facts.exit_code == 0:
+            return Decision(Status.COMPLETED, None, None, 0, ended_at=facts.ended_at)
+        code = "no exit status" if facts.exit_code is None else f"exit code {facts.exit_code}"
+        return Decision(Status.FAILED, VERIFY, f"verification `{task.verify}` failed ({code}); "
+                        "its output is in the log", facts.exit_code, ended_at=facts.ended_at)
     if facts.exited:
         status, reason, message = outcome(task.completion, facts.exit_code, facts.done, facts.error)
         v = facts.verdict
@@ -70,14 +77,19 @@ def decide(task, facts, now, grace=SENTINEL_GRACE):
                 reason, message = judged[1], judged[2]
                 status = Status.PENDING if reason == LIMIT else Status.FAILED
         return Decision(status, reason, message, facts.exit_code, ended_at=facts.ended_at,
-                        verdict=v, reset_at=v.reset_at if v is not None else None)
+                        verdict=v, reset_at=v.reset_at if v is not None else None,
+                        verify=status is Status.COMPLETED and bool(task.verify))
     deadline = task.deadline()
     if deadline is not None and now >= deadline:
         return Decision(Status.FAILED, TIMEOUT, _timeout_message(task), None, kill=True,
                         record="timeout")
     spoke = facts.error is not None or (facts.done and task.completion != "exit")
-    if spoke and facts.sentinel_at is not None and now >= facts.sentinel_at + grace:
+    if spoke and task.phase != VERIFY and facts.sentinel_at is not None \
+            and now >= facts.sentinel_at + grace:
         status, reason, message = outcome(task.completion, 0, facts.done, facts.error)
+        if status is Status.COMPLETED and task.verify:
+            # Kill it, and judge it (and verify it) once it has exited.
+            return Decision(None, None, None, None, kill=True)
         return Decision(status, reason, message, None, kill=True)
     return None
 

@@ -15,7 +15,8 @@ from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide, next_deadline
 from orchestra.store import Store, read_json
-from orchestra.task import DEPENDENCY, LAUNCH, LIMIT, Status, finish, launched, limited, with_usage
+from orchestra.task import (DEPENDENCY, LAUNCH, LIMIT, VERIFY, Status, finish, launched, limited,
+                            verifying, with_usage)
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
 ARCHIVE_EVERY = 600.0  # seconds between passes that archive tasks past their retention
@@ -129,7 +130,10 @@ def settle_orphans(store, now):
         if task.state is not Status.RUNNING:
             continue
         decision = decide(task, orphan_facts(store, snap, task), now)
-        if decision is None:
+        if decision is None or decision.verify:
+            continue  # starting a verification is a supervisor's job
+        if decision.status is None:
+            process.kill_tree(task.pid)  # judged on a later look, once it has exited
             continue
         backoff = backoff or retry_backoff(store.layout)
         after = apply(store, task, decision, now, backoff)
@@ -190,6 +194,7 @@ class Supervisor:
         self._next_archive = 0.0
         self._idle_until = None  # while nothing runs or changes, no tick's work is due before
         self.hooks = hooks.Runner(layout)
+        self._killed = set()  # (task id, attempt) whose tree is being killed
 
     def run(self):
         self._write_info()
@@ -315,18 +320,67 @@ class Supervisor:
             decision = decide(task, facts, now)
             if decision is None:
                 continue
-            after = apply(self.store, task, decision, now, retry_backoff(self.layout))
+            if decision.kill and (task.id, task.attempt) not in self._killed:
+                self._killed.add((task.id, task.attempt))
+                self._kill_async(task.pid)
+            if decision.status is None:
+                continue  # killed; judged once it has exited
+            if task.id in exited:
+                self._forget(task.id)  # its exit stays in `exited` until recorded below
+            if decision.verify:
+                after = self._start_verify(task, decision, now)
+            else:
+                after = apply(self.store, task, decision, now, retry_backoff(self.layout))
+                if after is not None:
+                    self.notify(task, after)
+            exited.pop(task.id, None)
             if after is not None:
                 snap.tasks[task.id] = after
-                self.notify(task, after)
-            if decision.kill:
-                self._kill_async(task.pid)
-        for tid in list(exited):
-            proc = self.procs.pop(tid, None)
+        for tid in list(exited):  # children of tasks no longer running (cancelled meanwhile)
             del exited[tid]
-            if proc is not None and process.group_alive(proc.pid):
-                # The agent ended but left processes behind in its group: we started them.
-                self._kill_async(proc.pid)
+            self._forget(tid)
+
+    def _forget(self, tid):
+        proc = self.procs.pop(tid, None)
+        if proc is not None and process.group_alive(proc.pid):
+            # The run ended but left processes behind in its group: we started them.
+            self._kill_async(proc.pid)
+
+    def _start_verify(self, task, decision, now):
+        """The agent reported success: run the task's verification command, as part of the
+        same run (the task stays running, in phase "verify")."""
+        with self.store.locked():
+            try:
+                current = self.store.get(task.id)
+            except OrchestraError:
+                return None
+            if current.state is not Status.RUNNING or current.attempt != task.attempt \
+                    or current.phase:
+                return None
+            ran = with_usage(current, decision.verdict) if decision.verdict else current
+            try:
+                os.unlink(self.layout.sentinel(task.id, "exit"))
+            except FileNotFoundError:
+                pass
+            try:
+                proc = executor.launch_verify(self.layout, ran)
+            except executor.LaunchError as e:
+                after = finish(ran, Status.FAILED, VERIFY, str(e), None, now,
+                               retry_backoff(self.layout))
+                self.store.save(after, current)
+                self.notify(task, after)
+                return after
+            after = verifying(ran, proc.pid, process.start_token(proc.pid))
+            try:
+                self.store.save(after, current)
+            except BaseException:
+                process.kill_tree(proc.pid, grace=0)
+                proc.wait()
+                raise
+        self.procs[task.id] = proc
+        threading.Thread(target=self._reap, args=(task.id, proc), daemon=True).start()
+        debug.log(f"{task.id}: verifying with pid {proc.pid}")
+        return after
 
     def _busy(self, snap):
         orphans = [t for t in snap.tasks.values()

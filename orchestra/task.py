@@ -30,6 +30,7 @@ DEPENDENCY = "dependency"  # a task it depends on failed or was cancelled
 AGENT_ERROR = "agent_error"  # the agent's own output says the run failed
 NO_RESULT = "no_result"      # exited 0 without the final record its output format promises
 LIMIT = "limit"              # a usage or rate limit stopped it: pending again, no retry used
+VERIFY = "verify"            # the agent reported success; its verification command did not
 
 # What an agent's output may be read as (verdict.FORMATS; kept here so task files validate
 # without importing the parser).
@@ -52,7 +53,7 @@ FIELDS = {
     "created_at": None, "started_at": None, "finished_at": None, "not_before": None,
     "log_file": None, "plan_file": None, "depends_on": (),
     "output": None, "session_id": None, "tokens_in": None, "tokens_out": None, "cost_usd": None,
-    "limits": 0,
+    "limits": 0, "verify": None, "phase": None,
 }
 
 
@@ -78,6 +79,10 @@ def _check(d):
     deps = d["depends_on"]
     if not isinstance(deps, (list, tuple)) or not all(isinstance(x, str) and valid_id(x) for x in deps):
         raise ValueError('"depends_on" must be a list of task ids')
+    if d["verify"] is not None and not isinstance(d["verify"], str):
+        raise ValueError('"verify" must be a command line or null')
+    if d["phase"] not in (None, VERIFY):
+        raise ValueError(f"unknown phase {d['phase']!r}")
     if d["output"] is not None and d["output"] not in OUTPUT_FORMATS:
         raise ValueError(f"unknown output format {d['output']!r}")
     if d["completion"] not in COMPLETION_MODES:
@@ -113,11 +118,11 @@ class Task:
 
     @classmethod
     def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
-            completion="either", cwd=None, depends_on=(), output=None):
+            completion="either", cwd=None, depends_on=(), output=None, verify=None):
         data = dict(FIELDS)
         data.update(id=task_id, agent=agent, prompt=prompt, priority=priority, timeout=timeout,
                     max_retries=max_retries, completion=completion, cwd=cwd, created_at=iso(now),
-                    depends_on=list(depends_on), output=output,
+                    depends_on=list(depends_on), output=output, verify=verify,
                     log_file=f".orchestra/logs/{task_id}.log",
                     plan_file=f".orchestra/plans/{task_id}_plan.md")
         return cls(data)
@@ -229,7 +234,7 @@ def finish(task, status, reason, error, exit_code, now, retry_backoff=(2.0, BACK
     """
     t = task.copy()
     t.update(status=status.value, reason=reason, error=error, exit_code=exit_code,
-             finished_at=iso(now))
+             finished_at=iso(now), phase=None)
     d = t.data
     if (status is Status.FAILED and reason not in NOT_RETRIED
             and int(d["retries"] or 0) < int(d["max_retries"] or 0)):
@@ -267,9 +272,16 @@ def with_usage(task, verdict):
     return t
 
 
+def verifying(task, pid, pid_start):
+    """The task once the agent reported success and its verification command started."""
+    t = task.copy()
+    t.update(phase=VERIFY, pid=pid, pid_start=pid_start)
+    return t
+
+
 def launched(task, pid, pid_start, now):
     t = task.copy()
-    t.update(status=Status.RUNNING.value, attempt=int(t.data["attempt"] or 0) + 1, pid=pid,
+    t.update(status=Status.RUNNING.value, phase=None, attempt=int(t.data["attempt"] or 0) + 1, pid=pid,
                   pid_start=pid_start, started_at=iso(now), finished_at=None, not_before=None,
                   exit_code=None, reason=None, error=None)
     return t

@@ -553,7 +553,7 @@ class SupervisorDeathTest(E2ECase):
 class InterruptTest(E2ECase):
 
     def test_ctrl_c_in_foreground_run_hands_the_task_over(self):
-        tid = self.start("sleep=2 done")
+        tid = self.start("sleep=4 done")  # long enough to be alive after the hand-over
         run = self.popen_cli("run", "--wait")
         wrapper = self.wait_disk_status(tid, "running")["pid"]
         self.assertEqual(self.supervisor_pid(), run.pid)

@@ -23,7 +23,7 @@ def check_prompt(prompt):
 
 
 def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retries=None,
-        depends_on=(), batch_file=None, quiet=False, as_json=False, stdin=None):
+        depends_on=(), batch_file=None, quiet=False, as_json=False, stdin=None, verify=None):
     deps = _dependency_ids(depends_on)
     if (prompt is None) == (batch_file is None):
         raise OrchestraError("give a PROMPT (or - to read it from stdin) or --batch FILE, not "
@@ -31,7 +31,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
                              "(see `orchestra start --help`)")
     if batch_file is not None:
         return _run_batch(layout, console, agent, batch_file, priority, timeout, max_retries,
-                          deps, quiet, as_json, stdin)
+                          deps, quiet, as_json, stdin, verify)
     if prompt == "-":
         try:
             prompt = stdin.buffer.read().decode("utf-8").rstrip("\r\n") if stdin else ""
@@ -49,6 +49,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
                             timeout=timeout if timeout is not None else spec.timeout,
                             max_retries=max_retries if max_retries is not None else spec.max_retries,
                             completion=spec.completion, cwd=spec.cwd, output=spec.output,
+                            verify=verify or spec.spec.get("verify"),
                             depends_on=deps)
             try:
                 store.create(task)
@@ -91,7 +92,7 @@ def _dependency_ids(ids):
 
 
 def _run_batch(layout, console, agent, source, priority, timeout, max_retries, deps, quiet,
-               as_json, stdin):
+               as_json, stdin, verify=None):
     spec = agents.get(layout, agent)
     spec.template()
     where = "from stdin" if source == "-" else source
@@ -127,6 +128,7 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
                 timeout=_first(entry.timeout, timeout, spec.timeout),
                 max_retries=_first(entry.max_retries, max_retries, spec.max_retries),
                 completion=spec.completion, cwd=spec.cwd, output=spec.output,
+                verify=verify or spec.spec.get("verify"),
                 depends_on=_merge([ids[d] if isinstance(d, int) else d for d in entry.depends_on],
                                   deps))
                 for task_id, entry in zip(ids, entries)]
@@ -197,6 +199,9 @@ def register(sub):
     p.add_argument("--priority", type=args.integer, default=0, help="higher runs first (default 0)")
     p.add_argument("--timeout", type=args.seconds, help="wall-clock limit, e.g. 600, 30m, 2h")
     p.add_argument("--max-retries", type=args.count, help="automatic retries on failure (default: agent's maxRetries, else 0)")
+    p.add_argument("--verify", metavar="CMD",
+                   help="a shell command run in the task's directory after the agent reports "
+                   "success; non-zero fails the task (reason verify)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("-q", "--quiet", action="store_true", help="print the id alone")
     out.add_argument("--json", action="store_true",
@@ -205,7 +210,7 @@ def register(sub):
         layout, console, a.agent, " ".join(a.prompt) if a.prompt else None,
         priority=a.priority, timeout=a.timeout, max_retries=a.max_retries,
         depends_on=a.depends_on, batch_file=a.batch, quiet=a.quiet, as_json=a.json,
-        stdin=sys.stdin))
+        stdin=sys.stdin, verify=a.verify))
 
 
 def _not_live(layout, dep):

@@ -1,0 +1,39 @@
+"""End-to-end: a verification command after the agent reports success."""
+
+import os
+import unittest
+
+from tests.helpers import ProjectCase
+
+
+class VerifyTest(ProjectCase):
+    def run_wait(self, expect):
+        r = self.run_cli("run", "--wait", timeout=60)
+        self.assertEqual(r.returncode, expect, r.stdout + r.stderr)
+
+    def test_passing_verification_completes(self):
+        tid = self.start("done", "--verify", "echo checked > verified.txt")
+        self.run_wait(0)
+        t = self.task(tid)
+        self.assertEqual((t["status"], t["phase"]), ("completed", None))
+        self.assertTrue(os.path.exists(os.path.join(self.root, "verified.txt")))
+
+    def test_failing_verification_fails_keeps_output_and_feeds_the_retry(self):
+        tid = self.start("done", "--verify", "echo 3 tests failed; exit 1", "--max-retries", "1")
+        self.run_wait(1)
+        t = self.task(tid)
+        self.assertEqual((t["status"], t["reason"], t["attempt"]), ("failed", "verify", 2))
+        self.assertIn("echo 3 tests failed", t["error"])
+        log = self.ok("logs", tid)
+        self.assertEqual(log.count("3 tests failed\n"), 2)
+        self.assertIn("verifying with:", log)
+
+    def test_no_verification_when_the_agent_failed(self):
+        tid = self.start("exit=2", "--verify", "touch verified.txt")
+        self.run_wait(1)
+        self.assertEqual(self.task(tid)["reason"], "exit")
+        self.assertFalse(os.path.exists(os.path.join(self.root, "verified.txt")))
+
+
+if __name__ == "__main__":
+    unittest.main()
