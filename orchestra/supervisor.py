@@ -9,14 +9,13 @@ import sys
 import threading
 import time
 
-from orchestra import (agents, debug, dependencies, executor, hooks, lease, process, scheduler,
-                       settings)
+from orchestra import agents, debug, executor, hooks, lease, process, scheduler
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
-from orchestra.reconcile import Facts, decide, next_deadline
+from orchestra.reconcile import decide, next_deadline
+from orchestra.settle import apply, fail_doomed, orphan_facts, retry_backoff, sentinel_facts
 from orchestra.store import Store, read_json
-from orchestra.task import (DEPENDENCY, LAUNCH, LIMIT, VERIFY, Status, finish, launched, limited,
-                            verifying, with_usage)
+from orchestra.task import LAUNCH, VERIFY, Status, finish, launched, verifying, with_usage
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
 ARCHIVE_EVERY = 600.0  # seconds between passes that archive tasks past their retention
@@ -34,134 +33,6 @@ def spawn_background(layout, parallel, daemon=False):
     proc = process.spawn(argv, cwd=layout.root, env=env, log_path=layout.supervisor_log,
                          exit_path=None, detach_only=True)
     return proc.pid
-
-
-# -- settling running tasks ---------------------------------------------------------------
-
-
-def sentinel_facts(store, snap, task, exited, exit_code):
-    """Facts from the task's sentinels. Once the process has ended they are looked up afresh:
-    an agent may write .done and exit between our listing and now."""
-    tid = task.id
-    if exited:
-        has = lambda kind: os.path.exists(store.layout.sentinel(tid, kind))  # noqa: E731
-    else:
-        has = lambda kind: snap.has(tid, kind)  # noqa: E731
-    error = store.read_error(tid) if has("error") else None
-    done = has("done")
-    sentinel_at = None
-    if done or error is not None:
-        sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
-    return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
-                 cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at,
-                 verdict=read_verdict(store.layout, task) if exited else None)
-
-
-LOG_READ_MAX = 16 * 1024 * 1024  # the tail of a log that is parsed for the agent's verdict
-
-
-def read_verdict(layout, task):
-    """What the agent's output says of its last run, for agents that name an output format."""
-    if not task.output:
-        return None
-    from orchestra import verdict
-    try:
-        with open(layout.log_file(task.id), "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            f.seek(max(0, size - LOG_READ_MAX))
-            text = f.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        text = ""
-    try:
-        patterns = agents.get(layout, task.agent).spec.get("limitPatterns", ())
-    except OrchestraError:
-        patterns = ()
-    try:
-        return verdict.parse(task.output, text, time.time(), patterns)
-    except ValueError as e:  # a bad limitPatterns regex: judge by exit code, and say why
-        sys.stderr.write(f"{task.id}: cannot read its {task.output} output: {e}\n")
-        return None
-
-
-def orphan_facts(store, snap, task):
-    """Facts about a running task whose process is no child of ours."""
-    code = store.read_exit(task.id)
-    exited = code is not None or not process.is_alive(task.pid, task.pid_start)
-    if exited and code is None:
-        code = store.read_exit(task.id)  # the wrapper may have written it as we looked
-    facts = sentinel_facts(store, snap, task, exited, code)
-    if code is not None:
-        facts.ended_at = store.sentinel_mtime(task.id, "exit")
-    return facts
-
-
-def retry_backoff(layout):
-    s = settings.load(layout)
-    return (float(s.retry_backoff_base), float(s.retry_backoff_cap))
-
-
-def apply(store, task, decision, now, backoff=(2.0, 300.0)):
-    """Record a decision if the task is still in the run it was made for; the new task or None."""
-    with store.locked():
-        current = store.get(task.id)
-        if current.state is not Status.RUNNING or current.attempt != task.attempt:
-            return None
-        if decision.record:
-            store.write_sentinel(task.id, decision.record, iso(now) + "\n")
-        before = current
-        if decision.verdict is not None:
-            current = with_usage(current, decision.verdict)
-        if decision.reason == LIMIT:
-            after = limited(current, decision.error, decision.reset_at, decision.ended_at or now)
-        else:
-            after = finish(current, decision.status, decision.reason, decision.error,
-                           decision.exit_code, decision.ended_at or now, backoff)
-        store.save(after, before)
-    debug.log(f"{task.id}: {decision!r} -> {after.status}")
-    return after
-
-
-def settle_orphans(store, now):
-    """Settle every running task by observation alone; the caller holds the supervisor lock."""
-    snap = store.scan()
-    changed = []
-    backoff = None
-    for task in snap.tasks.values():
-        if task.state is not Status.RUNNING:
-            continue
-        decision = decide(task, orphan_facts(store, snap, task), now)
-        if decision is None or decision.verify:
-            continue  # starting a verification is a supervisor's job
-        if decision.status is None:
-            process.kill_tree(task.pid)  # judged on a later look, once it has exited
-            continue
-        backoff = backoff or retry_backoff(store.layout)
-        after = apply(store, task, decision, now, backoff)
-        if after is not None:
-            changed.append((task, after))
-            if decision.kill:
-                process.kill_tree(task.pid)
-    return snap, changed
-
-
-def fail_doomed(store, snap, now):
-    """Fail the pending tasks whose dependencies failed or were cancelled (reason
-    `dependency`); returns [(before, after)]. Safe to run from several processes at once."""
-    changed = []
-    for task, culprit, message in dependencies.doomed(snap.tasks.values()):
-        with store.locked():
-            try:
-                current = store.get(task.id)
-            except OrchestraError:
-                continue
-            if current.state is not Status.PENDING:
-                continue
-            after = finish(current, Status.FAILED, DEPENDENCY, message, None, now)
-            store.save(after, current)
-        snap.tasks[task.id] = after
-        changed.append((task, after))
-        debug.log(f"{task.id}: {message}")
-    return changed
 
 
 # -- the loop ------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ def refresh(store, now):
         return snap
     # Not holding the lock while settling: a kill can take a second, and a `run` meanwhile
     # must start its supervisor. Should one start anyway, each transition is applied once.
-    from orchestra import supervisor
+    from orchestra import settle
     if running:
-        snap, _ = supervisor.settle_orphans(store, now)
-    supervisor.fail_doomed(store, store.scan(), now)
+        snap, _ = settle.settle_orphans(store, now)
+    settle.fail_doomed(store, store.scan(), now)
     return store.scan()
 
 
