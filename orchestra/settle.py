@@ -13,9 +13,10 @@ from orchestra.reconcile import Facts, decide
 from orchestra.task import DEPENDENCY, LIMIT, Status, finish, limited, with_usage
 
 
-def sentinel_facts(store, snap, task, exited, exit_code):
+def sentinel_facts(store, snap, task, exited, exit_code, stream=None):
     """Facts from the task's sentinels. Once the process has ended they are looked up afresh:
-    an agent may write .done and exit between our listing and now."""
+    an agent may write .done and exit between our listing and now. `stream`: the verdict of
+    the output as it arrived, when the caller followed it (else the log is read now)."""
     tid = task.id
     if exited:
         has = lambda kind: os.path.exists(store.layout.sentinel(tid, kind))  # noqa: E731
@@ -28,15 +29,22 @@ def sentinel_facts(store, snap, task, exited, exit_code):
         sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
     return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
                  cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at,
-                 verdict=read_verdict(store.layout, task) if exited else None)
+                 verdict=(stream or read_verdict(store.layout, task)) if exited else None)
 
 
 LOG_READ_MAX = 16 * 1024 * 1024  # the tail of a log that is parsed for the agent's verdict
 
 
+def limit_patterns(layout, task):
+    try:
+        return agents.get(layout, task.agent).spec.get("limitPatterns", ())
+    except OrchestraError:
+        return ()
+
+
 def read_verdict(layout, task):
     """What the agent's output says of its last run, for agents that name an output format."""
-    if not task.output:
+    if not task.output or task.phase:
         return None
     from orchestra import verdict
     try:
@@ -47,11 +55,7 @@ def read_verdict(layout, task):
     except FileNotFoundError:
         text = ""
     try:
-        patterns = agents.get(layout, task.agent).spec.get("limitPatterns", ())
-    except OrchestraError:
-        patterns = ()
-    try:
-        return verdict.parse(task.output, text, time.time(), patterns)
+        return verdict.parse(task.output, text, time.time(), limit_patterns(layout, task))
     except ValueError as e:  # a bad limitPatterns regex: judge by exit code, and say why
         sys.stderr.write(f"{task.id}: cannot read its {task.output} output: {e}\n")
         return None

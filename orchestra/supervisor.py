@@ -66,6 +66,7 @@ class Supervisor:
         self._idle_until = None  # while nothing runs or changes, no tick's work is due before
         self.hooks = hooks.Runner(layout)
         self._killed = set()  # (task id, attempt) whose tree is being killed
+        self.streams = {}     # task id -> [log path, offset, decoder, verdict.StreamParser]
 
     def run(self):
         self._write_info()
@@ -183,8 +184,10 @@ class Supervisor:
             if task.state is not Status.RUNNING:
                 continue
             if task.id in exited:
-                facts = sentinel_facts(self.store, snap, task, True, exited[task.id])
+                facts = sentinel_facts(self.store, snap, task, True, exited[task.id],
+                                       stream=self._follow(task.id, final=True))
             elif task.id in self.procs:
+                self._follow(task.id)
                 facts = sentinel_facts(self.store, snap, task, False, None)
             else:
                 facts = orphan_facts(self.store, snap, task)
@@ -211,7 +214,28 @@ class Supervisor:
             del exited[tid]
             self._forget(tid)
 
+    def _follow(self, tid, final=False):
+        """Feed what the agent has written since the last tick to its output parser; with
+        final=True, the verdict of the whole run (None when its output was not followed)."""
+        followed = self.streams.get(tid)
+        if followed is None:
+            return None
+        path, offset, decoder, parser = followed
+        try:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except OSError:
+            data = b""
+        followed[1] = offset + len(data)
+        parser.feed(decoder.decode(data, final=final))
+        if final:
+            del self.streams[tid]
+            return parser.verdict()
+        return None
+
     def _forget(self, tid):
+        self.streams.pop(tid, None)
         proc = self.procs.pop(tid, None)
         if proc is not None and process.group_alive(proc.pid):
             # The run ended but left processes behind in its group: we started them.
@@ -280,6 +304,11 @@ class Supervisor:
                 return None
             self.store.clear_sentinels(task.id)
             attempt = int(current.attempt or 0) + 1
+            log = self.layout.log_file(task.id)
+            try:
+                start = os.path.getsize(log)  # this run's output begins here (after a header)
+            except OSError:
+                start = 0
             try:
                 proc = executor.launch(self.layout, current, attempt, now)
             except executor.LaunchError as e:
@@ -299,6 +328,14 @@ class Supervisor:
                 raise
         self.procs[task.id] = proc
         self.ran.add(task.id)
+        if current.output:
+            import codecs
+            from orchestra import verdict
+            from orchestra.settle import limit_patterns
+            parser = verdict.StreamParser(current.output, time.time,
+                                          limit_patterns(self.layout, current))
+            self.streams[task.id] = [log, start, codecs.getincrementaldecoder("utf-8")("replace"),
+                                     parser]
         threading.Thread(target=self._reap, args=(task.id, proc), daemon=True).start()
         debug.log(f"{task.id}: launched pid {proc.pid} (attempt {attempt})")
         return after

@@ -83,3 +83,27 @@ class FullDiskTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StreamedOutputTest(unittest.TestCase):
+    def test_own_childrens_output_is_parsed_as_it_arrives_not_reread(self):
+        root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(shutil.rmtree, root, True)
+        layout = Layout(root)
+        os.makedirs(layout.config_dir)
+        fake = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_claude.py")
+        with open(layout.agent_config, "w") as f:
+            f.write('{"agents": {"claude": {"command": "%s", "args": ["%s", "{prompt}"], '
+                    '"promptTemplate": "{prompt}", "output": "claude-json"}}}'
+                    % (sys.executable, fake))
+        store = Store(layout)
+        task = Task.new(new_id(), "claude", "ok", 1_790_000_000.0, output="claude-json")
+        store.create(task)
+        lock = lease.lock_for(layout)
+        self.assertTrue(lock.acquire(timeout=0))
+        self.addCleanup(lambda: lock.held and lock.release())
+        with mock.patch("orchestra.settle.read_verdict", return_value=None) as reread:
+            Supervisor(layout, lock, 1).run()
+        self.assertEqual(reread.call_count, 0, "the log was read again at the end")
+        done = store.get(task.id)
+        self.assertEqual((done.status, done.session_id, done.cost_usd), ("completed", "sess-1", 0.25))
