@@ -1,6 +1,7 @@
 """End-to-end: a verification command after the agent reports success."""
 
 import os
+import sys
 import unittest
 
 from tests.helpers import ProjectCase
@@ -33,6 +34,25 @@ class VerifyTest(ProjectCase):
         self.run_wait(1)
         self.assertEqual(self.task(tid)["reason"], "exit")
         self.assertFalse(os.path.exists(os.path.join(self.root, "verified.txt")))
+
+
+class VerifyFeedsRetryTest(ProjectCase):
+    # Records each prompt it is given; succeeds (exit 0) every time.
+    agents = {"recorder": {"command": sys.executable, "args": ["-c", (
+        "import os, sys; open(os.path.join(os.environ['ORCHESTRA_ROOT'], 'prompts.txt'), 'a')"
+        ".write(repr(sys.argv[1]) + chr(10))"), "{prompt}"],
+        "promptTemplate": "{prompt}|{previousError}"}}
+
+    def test_the_retry_prompt_carries_the_verification_failure(self):
+        check = "test -f ok.txt || { touch ok.txt; echo 2 tests failed; exit 1; }"
+        tid = self.start("fix it", "--verify", check, "--max-retries", "1", agent="recorder")
+        r = self.run_cli("run", "--wait", timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(self.root, "prompts.txt")) as f:
+            first, second = f.read().splitlines()
+        self.assertEqual(first, repr("fix it|"))
+        self.assertIn("The previous attempt failed (verify): verification", second)
+        self.assertEqual((self.task(tid)["status"], self.task(tid)["attempt"]), ("completed", 2))
 
 
 if __name__ == "__main__":
