@@ -266,12 +266,7 @@ class Supervisor:
                 self.notify(task, after)
                 return after
             after = verifying(ran, proc.pid, process.start_token(proc.pid))
-            try:
-                self.store.save(after, current)
-            except BaseException:
-                process.kill_tree(proc.pid, grace=0)
-                proc.wait()
-                raise
+            self._record_or_kill(after, current, proc)
         self.procs[task.id] = proc
         threading.Thread(target=self._reap, args=(task.id, proc), daemon=True).start()
         debug.log(f"{task.id}: verifying with pid {proc.pid}")
@@ -319,13 +314,7 @@ class Supervisor:
                 debug.log(f"{task.id}: cannot launch: {e}")
                 return after
             after = launched(current, proc.pid, process.start_token(proc.pid), now)
-            try:
-                self.store.save(after, current)
-            except BaseException:
-                # Unrecorded, it would be launched again: it must not outlive this failure.
-                process.kill_tree(proc.pid, grace=0)
-                proc.wait()
-                raise
+            self._record_or_kill(after, current, proc)
         self.procs[task.id] = proc
         self.ran.add(task.id)
         if current.output:
@@ -339,6 +328,16 @@ class Supervisor:
         threading.Thread(target=self._reap, args=(task.id, proc), daemon=True).start()
         debug.log(f"{task.id}: launched pid {proc.pid} (attempt {attempt})")
         return after
+
+    def _record_or_kill(self, after, before, proc):
+        """Save the task that now has `proc`; if that fails, kill `proc` and re-raise: an
+        unrecorded process would be started again, so it must not outlive the failure."""
+        try:
+            self.store.save(after, before)
+        except BaseException:
+            process.kill_tree(proc.pid, grace=0)
+            proc.wait()
+            raise
 
     def _reap(self, tid, proc):
         self.exits.put((tid, proc.wait()))

@@ -5,31 +5,22 @@ import argparse
 from orchestra.clock import parse_duration
 
 
-def positive_int(text):
+def integer(text, minimum=None):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    if minimum is not None and value < minimum:
+        raise argparse.ArgumentTypeError(f"{text} must be {minimum} or more")
     return value
+
+
+def positive_int(text):
+    return integer(text, minimum=1)
 
 
 def count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return value
-
-
-def integer(text):
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    return integer(text, minimum=0)
 
 
 def seconds(text, allow_zero=False):
