@@ -1,3 +1,3 @@
-from orchestra.cli import main
+from orchestra.cli import run
 
-raise SystemExit(main())
+run()

@@ -123,6 +123,19 @@ def build_parser(argv=None):
     return parser
 
 
+def run():
+    """The program's entry point (`python -m orchestra`, the `orchestra` script): main(), then
+    an exit that skips the interpreter's teardown. Every file is closed and every thread done
+    by then; freeing a thousand parsed tasks one by one would only add ~20 ms to a `status`."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # the reader went away; the exit code still says how it went
+    os._exit(code if isinstance(code, int) else FAILED)
+
+
 def main(argv=None):
     # A `status` of a thousand tasks allocates enough to trigger several collections with
     # nothing to collect; long-running loops still collect, just less often.
