@@ -6,6 +6,7 @@ takes Unicode icons.
 
 import time
 
+from orchestra import dependencies
 from orchestra.clock import human
 from orchestra.task import LIMIT, Status
 
@@ -94,9 +95,7 @@ def elapsed(task, now):
 
 def row(task, now, style, status_of=None):
     d = task.data
-    waits = ()
-    if d["depends_on"] and status_of is not None:
-        waits = [x for x in d["depends_on"] if status_of.get(x) != Status.COMPLETED.value]
+    waits = dependencies.unmet(task, status_of) if d["depends_on"] and status_of is not None else ()
     return (d["id"], d["agent"], status_text(task, now, style, waits), human(now - task.created()),
             human(elapsed(task, now)), attempt_text(task), excerpt(d["prompt"], _MAX_PROMPT))
 

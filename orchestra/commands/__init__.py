@@ -6,8 +6,9 @@ from orchestra.task import Status
 
 
 def refresh(store, now):
-    """A snapshot after settling running tasks that no live supervisor is watching (their
-    process ended, timed out or vanished). With a supervisor alive, it owns them."""
+    """A snapshot after settling what no live supervisor is watching: running tasks whose
+    process ended, timed out or vanished, and pending tasks a failed dependency dooms. With a
+    supervisor alive, it owns them."""
     snap = store.scan()
     from orchestra import dependencies
     running = any(t.state is Status.RUNNING for t in snap.tasks.values())
@@ -19,7 +20,7 @@ def refresh(store, now):
     # must start its supervisor. Should one start anyway, each transition is applied once.
     from orchestra import settle
     if running:
-        snap, _ = settle.settle_orphans(store, now)
+        settle.settle_orphans(store, now)
     settle.fail_doomed(store, store.scan(), now)
     return store.scan()
 
