@@ -17,9 +17,11 @@ def doomed(tasks):
     cancelled dooms its dependents, and so on down the graph; a dependency whose task file
     is gone dooms them too. A dependency still pending for a retry keeps them waiting.
     """
+    pending = [t for t in tasks if t.data["depends_on"] and t.data["status"] == Status.PENDING.value]
+    if not pending:
+        return []  # the common case, on every supervisor tick
     status = {t.id: t.data["status"] for t in tasks}
     out, changed = [], True
-    pending = [t for t in tasks if t.data["status"] == Status.PENDING.value and t.data["depends_on"]]
     while changed:
         changed = False
         for task in pending:

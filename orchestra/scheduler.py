@@ -1,6 +1,6 @@
 """Which pending tasks to launch next: a pure function of the tasks, the clock and the limits."""
 
-from orchestra.task import LIMIT, Status
+from orchestra.task import LIMIT, Status, Task
 
 _RUNNING = Status.RUNNING.value
 _PENDING = Status.PENDING.value
@@ -18,18 +18,31 @@ def pick(tasks, free_slots, now, busy=(), agent_limits=None):
     """
     if free_slots <= 0:
         return []
-    tasks = list(tasks)
-    limits = agent_limits or {}
-    status = {t.id: t.data["status"] for t in tasks}
-    in_use = {}
+    # One pass with plain dict reads: the supervisor calls this on every tick it launches on,
+    # over every task of the project.
+    status, in_use, pending = {}, {}, []
     for t in tasks:
-        if status[t.id] == _RUNNING or t.id in busy:
-            in_use[t.data["agent"]] = in_use.get(t.data["agent"], 0) + 1
-    held = limited_agents(tasks, now)
-    ready = [t for t in tasks
-             if status[t.id] == _PENDING and t.ready_at() <= now and t.id not in busy
-             and all(status.get(d) == _COMPLETED for d in t.data["depends_on"] or ())]
-    ready.sort(key=lambda t: t.order_key())
+        d = t.data
+        tid, state = d["id"], d["status"]
+        status[tid] = state
+        if state == _PENDING:
+            pending.append(t)
+        if state == _RUNNING or tid in busy:
+            in_use[d["agent"]] = in_use.get(d["agent"], 0) + 1
+    if not pending:
+        return []
+    limits = agent_limits or {}
+    held = limited_agents(pending, now)
+    ready = []
+    for t in pending:
+        d = t.data
+        if d["id"] in busy or (d["not_before"] and t.ready_at() > now):
+            continue
+        deps = d["depends_on"]
+        if deps and any(status.get(dep) != _COMPLETED for dep in deps):
+            continue
+        ready.append(t)
+    ready.sort(key=Task.order_key)
     chosen = []
     for t in ready:
         agent = t.data["agent"]

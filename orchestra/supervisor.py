@@ -12,6 +12,7 @@ import time
 from orchestra import agents, debug, executor, hooks, lease, process, scheduler
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
+from orchestra.paths import SENTINELS
 from orchestra.reconcile import decide, next_deadline
 from orchestra.settle import apply, fail_doomed, orphan_facts, retry_backoff, sentinel_facts
 from orchestra.store import Store, read_json
@@ -61,6 +62,8 @@ class Supervisor:
         self.stop_requested = False
         self._info_mtime = None
         self._snap = None
+        self._scanned_at = 0.0
+        self._stale = False  # the snapshot was found wrong about a task: list afresh
         self._errors = 0
         self._next_archive = 0.0
         self._idle_until = None  # while nothing runs or changes, no tick's work is due before
@@ -80,7 +83,7 @@ class Supervisor:
                     if self._idle(now):
                         self._wait(self._snap, now)
                         continue
-                    snap = self._snap = self.store.scan()
+                    snap = self._snapshot(now)
                     self._settle(snap, now)
                     for before, after in fail_doomed(self.store, snap, now):
                         self.notify(before, after)
@@ -102,6 +105,18 @@ class Supervisor:
             self.hooks.close()
             if self.lock.held:
                 self._remove_info()
+
+    def _snapshot(self, now):
+        """The tasks as of this tick. When the tick was woken by exits of our own children
+        soon after the last listing, that listing is reused: it holds every change this
+        supervisor made, and what other processes change (a new task, a cancel, a new timeout)
+        is seen within IDLE_POLL, as on an idle tick. Every transition re-reads its task under
+        the store lock, so a stale snapshot can only make a reaction later, never a write wrong.
+        (Listing a directory of a few thousand files on every exit was most of a drain's cost.)"""
+        if (self._snap is None or self._stale or self.exits.empty()
+                or now - self._scanned_at >= IDLE_POLL):
+            self._snap, self._scanned_at, self._stale = self.store.scan(), now, False
+        return self._snap
 
     def _idle(self, now):
         """Nothing to do this tick: no child, no exit, nothing running, the task directory as
@@ -207,6 +222,8 @@ class Supervisor:
                 after = apply(self.store, task, decision, now, retry_backoff(self.layout))
                 if after is not None:
                     self.notify(task, after)
+            if after is None:
+                self._stale = True  # someone else settled it (a cancel, a `status`)
             exited.pop(task.id, None)
             if after is not None:
                 snap.tasks[task.id] = after
@@ -285,9 +302,14 @@ class Supervisor:
         for task in scheduler.pick(snap.tasks.values(), free, now, busy=self.procs,
                                    agent_limits=limits):
             after = self._launch_one(task, now)
-            if after is not None:
-                snap.tasks[task.id] = after
-                self.notify(task, after)
+            if after is None:
+                self._stale = True  # no longer pending, or gone
+                continue
+            snap.tasks[task.id] = after
+            # Its sentinels from an earlier attempt were removed before the launch; the
+            # listing must not judge the new run by them.
+            snap.names.difference_update(f"{task.id}.{kind}" for kind in SENTINELS)
+            self.notify(task, after)
 
     def _launch_one(self, task, now):
         with self.store.locked():
