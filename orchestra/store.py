@@ -13,13 +13,17 @@ from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
 from orchestra.clock import iso
+from orchestra.table import CELLS_FORMAT, fixed_cells
 from orchestra.task import FIELDS, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
-# The scan cache holds parsed task files keyed by (inode, mtime_ns, size); it is derived data
-# that any command may delete or rebuild, in marshal's format, which is tied to the Python
-# version: the header says which.
-_CACHE_HEADER = ("orchestra-scan-cache", 4, marshal.version, tuple(sys.version_info[:2]))
+# The scan cache holds parsed task files keyed by (inode, mtime_ns, size), with the cells of
+# their status-table rows that depend on the file alone (table.fixed_cells); it is derived
+# data that any command may delete or rebuild, in marshal's format, which is tied to the Python
+# version: the header says which, with the task fields of the version that wrote it (an
+# older one's tasks lack the newer fields) and the format of the cells.
+_CACHE_HEADER = ("orchestra-scan-cache", 5, marshal.version, tuple(sys.version_info[:2]),
+                 tuple(FIELDS), CELLS_FORMAT)
 
 
 def write_atomic(path, text, *, exclusive=False, fsync=True):
@@ -109,7 +113,7 @@ class Store:
         if stamp is not None and stamp == self._clean_stamp:
             # Nothing was added, removed or replaced in the directory since the cache was
             # written (every write here is a rename, which changes the directory's mtime).
-            tasks = {task.id: task for _, task in self._cache.values()}
+            tasks = {task.data["id"]: task for _, task in self._cache.values()}
             return Snapshot(tasks, set(self._names), list(self._problems))
         tasks, names, problems, cache = {}, set(), [], {}
         parsed = 0
@@ -165,14 +169,15 @@ class Store:
     def _load_cache(self):
         try:
             with open(self._cache_path, "rb") as f:
-                header, fields, stamp, names, problems, entries = marshal.loads(f.read())
-            if header != _CACHE_HEADER or tuple(fields) != tuple(FIELDS):
-                return {}  # written by another version: its tasks may lack newer fields
+                header, stamp, names, problems, entries = marshal.loads(f.read())
+            if header != _CACHE_HEADER:
+                return {}  # written by another version
             cache = {}
-            for name, key, values, times in entries:
-                task = Task(dict(zip(fields, values)) if type(values) is tuple else values)
+            for name, key, data, times, cells in entries:
+                task = Task(data)
                 task.set_times(times)
-                cache[name] = (tuple(key), task)
+                task.remember(fixed_cells, cells)
+                cache[name] = (key, task)
         except (OSError, EOFError, ValueError, TypeError):
             return {}  # absent, or not ours: rebuilt from the task files
         self._clean_stamp = self._saved_stamp = stamp
@@ -180,14 +185,11 @@ class Store:
         return cache
 
     def _save_cache(self):
-        # Columns, not dicts: marshal loads a thousand 20-key dicts ten times slower than
-        # the same values as tuples. A task with other keys than FIELDS is kept as a dict.
-        fields = tuple(FIELDS)
-        entries = [(name, key, tuple(task.data[f] for f in fields)
-                    if task.data.keys() == FIELDS.keys() else task.data, task.times())
+        # The data as dicts: marshal loads a thousand of them faster than it loads their values
+        # as tuples that are then zipped into dicts.
+        entries = [(name, key, task.data, task.times(), task.memo(fixed_cells))
                    for name, (key, task) in self._cache.items()]
-        data = (_CACHE_HEADER, fields, self._clean_stamp, sorted(self._names), self._problems,
-                entries)
+        data = (_CACHE_HEADER, self._clean_stamp, sorted(self._names), self._problems, entries)
         tmp = f"{self._cache_path}.{os.getpid()}.tmp"
         try:
             with open(tmp, "wb") as f:

@@ -23,6 +23,8 @@ _GAP = "  "
 _MIN_PROMPT = 12
 _DROP_ORDER = (3, 5, 4)  # AGE, TRY, TIME: what a narrow terminal does without first
 _MAX_PROMPT = 72
+_PENDING, _RUNNING, _FAILED = (Status.PENDING.value, Status.RUNNING.value,
+                              Status.FAILED.value)
 
 
 class Style:
@@ -66,10 +68,15 @@ def status_text(task, now, style, waits=()):
             until = time.strftime("%H:%M", time.localtime(task.ready_at()))
             return f"{style.status_icon(state)} limited until {until}"
         return f"{style.icon(RETRY_ICON)} retry in {human(task.ready_at() - now)}"
-    text = f"{style.status_icon(state)} {d['status']}"
-    if state is Status.FAILED and d["reason"]:
-        text += f": {d['reason']}"
-    return text
+    return f"{style.status_icon(state)} {_word(task)}"
+
+
+def _word(task):
+    """'completed', 'failed: timeout': the status without its icon."""
+    d = task.data
+    if d["status"] == _FAILED and d["reason"]:
+        return f"{d['status']}: {d['reason']}"
+    return d["status"]
 
 
 def attempt_text(task):
@@ -93,11 +100,38 @@ def elapsed(task, now):
     return (finished - started) if finished is not None else None
 
 
-def row(task, now, style, status_of=None):
+# Of fixed_cells' output, in the header of the scan caches that keep it: bump it whenever
+# that output changes, so that caches holding the old cells are rebuilt rather than shown.
+CELLS_FORMAT = 1
+
+
+def fixed_cells(task):
+    """The cells of a task's row that depend on its file alone, not on the clock, the style or
+    the other tasks: (STATUS without its icon, TIME or None while it runs, TRY, PROMPT). The
+    scan cache keeps them (`task.memo`): `status` renders a thousand rows without them."""
     d = task.data
-    waits = dependencies.unmet(task, status_of) if d["depends_on"] and status_of is not None else ()
-    return (d["id"], d["agent"], status_text(task, now, style, waits), human(now - task.created()),
-            human(elapsed(task, now)), attempt_text(task), excerpt(d["prompt"], _MAX_PROMPT))
+    took = None if d["status"] == _RUNNING else human(elapsed(task, None))
+    prompt = excerpt(d["prompt"], _MAX_PROMPT)
+    if prompt == d["prompt"]:
+        prompt = d["prompt"]  # the same object, which marshal stores once in the scan cache
+    return (_word(task), took, attempt_text(task), prompt)
+
+
+def _rows(tasks, now, style, status_of):
+    icons = {s.value: style.status_icon(s) + " " for s in Status}
+    rows = []
+    for task in tasks:
+        d = task.data
+        word, took, attempt, prompt = task.memo(fixed_cells)
+        state = d["status"]
+        if state == _PENDING and (d["not_before"] or d["depends_on"] and status_of is not None):
+            waits = dependencies.unmet(task, status_of) if status_of is not None else ()
+            status = status_text(task, now, style, waits)
+        else:
+            status = icons[state] + word
+        rows.append((d["id"], d["agent"], status, human(now - task.created()),
+                     human(elapsed(task, now)) if took is None else took, attempt, prompt))
+    return rows
 
 
 def render(tasks, now, style, width=None, status_of=None):
@@ -105,8 +139,9 @@ def render(tasks, now, style, width=None, status_of=None):
     cut first, then AGE, TRY and TIME are left out; ID, AGENT and STATUS always stay.
     `status_of` (id -> status of every known task) lets pending tasks say what they wait on."""
     tasks = sorted(tasks, key=lambda t: (t.data["created_at"] or "", t.data["id"]))
-    rows = [row(t, now, style, status_of) for t in tasks]
-    widths = [max([len(HEADERS[i])] + [len(r[i]) for r in rows]) for i in range(len(HEADERS))]
+    rows = _rows(tasks, now, style, status_of)
+    columns = list(zip(*rows)) or [()] * len(HEADERS)
+    widths = [max(len(h), max(map(len, c), default=0)) for h, c in zip(HEADERS, columns)]
     shown = list(range(len(HEADERS)))
     if width is not None:
         drops = list(_DROP_ORDER)
@@ -120,15 +155,22 @@ def render(tasks, now, style, width=None, status_of=None):
     last, padded = shown[-1], shown[:-1]
     lines = [_GAP.join(style.paint(HEADERS[i].ljust(widths[i]) if i != last else HEADERS[i],
                                    "bold") for i in shown)]
-    status_at = shown.index(2)
+    # A row is one %-format of a template, faster than padding a thousand rows cell by cell;
+    # a column left out is formatted as "%.0s", as nothing.
+    specs = [f"%-{widths[i]}s" if i in padded else "%s" if i == last else "%.0s"
+             for i in range(len(HEADERS))]
+    if style.color:
+        specs[0] = style.paint(specs[0], "dim")
+        specs[2] = "%s"  # padded and painted row by row, in the colour of its status
+    template = "".join((_GAP if i in shown[1:] else "") + spec for i, spec in enumerate(specs))
+    limit = widths[last]
     for task, cells in zip(tasks, rows):
-        out = [cells[i].ljust(widths[i]) for i in padded]
-        tail = cells[last]
-        out.append(tail if len(tail) <= widths[last] else excerpt(tail, widths[last], ellipsis))
+        if len(cells[last]) > limit:  # cut as excerpt() would: the prompt is already flat
+            cells = cells[:last] + (cells[last][:limit - 1] + ellipsis,)
         if style.color:
-            out[0] = style.paint(out[0], "dim")
-            out[status_at] = style.paint(out[status_at], style.status_color(task.state))
-        lines.append(_GAP.join(out).rstrip())
+            status = style.paint(cells[2].ljust(widths[2]), style.status_color(task.state))
+            cells = cells[:2] + (status,) + cells[3:]
+        lines.append((template % cells).rstrip())
     return "\n".join(lines)
 
 

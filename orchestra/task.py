@@ -162,6 +162,18 @@ class Task:
     def set_times(self, values):
         self._memo.update(zip(TIME_FIELDS, values))
 
+    def memo(self, derive):
+        """derive(self), computed once for the data as it is (`update` forgets it): for values
+        derived from the data alone, such as the cells `table.fixed_cells` gives."""
+        memo = self._memo
+        if derive not in memo:
+            memo[derive] = derive(self)
+        return memo[derive]
+
+    def remember(self, derive, value):
+        """Take `value` as derive(self), as the scan cache kept it."""
+        self._memo[derive] = value
+
     def _time(self, field):
         memo = self._memo
         if field not in memo:

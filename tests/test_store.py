@@ -4,9 +4,11 @@ import shutil
 import tempfile
 import unittest
 
+from orchestra.clock import iso
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.paths import Layout, find_root
 from orchestra.store import Store, write_atomic
+from orchestra.table import fixed_cells
 from orchestra.task import Task
 
 NOW = 1_790_000_000.0
@@ -170,11 +172,55 @@ class CacheUpgradeTest(unittest.TestCase):
         Store(layout, persist_cache=True).scan()
         path = os.path.join(layout.state, "scan.cache")
         with open(path, "rb") as f:
-            header, fields, stamp, names, problems, entries = marshal.loads(f.read())
+            header, stamp, names, problems, entries = marshal.loads(f.read())
         # As an older orchestra wrote it: the last field did not exist yet.
-        old_fields = fields[:-1]
-        old_entries = [(n, k, v[:-1], t) for n, k, v, t in entries]
+        last = list(FIELDS)[-1]
+        old_header = tuple(part[:-1] if part == tuple(FIELDS) else part for part in header)
+        old_entries = [(n, k, {f: v for f, v in d.items() if f != last}, t, c)
+                       for n, k, d, t, c in entries]
         with open(path, "wb") as f:
-            marshal.dump((header, old_fields, stamp, names, problems, old_entries), f)
+            marshal.dump((old_header, stamp, names, problems, old_entries), f)
         snap = Store(layout, persist_cache=True).scan()
         self.assertEqual(set(snap.tasks[task.id].data), set(FIELDS))
+
+
+class CachedCellsTest(unittest.TestCase):
+    """The scan cache keeps each task's table.fixed_cells: they must be what the task file
+    says now, never what it said when they were cached."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+        self.layout = Layout(self.root)
+        self.writer = Store(self.layout)
+        self.task = Task.new("task_1790000000000_abcdef", "a", "say\n  hello", NOW)
+        self.writer.create(self.task)
+        past = os.stat(self.layout.tasks).st_mtime - 60
+        os.utime(self.layout.tasks, (past, past))  # old enough for the cache to trust
+        Store(self.layout, persist_cache=True).scan()
+
+    def cached(self):
+        return Store(self.layout, persist_cache=True).scan().tasks[self.task.id]
+
+    def test_cells_from_the_cache_are_the_computed_ones(self):
+        task = self.cached()
+        self.assertEqual(task.memo(fixed_cells), fixed_cells(Task(dict(task.data))))
+        self.assertEqual(task.memo(fixed_cells), ("pending", "-", "-", "say hello"))
+
+    def test_a_changed_task_file_gets_new_cells(self):
+        done = self.task.copy()
+        done.update(status="failed", reason="exit", attempt=1, started_at=iso(NOW),
+                    finished_at=iso(NOW + 75))
+        self.writer.save(done)
+        self.assertEqual(self.cached().memo(fixed_cells),
+                         ("failed: exit", "1m15s", "1", "say hello"))
+
+    def test_a_cache_with_cells_of_another_format_is_not_trusted(self):
+        import marshal
+        with open(self.layout.scan_cache, "rb") as f:
+            header, stamp, names, problems, entries = marshal.loads(f.read())
+        header = header[:-1] + (header[-1] + 1,)  # as a version with other cells wrote it
+        entries = [(n, k, d, t, ("stale",) * 4) for n, k, d, t, _ in entries]
+        with open(self.layout.scan_cache, "wb") as f:
+            marshal.dump((header, stamp, names, problems, entries), f)
+        self.assertEqual(self.cached().memo(fixed_cells), ("pending", "-", "-", "say hello"))
