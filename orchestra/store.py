@@ -17,12 +17,13 @@ from orchestra.table import CELLS_FORMAT, fixed_cells
 from orchestra.task import FIELDS, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
-# The scan cache holds parsed task files keyed by (inode, mtime_ns, size), with the cells of
-# their status-table rows that depend on the file alone (table.fixed_cells); it is derived
-# data that any command may delete or rebuild, in marshal's format, which is tied to the Python
-# version: the header says which, with the task fields of the version that wrote it (an
-# older one's tasks lack the newer fields) and the format of the cells.
-_CACHE_HEADER = ("orchestra-scan-cache", 5, marshal.version, tuple(sys.version_info[:2]),
+# The scan cache holds parsed task files keyed by (inode, mtime_ns, size), each with what
+# Task.derived() gives: its parsed times and the cells of its status-table row that depend on
+# the file alone (table.fixed_cells). It is derived data that any command may delete or
+# rebuild, in marshal's format, which is tied to the Python version: the header says which,
+# with the task fields of the version that wrote it (an older one's tasks lack the newer
+# fields) and the format of the cells.
+_CACHE_HEADER = ("orchestra-scan-cache", 6, marshal.version, tuple(sys.version_info[:2]),
                  tuple(FIELDS), CELLS_FORMAT)
 
 
@@ -172,12 +173,7 @@ class Store:
                 header, stamp, names, problems, entries = marshal.loads(f.read())
             if header != _CACHE_HEADER:
                 return {}  # written by another version
-            cache = {}
-            for name, key, data, times, cells in entries:
-                task = Task(data)
-                task.set_times(times)
-                task.remember(fixed_cells, cells)
-                cache[name] = (key, task)
+            cache = {name: (key, Task(data, derived)) for name, key, data, derived in entries}
         except (OSError, EOFError, ValueError, TypeError):
             return {}  # absent, or not ours: rebuilt from the task files
         self._clean_stamp = self._saved_stamp = stamp
@@ -185,9 +181,9 @@ class Store:
         return cache
 
     def _save_cache(self):
-        # The data as dicts: marshal loads a thousand of them faster than it loads their values
-        # as tuples that are then zipped into dicts.
-        entries = [(name, key, task.data, task.times(), task.memo(fixed_cells))
+        # Dicts as they are: marshal loads a thousand of them faster than it loads their
+        # values as tuples that are then zipped into dicts.
+        entries = [(name, key, task.data, task.derived(fixed_cells))
                    for name, (key, task) in self._cache.items()]
         data = (_CACHE_HEADER, self._clean_stamp, sorted(self._names), self._problems, entries)
         tmp = f"{self._cache_path}.{os.getpid()}.tmp"

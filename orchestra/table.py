@@ -176,9 +176,10 @@ def render(tasks, now, style, width=None, status_of=None):
 
 def summary(tasks, hidden, supervisor, style, paused=False):
     """'4 tasks: 1 running, 2 pending, 1 failed · supervisor pid 42, parallel 2'."""
-    counts = {}
+    counts = {}  # by the status as the file says it, which a Status equals and hashes as
     for t in tasks:
-        counts[t.state] = counts.get(t.state, 0) + 1
+        state = t.data["status"]
+        counts[state] = counts.get(state, 0) + 1
     n = len(tasks)
     parts = [f"{counts[s]} {s.value}" for s in Status if counts.get(s)]
     text = f"{n} task{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")

@@ -112,9 +112,10 @@ class Task:
 
     __slots__ = ("data", "_memo")
 
-    def __init__(self, data):
+    def __init__(self, data, derived=None):
+        """`derived`: what `derived()` gave for this data, as the scan cache keeps it."""
         self.data = data
-        self._memo = {}
+        self._memo = {} if derived is None else derived  # values computed from `data` alone
 
     @classmethod
     def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
@@ -155,24 +156,22 @@ class Task:
         except KeyError:
             raise AttributeError(name) from None
 
-    def times(self):
-        """The parsed TIME_FIELDS, for the scan cache to keep beside the raw data."""
-        return tuple(self._time(f) for f in TIME_FIELDS)
-
-    def set_times(self, values):
-        self._memo.update(zip(TIME_FIELDS, values))
-
     def memo(self, derive):
-        """derive(self), computed once for the data as it is (`update` forgets it): for values
-        derived from the data alone, such as the cells `table.fixed_cells` gives."""
-        memo = self._memo
-        if derive not in memo:
-            memo[derive] = derive(self)
-        return memo[derive]
+        """derive(self), computed once for the data as it is (`update` forgets it) and kept
+        under derive's name: for values derived from the data alone, such as the cells
+        `table.fixed_cells` gives."""
+        memo, name = self._memo, derive.__name__
+        if name not in memo:
+            memo[name] = derive(self)
+        return memo[name]
 
-    def remember(self, derive, value):
-        """Take `value` as derive(self), as the scan cache kept it."""
-        self._memo[derive] = value
+    def derived(self, *derives):
+        """For the scan cache: the parsed TIME_FIELDS and memo(derive) of each of `derives`,
+        by name, in a dict that marshal stores and `Task(data, derived)` takes back."""
+        out = {f: self._time(f) for f in TIME_FIELDS}
+        for derive in derives:
+            out[derive.__name__] = self.memo(derive)
+        return out
 
     def _time(self, field):
         memo = self._memo

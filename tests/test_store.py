@@ -176,8 +176,8 @@ class CacheUpgradeTest(unittest.TestCase):
         # As an older orchestra wrote it: the last field did not exist yet.
         last = list(FIELDS)[-1]
         old_header = tuple(part[:-1] if part == tuple(FIELDS) else part for part in header)
-        old_entries = [(n, k, {f: v for f, v in d.items() if f != last}, t, c)
-                       for n, k, d, t, c in entries]
+        old_entries = [(n, k, {f: v for f, v in d.items() if f != last}, derived)
+                       for n, k, d, derived in entries]
         with open(path, "wb") as f:
             marshal.dump((old_header, stamp, names, problems, old_entries), f)
         snap = Store(layout, persist_cache=True).scan()
@@ -220,7 +220,8 @@ class CachedCellsTest(unittest.TestCase):
         with open(self.layout.scan_cache, "rb") as f:
             header, stamp, names, problems, entries = marshal.loads(f.read())
         header = header[:-1] + (header[-1] + 1,)  # as a version with other cells wrote it
-        entries = [(n, k, d, t, ("stale",) * 4) for n, k, d, t, _ in entries]
+        entries = [(n, k, d, dict(derived, fixed_cells=("stale",) * 4))
+                   for n, k, d, derived in entries]
         with open(self.layout.scan_cache, "wb") as f:
             marshal.dump((header, stamp, names, problems, entries), f)
         self.assertEqual(self.cached().memo(fixed_cells), ("pending", "-", "-", "say hello"))

@@ -124,7 +124,7 @@ def json_objects(dicts):
 
 
 def _recent(task, now):
-    if task.state in ACTIVE:
+    if task.data["status"] in ACTIVE:  # not task.state: this runs for every task
         return True
     finished = task.finished()
     return finished is None or now - finished < RECENT
