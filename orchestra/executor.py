@@ -4,6 +4,7 @@ directory, log header. The platform part of starting and killing lives in proces
 import os
 import shutil
 import sys
+import time
 
 from orchestra import agents, process
 from orchestra.clock import iso
@@ -73,11 +74,29 @@ def prepare(layout, task, environ=os.environ):
         if not (os.path.isfile(resolved) and os.access(resolved, os.X_OK)):
             raise LaunchError(f"agent {task.agent!r}: {program} is not an executable file")
     else:
-        resolved = shutil.which(program, path=env.get("PATH"))
+        resolved = _which(program, env.get("PATH"))
         if resolved is None:
             raise LaunchError(f"agent {task.agent!r}: command {program!r} not found on PATH")
     argv[0] = resolved
     return argv, cwd, env
+
+
+_found = {}  # (program, PATH) -> (path, when found)
+WHICH_TTL = 2.0  # a program installed meanwhile is found within this many seconds
+
+
+def _which(program, path):
+    """shutil.which, remembered for a moment: it tries every PATH directory in turn, which
+    cost more than the rest of preparing a launch, and a supervisor launches the same agent
+    over and over."""
+    now = time.monotonic()
+    hit = _found.get((program, path))
+    if hit and now - hit[1] < WHICH_TTL and os.access(hit[0], os.X_OK):
+        return hit[0]
+    resolved = shutil.which(program, path=path)
+    if resolved is not None:
+        _found[(program, path)] = (resolved, now)
+    return resolved
 
 
 def launch_verify(layout, task):

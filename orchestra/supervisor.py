@@ -39,6 +39,36 @@ def spawn_background(layout, parallel, daemon=False):
 # -- the loop ------------------------------------------------------------------------------
 
 
+class Reapers:
+    """Threads that wait for our children and put (task id, exit status) on `exits`. A thread
+    done with one child waits for the next: starting a thread for every launch cost more
+    than the rest of the launch's bookkeeping."""
+
+    def __init__(self, exits):
+        self.exits = exits
+        self.jobs = queue.Queue()
+        self.idle = 0
+        self.mutex = threading.Lock()
+
+    def watch(self, tid, proc):
+        with self.mutex:
+            start = self.idle == 0
+            if not start:
+                self.idle -= 1
+        self.jobs.put((tid, proc))
+        if start:
+            threading.Thread(target=self._work, daemon=True).start()
+
+    def _work(self):
+        while True:
+            tid, proc = self.jobs.get()
+            code = proc.wait()
+            with self.mutex:
+                # Idle before the exit is seen: the launch it frees a slot for may use us.
+                self.idle += 1
+            self.exits.put((tid, code))
+
+
 class Supervisor:
     """Run with the supervisor lock held. `notify(before, after)` hears every change it makes.
 
@@ -55,7 +85,8 @@ class Supervisor:
         self.clock = clock
         self.store = Store(layout)
         self.procs = {}             # task id -> Popen of the run we started
-        self.exits = queue.Queue()  # (task id, exit status) from waiter threads
+        self.exits = queue.Queue()  # (task id, exit status) from the reapers
+        self.reapers = Reapers(self.exits)
         self.exited = {}            # task id -> exit status taken off the queue, not yet recorded
         self.killers = []
         self.ran = set()            # ids this supervisor launched
@@ -285,7 +316,7 @@ class Supervisor:
             after = verifying(ran, proc.pid, process.start_token(proc.pid))
             self._record_or_kill(after, current, proc)
         self.procs[task.id] = proc
-        threading.Thread(target=self._reap, args=(task.id, proc), daemon=True).start()
+        self.reapers.watch(task.id, proc)
         debug.log(f"{task.id}: verifying with pid {proc.pid}")
         return after
 
@@ -347,7 +378,7 @@ class Supervisor:
                                           limit_patterns(self.layout, current))
             self.streams[task.id] = [log, start, codecs.getincrementaldecoder("utf-8")("replace"),
                                      parser]
-        threading.Thread(target=self._reap, args=(task.id, proc), daemon=True).start()
+        self.reapers.watch(task.id, proc)
         debug.log(f"{task.id}: launched pid {proc.pid} (attempt {attempt})")
         return after
 
@@ -360,9 +391,6 @@ class Supervisor:
             process.kill_tree(proc.pid, grace=0)
             proc.wait()
             raise
-
-    def _reap(self, tid, proc):
-        self.exits.put((tid, proc.wait()))
 
     def _kill_async(self, pid):
         t = threading.Thread(target=process.kill_tree, args=(pid,), daemon=True)
