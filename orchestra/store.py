@@ -31,16 +31,18 @@ def write_atomic(path, text, *, exclusive=False, fsync=True):
     """Write `text` to `path` so readers see the old file or the new one, never a part.
 
     With exclusive=True the write fails with FileExistsError rather than replace a file.
-    fsync=False leaves making it durable to the caller (`Store.create_many`).
+    fsync=False leaves making it durable to the caller (`Store.create_many`). Returns the
+    os.stat_result of the new file.
     """
     directory, name = os.path.split(path)
     tmp = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
+            f.flush()
             if fsync:
-                f.flush()
                 os.fsync(f.fileno())
+            st = os.fstat(f.fileno())  # a rename keeps the inode and its mtime
         if exclusive:
             os.link(tmp, path)  # fails if the name exists: no two tasks share an id
             os.unlink(tmp)
@@ -52,6 +54,7 @@ def write_atomic(path, text, *, exclusive=False, fsync=True):
         except OSError:
             pass
         raise
+    return st
 
 
 def read_json(path):
@@ -216,7 +219,12 @@ class Store:
     def save(self, task, before=None):
         """Replace the task's file; with `before` (the task as it was), a change of status is
         also appended to the event log."""
-        write_atomic(self.layout.task_file(task.id), _dump(task))
+        st = write_atomic(self.layout.task_file(task.id), _dump(task))
+        name = task.id + ".json"
+        if self._cache is not None and name in self._cache:
+            # What this process wrote, the next scan need not parse again (a supervisor
+            # rewrites every task it runs twice).
+            self._cache[name] = ((st.st_ino, st.st_mtime_ns, st.st_size), task)
         if before is not None and before.status != task.status:
             self.record(before, task)
 

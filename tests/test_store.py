@@ -3,6 +3,7 @@ import os
 import shutil
 import tempfile
 import unittest
+import unittest.mock
 
 from orchestra.clock import iso
 from orchestra.errors import NotFound, OrchestraError
@@ -45,6 +46,28 @@ class StoreTest(unittest.TestCase):
         self.assertEqual(self.store.scan().tasks[a.id].status, "running")
         self.store.delete(a.id)
         self.assertEqual(self.store.scan().tasks, {})
+
+    def test_what_this_store_saved_is_not_parsed_again_but_other_writes_are(self):
+        a, b = self.new(1), self.new(2)
+        self.store.scan()
+        mine = a.copy()
+        mine.update(status="running")
+        self.store.save(mine)
+        theirs = b.copy()
+        theirs.update(status="cancelled")
+        Store(self.store.layout).save(theirs)  # another process
+        parsed = []
+        real = Task.from_dict
+
+        def counting(data):
+            parsed.append(data["id"])
+            return real(data)
+
+        with unittest.mock.patch.object(Task, "from_dict", side_effect=counting):
+            snap = self.store.scan()
+        self.assertEqual(parsed, [b.id])
+        self.assertEqual((snap.tasks[a.id].status, snap.tasks[b.id].status),
+                         ("running", "cancelled"))
 
     def test_corrupt_file_is_reported_and_skipped(self):
         good = self.new(1)
