@@ -108,7 +108,7 @@ CELLS_FORMAT = 1
 def fixed_cells(task):
     """The cells of a task's row that depend on its file alone, not on the clock, the style or
     the other tasks: (STATUS without its icon, TIME or None while it runs, TRY, PROMPT). The
-    scan cache keeps them (`task.memo`): `status` renders a thousand rows without them."""
+    scan cache keeps them (`task.memo`), so a `status` does not compute them again."""
     d = task.data
     took = None if d["status"] == _RUNNING else human(elapsed(task, None))
     prompt = excerpt(d["prompt"], _MAX_PROMPT)
