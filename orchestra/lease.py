@@ -2,7 +2,6 @@
 whole life (the OS drops it if the process dies) and describes itself in supervisor.json.
 Kept apart from supervisor.py so that `status` can ask without importing the loop."""
 
-import json
 import os
 
 from orchestra.lock import FileLock
@@ -45,6 +44,7 @@ def _pid_alive(pid):
 
 
 def write_info(layout, info):
+    import json  # here: `status` imports this module and, from its scan cache, needs no json
     write_atomic(layout.supervisor_info, json.dumps(info) + "\n")
 
 

@@ -31,6 +31,8 @@ class Style:
     def __init__(self, color=False, unicode=True):
         self.color = color
         self.unicode = unicode
+        self.sep = " · " if unicode else " - "      # between the parts of a summary line
+        self.ellipsis = "…" if unicode else "~"     # where text was cut
 
     def paint(self, text, *names):
         if not self.color or not names:
@@ -102,7 +104,7 @@ def elapsed(task, now):
 
 # Of fixed_cells' output, in the header of the scan caches that keep it: bump it whenever
 # that output changes, so that caches holding the old cells are rebuilt rather than shown.
-CELLS_FORMAT = 1
+CELLS_FORMAT = 2
 
 
 def fixed_cells(task):
@@ -111,7 +113,8 @@ def fixed_cells(task):
     scan cache keeps them (`task.memo`), so a `status` does not compute them again."""
     d = task.data
     took = None if d["status"] == _RUNNING else human(elapsed(task, None))
-    prompt = excerpt(d["prompt"], _MAX_PROMPT)
+    # One character past what a row shows, with no ellipsis: render cuts it, in the style's.
+    prompt = " ".join(d["prompt"].split())[:_MAX_PROMPT + 1]
     if prompt == d["prompt"]:
         prompt = d["prompt"]  # the same object, which marshal stores once in the scan cache
     return (_word(task), took, attempt_text(task), prompt)
@@ -142,6 +145,7 @@ def render(tasks, now, style, width=None, status_of=None):
     rows = _rows(tasks, now, style, status_of)
     columns = list(zip(*rows)) or [()] * len(HEADERS)
     widths = [max(len(h), max(map(len, c), default=0)) for h, c in zip(HEADERS, columns)]
+    widths[-1] = min(widths[-1], _MAX_PROMPT)
     shown = list(range(len(HEADERS)))
     if width is not None:
         drops = list(_DROP_ORDER)
@@ -151,7 +155,7 @@ def render(tasks, now, style, width=None, status_of=None):
                 widths[-1] = max(_MIN_PROMPT, widths[-1] - max(0, over))
                 break
             shown.remove(drops.pop(0))
-    ellipsis = style.icon(("…", "~"))
+    ellipsis = style.ellipsis
     last, padded = shown[-1], shown[:-1]
     lines = [_GAP.join(style.paint(HEADERS[i].ljust(widths[i]) if i != last else HEADERS[i],
                                    "bold") for i in shown)]
@@ -191,14 +195,14 @@ def summary(tasks, hidden, supervisor, style, paused=False):
     if costs or tokens:
         spent = [f"${sum(costs):.2f}"] if costs else []
         spent += [f"{_count(sum(tokens))} tokens"] if tokens else []
-        text += " · " + ", ".join(spent)
+        text += style.sep + ", ".join(spent)
     if supervisor is not None:
         kind = "daemon" if supervisor.get("daemon") else "supervisor"
-        text += f" · {kind} pid {supervisor.get('pid', '?')}, parallel {supervisor.get('parallel', '?')}"
+        text += style.sep + f"{kind} pid {supervisor.get('pid', '?')}, parallel {supervisor.get('parallel', '?')}"
     elif counts.get(Status.PENDING) or counts.get(Status.RUNNING):
-        text += " · no supervisor: `orchestra run` starts one"
+        text += style.sep + "no supervisor: `orchestra run` starts one"
     if paused:
-        text += " · PAUSED: no task starts until `orchestra resume`"
+        text += style.sep + "PAUSED: no task starts until `orchestra resume`"
     return text
 
 

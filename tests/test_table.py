@@ -54,6 +54,16 @@ class GoldenTest(unittest.TestCase):
     def test_color(self):
         self.check("status_color.txt", table.render(sample(), NOW, Style(color=True, unicode=True)))
 
+    def test_ascii_style_writes_only_ascii(self):
+        style = Style(color=False, unicode=False)
+        tasks = sample()
+        long = tasks[0].copy()
+        long.update(prompt="word " * 40)
+        tasks[0] = long
+        for width in (None, 60, 200):
+            table.render(tasks, NOW, style, width=width).encode("ascii")
+        table.summary(tasks, 3, {"pid": 1, "parallel": 2}, style, paused=True).encode("ascii")
+
     def test_ascii_narrow(self):
         text = table.render(sample(), NOW, Style(color=False, unicode=False), width=80)
         self.check("status_ascii_80.txt", text)

@@ -46,7 +46,7 @@ def run(layout, console, task_id=None, check=False):
 def _line(task, style):
     now = time.time()
     return (f"{task.id}  {task.agent}  {table.status_text(task, now, style)}  "
-            f"{table.excerpt(task.prompt, 50)}")
+            f"{table.excerpt(task.prompt, 50, style.ellipsis)}")
 
 
 def _ancestors(by_id, tid, depth, seen, lines, style):

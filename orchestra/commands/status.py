@@ -25,7 +25,7 @@ def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, int
         while True:
             text = _view(store, archive_store, layout, console, ids, as_json, show_all)
             console.out((CLEAR if console.is_tty else "") + text
-                        + f"\n\nevery {interval:g}s · Ctrl-C quits")
+                        + f"\n\nevery {interval:g}s{console.style.sep}Ctrl-C quits")
             time.sleep(interval)
     except KeyboardInterrupt:
         return 0  # the normal way to leave --watch
@@ -68,7 +68,7 @@ def _view(store, archive_store, layout, console, ids, as_json, show_all):
     status_of = {tid: t.data["status"] for tid, t in snap.tasks.items()}
     return (table.render(tasks, now, console.style, console.width, status_of) + "\n\n"
             + table.summary(tasks, hidden, info, console.style, paused)
-            + (f" · {len(archived)} of them archived (`orchestra show ID` shows one)"
+            + (f"{console.style.sep}{len(archived)} of them archived (`orchestra show ID` shows one)"
                if archived else ""))
 
 
