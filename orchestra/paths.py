@@ -54,6 +54,11 @@ class Layout:
     def task_file(self, task_id):
         return os.path.join(self.tasks, task_id + ".json")
 
+    def durable_copy(self, task_id):
+        """A hidden hard link to the task file's last version known to be on disk, kept while
+        a newer version may not be (Store.save with durable=False)."""
+        return os.path.join(self.tasks, f".{task_id}.json.durable")
+
     def sentinel(self, task_id, kind):
         return os.path.join(self.tasks, f"{task_id}.{kind}")
 
@@ -66,7 +71,8 @@ class Layout:
     def files_of(self, task_id):
         """Everything a task owns on disk, for deletion."""
         return ([self.task_file(task_id), self.log_file(task_id), self.plan_file(task_id)]
-                + [self.sentinel(task_id, kind) for kind in SENTINELS])
+                + [self.sentinel(task_id, kind) for kind in SENTINELS]
+                + [self.durable_copy(task_id)])
 
     def archived(self):
         """This layout with tasks/, logs/ and plans/ under .orchestra/archive/, where finished

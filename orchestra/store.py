@@ -9,6 +9,7 @@ import os
 import sys
 import time
 
+from orchestra import debug
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
@@ -132,6 +133,7 @@ class Store:
             names.add(name)
             if not name.endswith(".json"):
                 continue
+            key = None
             try:
                 st = entry.stat()
                 key = (st.st_ino, st.st_mtime_ns, st.st_size)
@@ -147,9 +149,12 @@ class Store:
                 names.discard(name)  # deleted by `clean` while we listed
                 continue
             except (OSError, ValueError) as e:
-                where = os.path.relpath(entry.path, self.layout.root)
-                problems.append(f"skipping unreadable task file {where}: {e}")
-                continue
+                task = valid_id(name[:-5]) and self._durable_version(name[:-5])
+                if not task:
+                    where = os.path.relpath(entry.path, self.layout.root)
+                    problems.append(f"skipping unreadable task file {where}: {e}")
+                    continue
+                parsed += 1
             cache[name] = (key, task)
             tasks[task.id] = task
         changed = parsed or len(cache) != len(self._cache) or names != self._names
@@ -209,17 +214,50 @@ class Store:
         except FileNotFoundError:
             raise NotFound(task_id) from None
         except (OSError, ValueError) as e:
-            raise OrchestraError(f"task file {path} is unreadable: {e}", 1) from None
+            task = self._durable_version(task_id)
+            if task is None:
+                raise OrchestraError(f"task file {path} is unreadable: {e}", 1) from None
+            return task
+
+    def _durable_version(self, task_id):
+        """The task as last written durably, when its file is unreadable and a newer version
+        was written without waiting for the disk (a machine crash can leave such a file empty
+        on file systems that do not order a rename after the data); else None."""
+        try:
+            task = Task.from_dict(read_json(self.layout.durable_copy(task_id)))
+        except (OSError, ValueError):
+            return None
+        debug.log(f"{task_id}: its task file is unreadable; using the version last on disk")
+        return task if task.id == task_id else None
 
     def exists(self, task_id):
         return os.path.exists(self.layout.task_file(task_id))
 
     # -- writing -----------------------------------------------------------------
 
-    def save(self, task, before=None):
+    def save(self, task, before=None, durable=True):
         """Replace the task's file; with `before` (the task as it was), a change of status is
-        also appended to the event log."""
-        st = write_atomic(self.layout.task_file(task.id), _dump(task))
+        also appended to the event log.
+
+        durable=False does not wait for the disk (fsync): the supervisor saves a launch record
+        for every task it starts, and that wait was a third of a no-op task's cost. The version
+        last written durably is then kept as a hidden hard link (Layout.durable_copy) until a
+        durable save, so a crash of the machine leaves a version to read whatever the file
+        system kept of the new one."""
+        path, keep = self.layout.task_file(task.id), self.layout.durable_copy(task.id)
+        if not durable:
+            try:
+                os.link(path, keep)
+            except FileExistsError:
+                pass  # it holds the version last made durable; the file is a newer one
+            except OSError:
+                durable = True  # no hard links here: wait for the disk instead
+        st = write_atomic(path, _dump(task), fsync=durable)
+        if durable:
+            try:
+                os.unlink(keep)
+            except OSError:
+                pass  # a copy left over is only ever read for a task file that is unreadable
         name = task.id + ".json"
         if self._cache is not None and name in self._cache:
             # What this process wrote, the next scan need not parse again (a supervisor

@@ -384,9 +384,14 @@ class Supervisor:
 
     def _record_or_kill(self, after, before, proc):
         """Save the task that now has `proc`; if that fails, kill `proc` and re-raise: an
-        unrecorded process would be started again, so it must not outlive the failure."""
+        unrecorded process would be started again, so it must not outlive the failure.
+
+        The record does not wait for the disk: it matters while the process lives, and a
+        crash of the machine that could lose it ends the process too. After one the task
+        reads as pending (and runs again) or as running with its process gone (lost), never
+        as nothing: see Store.save."""
         try:
-            self.store.save(after, before)
+            self.store.save(after, before, durable=False)
         except BaseException:
             process.kill_tree(proc.pid, grace=0)
             proc.wait()

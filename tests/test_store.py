@@ -69,6 +69,46 @@ class StoreTest(unittest.TestCase):
         self.assertEqual((snap.tasks[a.id].status, snap.tasks[b.id].status),
                          ("running", "cancelled"))
 
+    def test_a_save_that_does_not_wait_for_the_disk_keeps_the_durable_version(self):
+        a = self.new(1)
+        keep = self.store.layout.durable_copy(a.id)
+        running = a.copy()
+        running.update(status="running", attempt=1)
+        self.store.save(running, a, durable=False)
+        again = running.copy()
+        again.update(pid=42)
+        self.store.save(again, durable=False)
+        with open(keep) as f:
+            self.assertEqual(json.load(f)["status"], "pending")  # the last durable one
+        self.assertEqual(self.store.get(a.id).pid, 42)
+        done = again.copy()
+        done.update(status="completed")
+        self.store.save(done, again)
+        self.assertFalse(os.path.exists(keep))
+        self.assertEqual(self.store.get(a.id).status, "completed")
+
+    def test_after_a_crash_an_unreadable_task_file_falls_back_to_its_durable_version(self):
+        a, b = self.new(1), self.new(2)
+        for task in (a, b):
+            running = task.copy()
+            running.update(status="running", attempt=1)
+            self.store.save(running, task, durable=False)
+        # What a crash can leave on a file system that does not order a rename after the
+        # data: the new name, with nothing in it.
+        open(self.store.layout.task_file(a.id), "w").close()
+        self.assertEqual(self.store.get(a.id).status, "pending")
+        snap = Store(self.store.layout).scan()
+        self.assertEqual(snap.problems, [])
+        self.assertEqual((snap.tasks[a.id].status, snap.tasks[b.id].status), ("pending", "running"))
+        self.store.delete(a.id)
+        self.assertFalse(os.path.exists(self.store.layout.durable_copy(a.id)))
+        # Without a durable copy an unreadable file is still reported, not guessed at.
+        open(self.store.layout.task_file(b.id), "w").close()
+        os.unlink(self.store.layout.durable_copy(b.id))
+        self.assertEqual(len(Store(self.store.layout).scan().problems), 1)
+        with self.assertRaises(OrchestraError):
+            self.store.get(b.id)
+
     def test_corrupt_file_is_reported_and_skipped(self):
         good = self.new(1)
         bad = os.path.join(self.store.layout.tasks, "task_1790000000099_abcdef.json")

@@ -47,11 +47,11 @@ class FullDiskTest(unittest.TestCase):
         real_save = Store.save
         failures = []
 
-        def save(store, task, before=None):
+        def save(store, task, before=None, **options):
             if task.status == "running" and not failures:
                 failures.append(task.pid)
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return real_save(store, task, before)
+            return real_save(store, task, before, **options)
 
         with mock.patch.object(Store, "save", save):
             log = self.supervise()
@@ -65,15 +65,30 @@ class FullDiskTest(unittest.TestCase):
         self.assertEqual(text.count("=== orchestra:"), 2)
         self.assertEqual(text.count("ran"), 1)
 
+    def test_launch_records_do_not_wait_for_the_disk_and_leave_nothing_behind(self):
+        real_save = Store.save
+        durable = {}
+
+        def save(store, task, before=None, **options):
+            durable[task.status] = options.get("durable", True)
+            return real_save(store, task, before, **options)
+
+        with mock.patch.object(Store, "save", save):
+            self.supervise()
+        self.assertEqual(durable, {"running": False, "completed": True})
+        self.assertEqual(self.store.get(self.task.id).status, "completed")
+        hidden = [n for n in os.listdir(self.layout.tasks) if n.startswith(".")]
+        self.assertEqual(hidden, [])
+
     def test_a_failing_outcome_write_is_retried_until_it_lands(self):
         real_save = Store.save
         failures = []
 
-        def save(store, task, before=None):
+        def save(store, task, before=None, **options):
             if task.status == "completed" and len(failures) < 1:
                 failures.append(1)
                 raise OSError(errno.ENOSPC, "No space left on device")
-            return real_save(store, task, before)
+            return real_save(store, task, before, **options)
 
         with mock.patch.object(Store, "save", save):
             self.supervise()
