@@ -87,8 +87,7 @@ WHICH_TTL = 2.0  # a program installed meanwhile is found within this many secon
 
 def _which(program, path):
     """shutil.which, remembered for a moment: it tries every PATH directory in turn, which
-    cost more than the rest of preparing a launch, and a supervisor launches the same agent
-    over and over."""
+    cost half of preparing a launch, and a supervisor launches the same agent over and over."""
     now = time.monotonic()
     hit = _found.get((program, path))
     if hit and now - hit[1] < WHICH_TTL and os.access(hit[0], os.X_OK):

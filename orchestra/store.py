@@ -240,7 +240,8 @@ class Store:
         also appended to the event log.
 
         durable=False does not wait for the disk (fsync): the supervisor saves a launch record
-        for every task it starts, and that wait was a third of a no-op task's cost. The version
+        for every task it starts, and that wait cost about 1 ms a task on the development VM's
+        disk (a 200-task no-op drain took 1.54 s with it, 1.34 s without). The version
         last written durably is then kept as a hidden hard link (Layout.durable_copy) until a
         durable save, so a crash of the machine leaves a version to read whatever the file
         system kept of the new one."""

@@ -41,8 +41,8 @@ def spawn_background(layout, parallel, daemon=False):
 
 class Reapers:
     """Threads that wait for our children and put (task id, exit status) on `exits`. A thread
-    done with one child waits for the next: starting a thread for every launch cost more
-    than the rest of the launch's bookkeeping."""
+    done with one child waits for the next: starting a thread for every launch cost about as
+    much as the rest of the launch's bookkeeping."""
 
     def __init__(self, exits):
         self.exits = exits
