@@ -205,7 +205,7 @@ def validate(name, spec, path):
             raise OrchestraError(f'{where}: "{key}" must be a string')
     timeout = spec.get("timeout")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or timeout <= 0):
+                                or not 0 < timeout < float("inf")):
         raise OrchestraError(f'{where}: "timeout" must be a positive number of seconds')
     retries = spec.get("maxRetries", 0)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:

@@ -135,7 +135,8 @@ def _timeout(value):
             seconds = parse_duration(value)
         except ValueError as e:
             raise ValueError(f'"timeout": {e}') from None
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and value != float("inf"):  # JSON's 1e999
         seconds = float(value)
     else:
         raise ValueError(f'"timeout" must be seconds or a duration like "30m", not {value!r}')

@@ -73,10 +73,15 @@ class _Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", _formatter)
         super().__init__(*args, **kwargs)
 
+    command = None  # on the main parser: the command word of the arguments it parses
+
     def error(self, message):
+        prog = self.prog
         if message.startswith("argument {"):  # argparse's words for an unknown command
             message = f"unknown command; the commands are {PUBLIC.replace(',', ', ')}"
-        raise OrchestraError(f"{message} (see `{self.prog} --help`)", USAGE)
+        elif message.startswith("unrecognized arguments") and self.command in COMMANDS:
+            prog += " " + self.command  # the main parser reports them, but they are the command's
+        raise OrchestraError(f"{message} (see `{prog} --help`)", USAGE)
 
 
 # -- commands --------------------------------------------------------------------------
@@ -115,7 +120,7 @@ def build_parser(argv=None):
     args.add_globals(parser)
     parser.add_argument("--version", action="version", version=f"orchestra {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{" + PUBLIC + "}")
-    word = _command_word(argv) if argv is not None else None
+    word = parser.command = _command_word(argv) if argv is not None else None
     for name in COMMANDS:
         if word not in COMMANDS or name == word:
             # Imported on use: `status` must not pay for what `run` needs.
@@ -140,6 +145,9 @@ def main(argv=None):
     # A `status` of a thousand tasks allocates enough to trigger several collections with
     # nothing to collect; long-running loops still collect, just less often.
     gc.set_threshold(100_000, 50, 50)
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # started with it closed (`>&-`): say nothing, not crash
+            setattr(sys, name, open(os.devnull, "w"))
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")

@@ -53,9 +53,11 @@ def parse_iso(text):
 def parse_duration(text):
     """'90', '90s', '15m', '2h', '7d', '1w' -> seconds; ValueError otherwise."""
     m = re.fullmatch(_DURATION, text.strip().lower())
-    if not m:
+    seconds = float(m.group(1)) * _UNIT[m.group(2)] if m else None
+    # A few hundred digits make an infinite float, which a task file cannot hold as JSON.
+    if seconds is None or seconds == float("inf"):
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 2h, 7d)")
-    return float(m.group(1)) * _UNIT[m.group(2)]
+    return seconds
 
 
 def human(seconds):

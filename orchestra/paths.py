@@ -12,10 +12,10 @@ SENTINELS = ("done", "error", "cancelled", "timeout", "exit")
 def find_root(explicit=None, cwd=None, environ=os.environ):
     """--root, else ORCHESTRA_ROOT, else the nearest ancestor holding .orchestra/ or
     .orchestra-cli/, else the current directory."""
-    chosen = explicit or environ.get("ORCHESTRA_ROOT")
-    if chosen:
+    chosen = explicit if explicit is not None else environ.get("ORCHESTRA_ROOT")
+    if chosen or explicit is not None:  # `--root ""` is a mistake; an empty variable is unset
         root = os.path.abspath(chosen)
-        if not os.path.isdir(root):
+        if not chosen or not os.path.isdir(root):
             raise OrchestraError(f"project root {chosen!r} is not a directory")
         return root
     start = os.path.abspath(cwd or os.getcwd())

@@ -49,8 +49,18 @@ class Style:
         return _STATUS_COLOR[status]
 
 
+# C0 and C1 control characters but tab and newline: a prompt or an agent's message printed
+# must not drive the terminal (retitle it, clear it, move the cursor).
+_CONTROLS = dict.fromkeys([*range(0, 9), *range(11, 32), *range(127, 160)], "?")
+
+
+def printable(text):
+    text = str(text)
+    return text if text.isprintable() else text.translate(_CONTROLS)
+
+
 def excerpt(text, limit, ellipsis="…"):
-    flat = " ".join(str(text).split())
+    flat = printable(" ".join(str(text).split()))
     if len(flat) <= limit:
         return flat
     return flat[:max(0, limit - 1)] + ellipsis if limit > 1 else flat[:limit]
@@ -104,7 +114,7 @@ def elapsed(task, now):
 
 # Of fixed_cells' output, in the header of the scan caches that keep it: bump it whenever
 # that output changes, so that caches holding the old cells are rebuilt rather than shown.
-CELLS_FORMAT = 2
+CELLS_FORMAT = 3
 
 
 def fixed_cells(task):
@@ -114,7 +124,7 @@ def fixed_cells(task):
     d = task.data
     took = None if d["status"] == _RUNNING else human(elapsed(task, None))
     # One character past what a row shows, with no ellipsis: render cuts it, in the style's.
-    prompt = " ".join(d["prompt"].split())[:_MAX_PROMPT + 1]
+    prompt = printable(" ".join(d["prompt"].split())[:_MAX_PROMPT + 1])
     if prompt == d["prompt"]:
         prompt = d["prompt"]  # the same object, which marshal stores once in the scan cache
     return (_word(task), took, attempt_text(task), prompt)
@@ -219,11 +229,11 @@ def progress(before, after, now, style):
     if state is Status.PENDING:
         wait = human(max(0.0, after.ready_at() - now))
         return (f"{style.paint(style.icon(RETRY_ICON), 'yellow')} {tid} {after.agent}: "
-                f"{after.reason} ({after.error}); retry {after.retries}/{after.max_retries} in {wait}")
+                f"{after.reason} ({printable(after.error)}); retry {after.retries}/{after.max_retries} in {wait}")
     mark = style.paint(style.status_icon(state), style.status_color(state))
     took = human(elapsed(after, now))
     if state is Status.COMPLETED:
         return f"{mark} {tid} {after.agent}: completed in {took}"
     if state is Status.FAILED:
-        return f"{mark} {tid} {after.agent}: failed ({after.reason}) after {took}: {after.error}"
+        return f"{mark} {tid} {after.agent}: failed ({after.reason}) after {took}: {printable(after.error)}"
     return f"{mark} {tid} {after.agent}: cancelled"

@@ -234,7 +234,10 @@ def outcome(completion, exit_code, done, error):
 
 
 def backoff(attempt, base=2.0, cap=BACKOFF_CAP):
-    return min(cap, base ** max(1, attempt))
+    try:
+        return min(cap, base ** max(1, attempt))
+    except OverflowError:  # float ** raises past ~1e308 (attempt 1024 at base 2)
+        return cap
 
 
 def finish(task, status, reason, error, exit_code, now, retry_backoff=(2.0, BACKOFF_CAP)):

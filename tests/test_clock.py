@@ -22,7 +22,7 @@ class ClockTest(unittest.TestCase):
     def test_durations(self):
         self.assertEqual([parse_duration(x) for x in ("90", "90s", "15m", "2h", "7d", "1w", "0.5")],
                          [90, 90, 900, 7200, 604800, 604800, 0.5])
-        for bad in ("", "-5", "5y", "m", "1h30m"):
+        for bad in ("", "-5", "5y", "m", "1h30m", "nan", "inf", "1" + "0" * 400):
             with self.assertRaises(ValueError):
                 parse_duration(bad)
 

@@ -104,6 +104,9 @@ class FinishTest(unittest.TestCase):
     def test_backoff_doubles_and_is_capped(self):
         self.assertEqual([backoff(a) for a in (1, 2, 3)], [2, 4, 8])
         self.assertEqual(backoff(30), 300)
+        # Past a float's range (many retries, or a huge base setting) it is the cap, not an error.
+        self.assertEqual(backoff(2000), 300)
+        self.assertEqual(backoff(2, 1e300, 300), 300)
 
     def test_requeue_gives_a_fresh_retry_budget(self):
         failed = finish(self.running(max_retries=0), Status.FAILED, EXIT, "x", 1, NOW)

@@ -51,12 +51,12 @@ def _lines(layout, task, archived, now, style):
         lines.append(_field(label, _file(layout, path)))
     for key, value in blocks:
         lines.append(f"{key}:")
-        lines.extend("  " + line for line in value.splitlines())
+        lines.extend("  " + table.printable(line) for line in value.splitlines())
     return lines
 
 
 def _field(key, text):
-    return f"  {key:<{_WIDTH}} {text}"
+    return f"  {key:<{_WIDTH}} {table.printable(text)}"
 
 
 def _value(key, value, now):

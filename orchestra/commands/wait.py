@@ -6,6 +6,7 @@ from orchestra import lease
 from orchestra.commands import refresh, resolve
 from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT
 from orchestra.store import Store
+from orchestra.table import printable
 from orchestra.task import Status
 from orchestra.commands import args
 
@@ -22,7 +23,8 @@ def run(layout, console, ids, timeout=None):
             if all(t.is_final for t in tasks):
                 for t in tasks:
                     if t.state is not Status.COMPLETED:
-                        console.warn(f"{t.id} {t.status}" + (f" ({t.reason}): {t.error}" if t.reason else ""))
+                        console.warn(f"{t.id} {t.status}" + (f" ({t.reason}): {printable(t.error)}"
+                                                             if t.reason else ""))
                 return OK if all(t.state is Status.COMPLETED for t in tasks) else FAILED
             if not hinted and any(t.state is Status.PENDING for t in tasks) \
                     and lease.read_info(layout) is None:
