@@ -210,7 +210,10 @@ class Store:
         check_id(task_id)
         path = self.layout.task_file(task_id)
         try:
-            return Task.from_dict(read_json(path))
+            task = Task.from_dict(read_json(path))
+            if task.id != task_id:  # a file copied by hand: acting on it would change another
+                raise ValueError(f"its id is {task.id}")
+            return task
         except FileNotFoundError:
             raise NotFound(task_id) from None
         except (OSError, ValueError) as e:

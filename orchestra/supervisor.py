@@ -13,6 +13,7 @@ from orchestra import agents, debug, executor, hooks, lease, process, scheduler
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.paths import SENTINELS
+from orchestra.reapers import Reapers
 from orchestra.reconcile import decide, next_deadline
 from orchestra.settle import apply, fail_doomed, orphan_facts, retry_backoff, sentinel_facts
 from orchestra.store import Store, read_json
@@ -39,36 +40,6 @@ def spawn_background(layout, parallel, daemon=False):
 # -- the loop ------------------------------------------------------------------------------
 
 
-class Reapers:
-    """Threads that wait for our children and put (task id, exit status) on `exits`. A thread
-    done with one child waits for the next: starting a thread for every launch cost about as
-    much as the rest of the launch's bookkeeping."""
-
-    def __init__(self, exits):
-        self.exits = exits
-        self.jobs = queue.Queue()
-        self.idle = 0
-        self.mutex = threading.Lock()
-
-    def watch(self, tid, proc):
-        with self.mutex:
-            start = self.idle == 0
-            if not start:
-                self.idle -= 1
-        self.jobs.put((tid, proc))
-        if start:
-            threading.Thread(target=self._work, daemon=True).start()
-
-    def _work(self):
-        while True:
-            tid, proc = self.jobs.get()
-            code = proc.wait()
-            with self.mutex:
-                # Idle before the exit is seen: the launch it frees a slot for may use us.
-                self.idle += 1
-            self.exits.put((tid, code))
-
-
 class Supervisor:
     """Run with the supervisor lock held. `notify(before, after)` hears every change it makes.
 
@@ -76,7 +47,8 @@ class Supervisor:
     writes "stop" into supervisor.json; `daemon start` can turn a running supervisor into a
     daemon the same way)."""
 
-    def __init__(self, layout, lock, parallel, notify=None, clock=time.time, daemon=False):
+    def __init__(self, layout, lock, parallel, notify=None, clock=time.time, daemon=False,
+                 give_up_after=None):
         self.layout = layout
         self.lock = lock
         self.parallel = parallel
@@ -93,6 +65,9 @@ class Supervisor:
         self.stop_requested = False
         self._info_mtime = None
         self._snap = None
+        # In the foreground (`run --wait`) a person waits: after this many failed ticks in a row
+        # say why and stop, rather than retry a read-only directory forever. None: never.
+        self.give_up_after = give_up_after
         self._scanned_at = 0.0
         self._stale = False  # the snapshot was found wrong about a task: list afresh
         self._errors = 0
@@ -123,8 +98,8 @@ class Supervisor:
                     self._errors = 0
                     self._archive(now)
                     self.hooks.poll()
-                except Exception:  # noqa: BLE001 -- the supervisor outlives any one bad tick
-                    self._recover()
+                except Exception as e:  # noqa: BLE001 -- the supervisor outlives a bad tick
+                    self._recover(e)
                     continue
                 if not self.daemon and not self.procs and self._drained_for_good():
                     return
@@ -182,15 +157,26 @@ class Supervisor:
         if moved:
             debug.log(f"archived {moved} finished task(s)")
 
-    def _recover(self):
+    def _recover(self, error):
         """A tick failed (a full disk, an unreadable config, a bug): report it, wait, go on.
-        Nothing was half-applied: every transition is one atomic write."""
-        import traceback
+        Nothing was half-applied: every transition is one atomic write. The traceback goes to
+        the background supervisor's log, or with --debug; in the foreground one line says it."""
         self._errors += 1
+        delay = min(30.0, 0.5 * 2 ** min(self._errors, 6))
+        what = str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+        if self.give_up_after is not None and self._errors >= self.give_up_after:
+            raise OrchestraError(f"supervisor: {self._errors} ticks failed in a row, giving up "
+                                 f"({what}); running agents go on, and `orchestra run` "
+                                 "supervises them again once that is mended", 1) from error
+        if self.give_up_after is None or debug.enabled:
+            import traceback
+            detail = ":\n" + traceback.format_exc()
+        else:
+            detail = f": {what}\n"
         sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: tick failed "
-                         f"({self._errors} in a row), retrying:\n{traceback.format_exc()}")
+                         f"({self._errors} in a row), retrying in {delay:g}s{detail}")
         sys.stderr.flush()
-        time.sleep(min(30.0, 0.5 * 2 ** min(self._errors, 6)))
+        time.sleep(delay)
 
     def _remove_info(self):
         try:

@@ -4,7 +4,7 @@ import queue
 import threading
 import unittest
 
-from orchestra.supervisor import Reapers
+from orchestra.reapers import Reapers
 
 
 class Child:

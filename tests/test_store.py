@@ -109,6 +109,14 @@ class StoreTest(unittest.TestCase):
         with self.assertRaises(OrchestraError):
             self.store.get(b.id)
 
+    def test_a_task_file_under_another_tasks_name_is_not_acted_on(self):
+        a = self.new(1)
+        other = "task_1111111111111_aaaaaa"
+        shutil.copy(self.store.layout.task_file(a.id), self.store.layout.task_file(other))
+        with self.assertRaises(OrchestraError) as caught:
+            self.store.get(other)
+        self.assertIn(f"its id is {a.id}", caught.exception.message)
+
     def test_corrupt_file_is_reported_and_skipped(self):
         good = self.new(1)
         bad = os.path.join(self.store.layout.tasks, "task_1790000000099_abcdef.json")

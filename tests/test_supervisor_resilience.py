@@ -11,6 +11,7 @@ from contextlib import redirect_stderr
 from unittest import mock
 
 from orchestra import lease
+from orchestra.errors import OrchestraError
 from orchestra.paths import Layout
 from orchestra.store import Store
 from orchestra.supervisor import Supervisor
@@ -79,6 +80,24 @@ class FullDiskTest(unittest.TestCase):
         self.assertEqual(self.store.get(self.task.id).status, "completed")
         hidden = [n for n in os.listdir(self.layout.tasks) if n.startswith(".")]
         self.assertEqual(hidden, [])
+
+    def test_in_the_foreground_a_failing_tick_is_one_line_and_it_gives_up(self):
+        def save(store, task, before=None, **options):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        lock = lease.lock_for(self.layout)
+        self.assertTrue(lock.acquire(timeout=0))
+        self.addCleanup(lambda: lock.held and lock.release())
+        err = io.StringIO()
+        with mock.patch.object(Store, "save", save), mock.patch("time.sleep"), \
+                redirect_stderr(err), self.assertRaises(OrchestraError) as caught:
+            Supervisor(self.layout, lock, 1, give_up_after=3).run()
+        self.assertIn("3 ticks failed in a row, giving up", caught.exception.message)
+        self.assertIn("No space left on device", caught.exception.message)
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 2, lines)  # the two retried ticks, a line each
+        self.assertIn("tick failed (1 in a row), retrying in 1s: [Errno 28] No space left", lines[0])
+        self.assertNotIn("Traceback", err.getvalue())
 
     def test_a_failing_outcome_write_is_retried_until_it_lands(self):
         real_save = Store.save

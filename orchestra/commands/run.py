@@ -9,6 +9,7 @@ from orchestra.task import ACTIVE, Status
 from orchestra.commands import args
 
 WATCH_POLL = 0.2
+GIVE_UP_AFTER = 5  # failed ticks in a row (about 15 s of retrying) before `run --wait` stops
 
 
 def run(layout, console, parallel=None, wait=False):
@@ -55,7 +56,8 @@ def _foreground(layout, console, parallel, watched):
     ran = set(watched)
     while True:
         if lock.acquire(timeout=0):
-            sup = supervisor.Supervisor(layout, lock, parallel, notify=notify)
+            sup = supervisor.Supervisor(layout, lock, parallel, notify=notify,
+                                        give_up_after=GIVE_UP_AFTER)
             try:
                 sup.run()
             except KeyboardInterrupt:
