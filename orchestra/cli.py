@@ -25,8 +25,15 @@ class Console:
         self.style, self.width, self.is_tty = style, width, is_tty
 
     def out(self, text):
-        self.stdout.write(text + "\n")
-        self.stdout.flush()
+        try:
+            self.stdout.write(text + "\n")
+            self.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader went away: main says nothing more
+        except OSError as e:
+            # Say where: "No space left on device" alone reads as if the command failed.
+            raise OrchestraError(f"cannot write to standard output ({e.strerror or e}); "
+                                 "what was asked is done all the same", FAILED) from None
 
     def out_bytes(self, data):
         self.stdout.flush()

@@ -408,8 +408,8 @@ def _fsync_all(paths, workers=16):
 
 def check_id(task_id):
     if not valid_id(task_id):
-        raise OrchestraError(
-            f"invalid task id {task_id!r}: ids look like task_1764071563123_a1b2c3")
+        shown = repr(task_id) if len(task_id) <= 60 else f"{task_id[:40]!r}... ({len(task_id)} characters)"
+        raise OrchestraError(f"invalid task id {shown}: ids look like task_1764071563123_a1b2c3")
 
 
 def _dump(task):

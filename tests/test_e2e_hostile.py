@@ -50,6 +50,18 @@ class HostileInputTest(ProjectCase):
         r = run(["status", "../../etc/passwd"], 2)
         self.assertEqual((r.returncode, r.stdout), (2, ""))
 
+    def test_a_full_stdout_says_so_and_the_task_is_queued(self):
+        if not os.path.exists("/dev/full"):
+            self.skipTest("no /dev/full here")
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([sys.executable, "-m", "orchestra", "start", "-q", "fake", "done"],
+                               cwd=self.root, env=self.env(), stdout=full,
+                               stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.count("\n"), 1, r.stderr)
+        self.assertIn("cannot write to standard output (No space left on device)", r.stderr)
+        self.assertEqual(len(self.task_files()), 1)
+
     def test_an_empty_root_is_an_error(self):
         self.assertIn("project root ''", self.fails("--root", "", "status"))
 

@@ -9,7 +9,9 @@ from orchestra.store import Store, check_id
 
 
 def run(layout, console, task_id=None, check=False):
-    if check == (task_id is not None):
+    if check and task_id is not None:
+        raise OrchestraError("give a task id or --check (the whole graph), not both")
+    if not check and task_id is None:
         raise OrchestraError("give a task id, or --check for the whole graph")
     store = Store(layout, persist_cache=True)
     # A check only reads; the tree shows statuses brought up to date first.
