@@ -36,7 +36,8 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
         try:
             prompt = stdin.buffer.read().decode("utf-8").rstrip("\r\n") if stdin else ""
         except UnicodeDecodeError:
-            raise OrchestraError("the prompt on stdin is not valid UTF-8") from None
+            raise OrchestraError("the prompt on stdin is not valid UTF-8: convert it first "
+                                 "(for example with iconv -t UTF-8)") from None
     check_prompt(prompt)
     spec = agents.get(layout, agent)
     spec.template()  # a missing template file is an error now, not at launch
