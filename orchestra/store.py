@@ -287,8 +287,14 @@ class Store:
             "reason": after.reason, "error": after.error, "attempt": after.attempt,
         }, ensure_ascii=False) + "\n" for after in afters).encode("utf-8")
         try:
-            fd = os.open(self.layout.events, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.layout.events, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
+                end = os.lseek(fd, 0, os.SEEK_END)
+                if end:
+                    os.lseek(fd, end - 1, os.SEEK_SET)
+                    if os.read(fd, 1) != b"\n":
+                        # A line cut short (a full disk, a crash) would swallow this one too.
+                        line = b"\n" + line
                 os.write(fd, line)  # one write to an O_APPEND file: writers never interleave
             finally:
                 os.close(fd)

@@ -117,6 +117,17 @@ class StoreTest(unittest.TestCase):
             self.store.get(other)
         self.assertIn(f"its id is {a.id}", caught.exception.message)
 
+    def test_an_event_after_a_line_cut_short_is_a_line_of_its_own(self):
+        self.new(1)
+        with open(self.store.layout.events, "ab") as f:
+            f.write(b'{"time": "2026-11-28T00:00:00Z", "task": "task_17')  # a torn write
+        b = self.new(2)
+        with open(self.store.layout.events, "rb") as f:
+            lines = f.read().split(b"\n")
+        self.assertEqual(json.loads(lines[-2])["task"], b.id)
+        self.assertEqual(lines[-1], b"")
+        self.assertEqual(len(lines), 4)  # the first event, the torn line, this one, ""
+
     def test_corrupt_file_is_reported_and_skipped(self):
         good = self.new(1)
         bad = os.path.join(self.store.layout.tasks, "task_1790000000099_abcdef.json")
