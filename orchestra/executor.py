@@ -1,6 +1,7 @@
 """Turn a task and its agent into a running process: placeholders, environment, working
 directory, log header. The platform part of starting and killing lives in process.py."""
 
+import errno
 import os
 import shutil
 import sys
@@ -122,4 +123,9 @@ def launch(layout, task, attempt, now):
         return process.spawn(argv, cwd=cwd, env=env, log_path=log_path,
                              exit_path=layout.sentinel(task.id, "exit"), header=header.encode())
     except (OSError, ValueError) as e:  # ValueError: a NUL byte in an argument or env value
-        raise LaunchError(f"cannot start {argv[0]}: {getattr(e, 'strerror', None) or e}") from None
+        why = getattr(e, "strerror", None) or e
+        if getattr(e, "errno", None) == errno.E2BIG:
+            longest = max(len(a.encode("utf-8", "surrogateescape")) for a in argv)
+            why = (f"{why}: its longest argument, the prompt with its template, is {longest:,} "
+                   "bytes, more than the system passes to a program; shorten the prompt")
+        raise LaunchError(f"cannot start {argv[0]}: {why}") from None

@@ -62,6 +62,18 @@ class HostileInputTest(ProjectCase):
         self.assertIn("cannot write to standard output (No space left on device)", r.stderr)
         self.assertEqual(len(self.task_files()), 1)
 
+    def test_a_prompt_too_long_for_a_command_line_fails_its_launch_saying_so(self):
+        if sys.platform != "linux":
+            self.skipTest("the limit on one argument (128 KiB) is Linux's")
+        r = self.run_cli("start", "-q", "fake", "-", input="done " + "x" * 200_000)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        tid = r.stdout.strip()
+        self.assertEqual(self.run_cli("run", "--wait").returncode, 1)
+        task = self.task(tid)
+        self.assertEqual((task["status"], task["reason"]), ("failed", "launch"))
+        self.assertIn("the prompt with its template, is 200,005 bytes", task["error"])
+        self.assertIn("shorten the prompt", task["error"])
+
     def test_an_empty_root_is_an_error(self):
         self.assertIn("project root ''", self.fails("--root", "", "status"))
 
