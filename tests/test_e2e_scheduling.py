@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 import sys
 import time
 import unittest

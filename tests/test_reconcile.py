@@ -1,6 +1,5 @@
 import unittest
 
-from orchestra.clock import iso
 from orchestra.reconcile import SENTINEL_GRACE, Facts, decide, next_deadline
 from orchestra.task import ERROR, EXIT, LOST, TIMEOUT, Status, Task, launched
 

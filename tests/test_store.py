@@ -243,7 +243,6 @@ class ScanCacheTest(unittest.TestCase):
 class CacheUpgradeTest(unittest.TestCase):
     def test_a_cache_from_a_version_with_fewer_fields_is_not_trusted(self):
         import marshal
-        from orchestra import store as store_module
         from orchestra.task import FIELDS
         root = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, root)
