@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 import unittest
 
 from tests.helpers import ProjectCase, wait_until
@@ -41,15 +41,22 @@ class EventsTest(ProjectCase):
         follow = subprocess.Popen([sys.executable, "-m", "orchestra", "events", "-f", "--json"],
                                   cwd=self.root, env=self.env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
+        lines = []
+        reader = threading.Thread(target=lambda: lines.extend(iter(follow.stdout.readline, "")),
+                                  daemon=True)
+        reader.start()
         self.run_cli("run", "--wait", timeout=60)
-        wait_until(lambda: len(self.events()) == 3, 5, message="three events")
-        time.sleep(0.5)  # a few polls of the follower
+        # Interrupted once it has printed all three, however slow its start on a busy machine.
+        wait_until(lambda: len(lines) == 3, 20, message="the follower's three events")
         follow.send_signal(signal.SIGINT)
-        out, err = follow.communicate(timeout=10)
+        follow.wait(timeout=10)
+        reader.join(10)
+        err = follow.stderr.read()
+        follow.stdout.close()
+        follow.stderr.close()
         self.assertEqual(follow.returncode, 0, err)
         self.assertNotIn("Traceback", err)
-        self.assertEqual([json.loads(l)["to"] for l in out.splitlines()],
-                         ["pending", "running", "completed"])
+        self.assertEqual([json.loads(l)["to"] for l in lines], ["pending", "running", "completed"])
 
 
 if __name__ == "__main__":
