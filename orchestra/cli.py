@@ -25,20 +25,23 @@ class Console:
         self.style, self.width, self.is_tty = style, width, is_tty
 
     def out(self, text):
+        self._emit(self.stdout, text + "\n")
+
+    def out_bytes(self, data):
+        self.stdout.flush()
+        self._emit(self.stdout.buffer, data)
+
+    @staticmethod
+    def _emit(stream, data):
         try:
-            self.stdout.write(text + "\n")
-            self.stdout.flush()
+            stream.write(data)
+            stream.flush()
         except BrokenPipeError:
             raise  # the reader went away: main says nothing more
         except OSError as e:
             # Say where: "No space left on device" alone reads as if the command failed.
             raise OrchestraError(f"cannot write to standard output ({e.strerror or e}); "
                                  "what was asked is done all the same", FAILED) from None
-
-    def out_bytes(self, data):
-        self.stdout.flush()
-        self.stdout.buffer.write(data)
-        self.stdout.buffer.flush()
 
     def warn(self, text):
         self.stderr.write(f"orchestra: {text}\n")

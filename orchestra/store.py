@@ -230,8 +230,10 @@ class Store:
             task = Task.from_dict(read_json(self.layout.durable_copy(task_id)))
         except (OSError, ValueError):
             return None
+        if task.id != task_id:
+            return None
         debug.log(f"{task_id}: its task file is unreadable; using the version last on disk")
-        return task if task.id == task_id else None
+        return task
 
     def exists(self, task_id):
         return os.path.exists(self.layout.task_file(task_id))
@@ -414,7 +416,8 @@ def _fsync_all(paths, workers=16):
 
 def check_id(task_id):
     if not valid_id(task_id):
-        shown = repr(task_id) if len(task_id) <= 60 else f"{task_id[:40]!r}... ({len(task_id)} characters)"
+        shown = (repr(task_id) if len(task_id) <= 60
+                 else f"{task_id[:40]!r}... ({len(task_id)} characters)")
         raise OrchestraError(f"invalid task id {shown}: ids look like task_1764071563123_a1b2c3")
 
 

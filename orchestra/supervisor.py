@@ -118,7 +118,7 @@ class Supervisor:
         supervisor made, and what other processes change (a new task, a cancel, a new timeout)
         is seen within IDLE_POLL, as on an idle tick. Every transition re-reads its task under
         the store lock, so a stale snapshot can only make a reaction later, never a write wrong.
-        (Listing a directory of a few thousand files on every exit was most of a drain's cost.)"""
+        (Listing the directory on every exit was a sixth of a 200-task no-op drain.)"""
         if (self._snap is None or self._stale or self.exits.empty()
                 or now - self._scanned_at >= IDLE_POLL):
             self._snap, self._scanned_at, self._stale = self.store.scan(), now, False
