@@ -224,10 +224,14 @@ def all_agents(layout):
     return merged
 
 
+class UnknownAgent(OrchestraError):
+    """No agent of that name, in the presets or a config that was read."""
+
+
 def get(layout, name):
     specs = all_agents(layout)
     if name not in specs:
-        raise OrchestraError(
+        raise UnknownAgent(
             f"unknown agent {name!r}; known agents: {', '.join(sorted(specs))} "
             f"(define more in {os.path.relpath(layout.agent_config, layout.root)})")
     spec = specs[name]

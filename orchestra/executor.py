@@ -10,13 +10,18 @@ import time
 from orchestra import agents, process
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
-from orchestra.task import LIMIT
+from orchestra.task import CONFIG, LIMIT
 
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class LaunchError(Exception):
     """The task could not be started; the message says why (recorded as reason `launch`)."""
+
+
+class ConfigError(LaunchError):
+    """The agent config cannot be read or validated just now (a typo, a half-saved file): the
+    task waits for it instead of failing."""
 
 
 def placeholders(layout, task):
@@ -32,7 +37,7 @@ def placeholders(layout, task):
 
 
 def _previous_error(task):
-    if task.status != "pending" or not task.error or not task.reason or task.reason == LIMIT:
+    if task.status != "pending" or not task.error or task.reason in (None, LIMIT, CONFIG):
         return ""
     return f"The previous attempt failed ({task.reason}): {task.error}"
 
@@ -49,8 +54,10 @@ def prepare(layout, task, environ=os.environ):
     try:
         agent = agents.get(layout, task.agent)
         template = agent.template()
-    except OrchestraError as e:
+    except agents.UnknownAgent as e:
         raise LaunchError(e.message) from None
+    except OrchestraError as e:
+        raise ConfigError(e.message) from None
     values = placeholders(layout, task)
     values["prompt"] = agents.substitute(template, dict(values, prompt=task.prompt))
     # A run a usage limit stopped goes on in the same session, where the agent can resume one.

@@ -174,6 +174,28 @@ def kill_tree(pid, grace=KILL_GRACE, poll=0.02):
         time.sleep(poll)
 
 
+# -- runs (interim: the process group only, and only when the leader is ours) --------------
+
+
+def run_alive(pid, pid_start, run_id):
+    return bool(pid) and pid_start is not None and start_token(pid) == pid_start \
+        or bool(pid) and pid_start is not None and group_alive(pid)
+
+
+def signal_run(pid, pid_start, run_id, force=False):
+    if pid and pid_start is not None:
+        (force_kill_tree if force else terminate_tree)(pid)
+
+
+def kill_run(pid, pid_start, run_id, grace=KILL_GRACE):
+    if pid and pid_start is not None:
+        kill_tree(pid, grace)
+
+
+def release_run(run_id):
+    pass
+
+
 # -- Windows -----------------------------------------------------------------------
 
 

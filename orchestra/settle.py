@@ -7,13 +7,13 @@ import sys
 import time
 
 from orchestra import agents, debug, dependencies, process, settings
-from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide
-from orchestra.task import DEPENDENCY, LIMIT, Status, finish, limited, with_usage
+from orchestra.task import DEPENDENCY, LIMIT, Outcome, Status, finish, limited, with_usage
 
 
-def sentinel_facts(store, snap, task, exited, exit_code, stream=None):
+def sentinel_facts(store, snap, task, exited, exit_code, stream=None, tree_alive=None,
+                   elapsed=None):
     """Facts from the task's sentinels. Once the process has ended they are looked up afresh:
     an agent may write .done and exit between our listing and now. `stream`: the verdict of
     the output as it arrived, when the caller followed it (else the log is read now)."""
@@ -29,7 +29,8 @@ def sentinel_facts(store, snap, task, exited, exit_code, stream=None):
         sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
     return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
                  cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at,
-                 verdict=(stream or read_verdict(store.layout, task)) if exited else None)
+                 verdict=(stream or read_verdict(store.layout, task)) if exited else None,
+                 tree_alive=tree_alive, elapsed=elapsed)
 
 
 LOG_READ_MAX = 16 * 1024 * 1024  # the tail of a log that is parsed for the agent's verdict
@@ -67,7 +68,8 @@ def orphan_facts(store, snap, task):
     exited = code is not None or not process.is_alive(task.pid, task.pid_start)
     if exited and code is None:
         code = store.read_exit(task.id)  # the wrapper may have written it as we looked
-    facts = sentinel_facts(store, snap, task, exited, code)
+    tree_alive = not exited or process.run_alive(task.pid, task.pid_start, task.run_id())
+    facts = sentinel_facts(store, snap, task, exited, code, tree_alive=tree_alive)
     if code is not None:
         facts.ended_at = store.sentinel_mtime(task.id, "exit")
     return facts
@@ -78,29 +80,37 @@ def retry_backoff(layout):
     return (float(s.retry_backoff_base), float(s.retry_backoff_cap))
 
 
+def ended(task, decision, now, backoff=(2.0, 300.0)):
+    """The task once `decision`'s outcome is recorded: with the run's usage, and final, pending
+    for a retry, or pending until a usage limit lifts. Pure."""
+    ran = with_usage(task, verdict=decision.verdict)
+    when = decision.ended_at or now
+    if decision.reason == LIMIT:
+        return limited(ran, message=decision.error, reset_at=decision.reset_at, now=when)
+    return finish(ran, outcome=decision.outcome, now=when, retry_backoff=backoff)
+
+
 def apply(store, task, decision, now, backoff=(2.0, 300.0)):
-    """Record a decision if the task is still in the run it was made for; the new task or None."""
-    with store.locked():
-        current = store.get(task.id)
-        if current.state is not Status.RUNNING or current.attempt != task.attempt:
-            return None
-        if decision.record:
-            store.write_sentinel(task.id, decision.record, iso(now) + "\n")
-        before = current
-        if decision.verdict is not None:
-            current = with_usage(current, decision.verdict)
-        if decision.reason == LIMIT:
-            after = limited(current, decision.error, decision.reset_at, decision.ended_at or now)
-        else:
-            after = finish(current, decision.status, decision.reason, decision.error,
-                           decision.exit_code, decision.ended_at or now, backoff)
-        store.save(after, before)
-    debug.log(f"{task.id}: {decision!r} -> {after.status}")
+    """Record a decided outcome if the task is still in the run it was decided for; the new
+    task or None."""
+    done = store.transition(task.id, lambda current: ended(current, decision, now, backoff),
+                            expect=(Status.RUNNING,), attempt=task.attempt)
+    after = done[1] if done else None
+    debug.log(f"{task.id}: {decision!r} -> {after.status if after else 'moved on'}")
     return after
 
 
+def mark(store, task, kind):
+    """Record a decided kill (sentinel `kind`) while the task is still in that run; False if
+    it moved on."""
+    return store.transition(task.id, expect=(Status.RUNNING,), attempt=task.attempt,
+                            mark=kind) is not None
+
+
 def settle_orphans(store, now):
-    """Settle every running task by observation alone; the caller holds the supervisor lock."""
+    """Settle every running task by observation alone; the caller holds no supervisor lock
+    but no supervisor is alive. A decided kill is carried out here, to the end, before the
+    task is judged: no outcome is recorded while one of its processes lives."""
     snap = store.scan()
     changed = []
     backoff = None
@@ -108,17 +118,18 @@ def settle_orphans(store, now):
         if task.state is not Status.RUNNING:
             continue
         decision = decide(task, orphan_facts(store, snap, task), now)
-        if decision is None or decision.verify:
-            continue  # starting a verification is a supervisor's job
-        if decision.status is None:
-            process.kill_tree(task.pid)  # judged on a later look, once it has exited
-            continue
+        if decision is not None and decision.kill:
+            if decision.record and not mark(store, task, decision.record):
+                continue
+            process.kill_run(task.pid, task.pid_start, task.run_id())
+            decision = decide(task, orphan_facts(store, store.scan(), task), time.time())
+        if decision is None or decision.outcome is None or decision.verify:
+            continue  # still running, or its verification is a supervisor's to start
         backoff = backoff or retry_backoff(store.layout)
         after = apply(store, task, decision, now, backoff)
         if after is not None:
+            process.release_run(task.run_id())
             changed.append((task, after))
-            if decision.kill:
-                process.kill_tree(task.pid)
     return snap, changed
 
 
@@ -127,16 +138,12 @@ def fail_doomed(store, snap, now):
     `dependency`); returns [(before, after)]. Safe to run from several processes at once."""
     changed = []
     for task, culprit, message in dependencies.doomed(snap.tasks.values()):
-        with store.locked():
-            try:
-                current = store.get(task.id)
-            except OrchestraError:
-                continue
-            if current.state is not Status.PENDING:
-                continue
-            after = finish(current, Status.FAILED, DEPENDENCY, message, None, now)
-            store.save(after, current)
-        snap.tasks[task.id] = after
-        changed.append((task, after))
+        outcome = Outcome(Status.FAILED, DEPENDENCY, message)
+        done = store.transition(task.id, lambda t: finish(t, outcome=outcome, now=now),
+                                expect=(Status.PENDING,))
+        if done is None:
+            continue
+        snap.tasks[task.id] = done[1]
+        changed.append((task, done[1]))
         debug.log(f"{task.id}: {message}")
     return changed

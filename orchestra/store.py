@@ -241,8 +241,8 @@ class Store:
     # -- writing -----------------------------------------------------------------
 
     def save(self, task, before=None, durable=True):
-        """Replace the task's file; with `before` (the task as it was), a change of status is
-        also appended to the event log.
+        """Replace the task's file; with `before` (the task as it was), a change of status (or
+        of reason: a task held pending for its config) is also appended to the event log.
 
         durable=False does not wait for the disk (fsync): the supervisor saves a launch record
         for every task it starts, and that wait cost about 1 ms a task on the development VM's
@@ -269,8 +269,44 @@ class Store:
             # What this process wrote, the next scan need not parse again (a supervisor
             # rewrites every task it runs twice).
             self._cache[name] = ((st.st_ino, st.st_mtime_ns, st.st_size), task)
-        if before is not None and before.status != task.status:
+        if before is not None and (before.status != task.status or before.reason != task.reason):
             self.record(before, task)
+
+    def transition(self, task_id, change=None, *, expect, attempt=None, mark=None,
+                   durable=True):
+        """The one way a task changes state. Under the store lock: re-read the task; if its
+        status is not one of `expect` (or, given `attempt`, it has moved on to another run),
+        or it is gone, return None; else write the sentinel `mark` first (a decision that
+        must outlive us, such as "cancelled" or "timeout"), save `change(task)` unless change
+        is None or returns None, and append the event. Returns (before, after); after is
+        before when nothing was saved. `durable` as for save, or a function of the new task.
+
+        A caller holding `locked()` already (cancel --all) may call this inside it."""
+        held = self._lock is not None and self._lock.held
+        lock = _NoLock() if held else self.locked()
+        with lock:
+            try:
+                before = self.get(task_id)
+            except NotFound:
+                return None
+            if before.state not in expect or (attempt is not None and before.attempt != attempt):
+                return None
+            if mark:
+                self.mark(task_id, mark)
+            after = change(before) if change is not None else None
+            if after is None:
+                return before, before
+            self.save(after, before, durable=durable(after) if callable(durable) else durable)
+        return before, after
+
+    def mark(self, task_id, kind):
+        """Write the sentinel `kind` holding the time. On a full disk the file is created empty
+        (it needs no data block, so it usually can be): its presence is what counts."""
+        path = self.layout.sentinel(task_id, kind)
+        try:
+            write_atomic(path, iso(time.time()) + "\n")
+        except OSError:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
 
     def create(self, task):
         self.ensure()
@@ -424,3 +460,13 @@ def check_id(task_id):
 def _dump(task):
     import json
     return json.dumps(task.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+class _NoLock:
+    """The store lock as a context when the caller already holds it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

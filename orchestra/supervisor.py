@@ -14,10 +14,12 @@ from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.paths import SENTINELS
 from orchestra.reapers import Reapers
-from orchestra.reconcile import decide, next_deadline
-from orchestra.settle import apply, fail_doomed, orphan_facts, retry_backoff, sentinel_facts
+from orchestra.reconcile import Facts, decide
+from orchestra.settle import (apply, fail_doomed, mark, orphan_facts, retry_backoff,
+                             sentinel_facts)
 from orchestra.store import Store, read_json
-from orchestra.task import LAUNCH, VERIFY, Status, finish, launched, verifying, with_usage
+from orchestra.task import (VERIFY, Outcome, Status, finish, held, launch_failed, launched,
+                            verifying, with_usage)
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
 ARCHIVE_EVERY = 600.0  # seconds between passes that archive tasks past their retention
@@ -75,6 +77,9 @@ class Supervisor:
         self._idle_until = None  # while nothing runs or changes, no tick's work is due before
         self.hooks = hooks.Runner(layout)
         self._killed = set()  # (task id, attempt) whose tree is being killed
+        self.began = {}       # task id -> ((id, attempt), monotonic time its run began)
+        self._owed = {}       # (task id, attempt) -> the sentinel of a kill decided here
+        self._reported = {}   # task id -> the trouble last reported settling it
         self.streams = {}     # task id -> [log path, offset, decoder, verdict.StreamParser]
 
     def run(self):
@@ -211,42 +216,105 @@ class Supervisor:
                 tid, code = self.exits.get_nowait()
             except queue.Empty:
                 break
-            exited[tid] = code
+            if tid is not None:  # None: a kill thread finished, which only wakes us
+                exited[tid] = code
+        mono = time.monotonic()
         for task in list(snap.tasks.values()):
             if task.state is not Status.RUNNING:
                 continue
-            if task.id in exited:
-                facts = sentinel_facts(self.store, snap, task, True, exited[task.id],
-                                       stream=self._follow(task.id, final=True))
-            elif task.id in self.procs:
-                self._follow(task.id)
-                facts = sentinel_facts(self.store, snap, task, False, None)
-            else:
-                facts = orphan_facts(self.store, snap, task)
-            decision = decide(task, facts, now)
-            if decision is None:
-                continue
-            if decision.kill and (task.id, task.attempt) not in self._killed:
-                self._killed.add((task.id, task.attempt))
-                self._kill_async(task.pid)
-            if decision.status is None:
-                continue  # killed; judged once it has exited
-            if task.id in exited:
-                self._forget(task.id)  # its exit stays in `exited` until recorded below
-            if decision.verify:
-                after = self._start_verify(task, decision, now)
-            else:
-                after = apply(self.store, task, decision, now, retry_backoff(self.layout))
-                if after is not None:
-                    self.notify(task, after)
-            if after is None:
-                self._stale = True  # someone else settled it (a cancel, a `status`)
-            exited.pop(task.id, None)
-            if after is not None:
-                snap.tasks[task.id] = after
+            try:
+                self._settle_one(snap, task, now, mono)
+            except Exception as e:  # noqa: BLE001 -- one task's trouble stops no other's timeout
+                # A record that failed (a full disk) is tried again on the next tick: the exit
+                # status stays in self.exited, a decided kill in self._owed.
+                self._report(task.id, e)
+        running = {t.id for t in snap.tasks.values() if t.state is Status.RUNNING}
         for tid in list(exited):  # children of tasks no longer running (cancelled meanwhile)
-            del exited[tid]
-            self._forget(tid)
+            if tid not in running:
+                del exited[tid]
+                self._forget(tid)
+
+    def _settle_one(self, snap, task, now, mono):
+        exited = self.exited
+        elapsed = self._elapsed(task, now, mono)
+        if task.id in exited and process.run_alive(task.pid, task.pid_start, task.run_id()):
+            facts = Facts(exited=True, exit_code=exited[task.id], tree_alive=True)
+        elif task.id in exited:
+            facts = sentinel_facts(self.store, snap, task, True, exited[task.id],
+                                   stream=self._follow(task.id, final=True), elapsed=elapsed)
+        elif task.id in self.procs:
+            self._follow(task.id)
+            facts = sentinel_facts(self.store, snap, task, False, None, elapsed=elapsed)
+        else:
+            facts = orphan_facts(self.store, snap, task)
+            facts.elapsed = elapsed
+        if self._owed.get((task.id, task.attempt)) == "timeout":
+            facts.timed_out = True  # decided here, though its mark could not be written
+        decision = decide(task, facts, now)
+        if decision is None:
+            return
+        if decision.kill:
+            self._kill(snap, task, decision)
+            return  # judged once every process of the run is gone
+        if task.id in exited:
+            self._forget(task.id)  # its exit stays in `exited` until recorded below
+        if decision.verify:
+            after = self._start_verify(task, decision, now)
+        else:
+            after = apply(self.store, task, decision, now, retry_backoff(self.layout))
+            if after is not None:
+                process.release_run(task.run_id())
+                self.notify(task, after)
+        if after is None:
+            self._stale = True  # someone else settled it (a cancel, a `status`)
+        exited.pop(task.id, None)
+        self._owed.pop((task.id, task.attempt), None)
+        self._reported.pop(task.id, None)
+        if after is not None:
+            snap.tasks[task.id] = after
+            if after.state is not Status.RUNNING:
+                self.began.pop(task.id, None)
+
+    def _report(self, tid, error):
+        """Say once what keeps a task from being settled (not on every tick it lasts)."""
+        what = str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+        if self._reported.get(tid) == what:
+            return
+        self._reported[tid] = what
+        if debug.enabled:
+            import traceback
+            what += ":\n" + traceback.format_exc()
+        sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: cannot settle "
+                         f"{tid} yet ({what}); trying again\n")
+        sys.stderr.flush()
+
+    def _elapsed(self, task, now, mono):
+        """How long the task's run has lasted, on the monotonic clock from when this
+        supervisor launched or first saw it: a step of the wall clock moves no deadline."""
+        key = (task.id, task.attempt)
+        began = self.began.get(task.id)
+        if began is None or began[0] != key:
+            began = self.began[task.id] = (key, mono - max(0.0, now - (task.started() or now)))
+        return mono - began[1]
+
+    def _kill(self, snap, task, decision):
+        """Carry out a decided kill. What must outlive this process (a timeout) is recorded
+        first, as a sentinel: a supervisor killed meanwhile leaves the kill owed, and whoever
+        looks next (a supervisor, `status`, `cancel`) completes it before any outcome."""
+        key = (task.id, task.attempt)
+        if key in self._killed:
+            return
+        if decision.record:
+            self._owed[key] = decision.record
+            try:
+                if not mark(self.store, task, decision.record):
+                    self._stale = True
+                    return
+                snap.names.add(f"{task.id}.{decision.record}")
+            except OSError as e:
+                self._report(task.id, e)  # killed all the same: the signals need no disk
+        self._killed.add(key)
+        self._kill_async(task)
 
     def _follow(self, tid, final=False):
         """Feed what the agent has written since the last tick to its output parser; with
@@ -270,23 +338,17 @@ class Supervisor:
 
     def _forget(self, tid):
         self.streams.pop(tid, None)
-        proc = self.procs.pop(tid, None)
-        if proc is not None and process.group_alive(proc.pid):
-            # The run ended but left processes behind in its group: we started them.
-            self._kill_async(proc.pid)
+        self.procs.pop(tid, None)
 
     def _start_verify(self, task, decision, now):
         """The agent reported success: run the task's verification command, as part of the
         same run (the task stays running, in phase "verify")."""
-        with self.store.locked():
-            try:
-                current = self.store.get(task.id)
-            except OrchestraError:
+        started = []
+
+        def change(current):
+            if current.phase:
                 return None
-            if current.state is not Status.RUNNING or current.attempt != task.attempt \
-                    or current.phase:
-                return None
-            ran = with_usage(current, decision.verdict) if decision.verdict else current
+            ran = with_usage(current, verdict=decision.verdict)
             try:
                 os.unlink(self.layout.sentinel(task.id, "exit"))
             except FileNotFoundError:
@@ -294,17 +356,40 @@ class Supervisor:
             try:
                 proc = executor.launch_verify(self.layout, ran)
             except executor.LaunchError as e:
-                after = finish(ran, Status.FAILED, VERIFY, str(e), None, now,
-                               retry_backoff(self.layout))
-                self.store.save(after, current)
-                self.notify(task, after)
-                return after
-            after = verifying(ran, proc.pid, process.start_token(proc.pid))
-            self._record_or_kill(after, current, proc)
-        self.procs[task.id] = proc
-        self.reapers.watch(task.id, proc)
-        debug.log(f"{task.id}: verifying with pid {proc.pid}")
-        return after
+                return finish(ran, outcome=Outcome(Status.FAILED, VERIFY, str(e)), now=now,
+                              retry_backoff=retry_backoff(self.layout))
+            started.append(proc)
+            return verifying(ran, pid=proc.pid, pid_start=process.start_token(proc.pid))
+
+        done = self._transition_or_kill(task, change, started, expect=(Status.RUNNING,),
+                                        attempt=task.attempt)
+        if done is None or done[1] is done[0]:
+            return None
+        if not started:
+            self.notify(task, done[1])
+            return done[1]
+        self.procs[task.id] = started[0]
+        self.reapers.watch(task.id, started[0])
+        debug.log(f"{task.id}: verifying with pid {started[0].pid}")
+        return done[1]
+
+    def _transition_or_kill(self, task, change, started, **options):
+        """store.transition, killing the process `change` started (in `started`) if the record
+        fails: an unrecorded process would be started again, so it must not outlive the
+        failure.
+
+        A record of a running process does not wait for the disk: it matters while the
+        process lives, and a crash of the machine that could lose it ends the process too.
+        After one the task reads as pending (and runs again) or as running with its process
+        gone (lost), never as nothing: see Store.save."""
+        try:
+            return self.store.transition(task.id, change, durable=lambda t: not started,
+                                         **options)
+        except BaseException:
+            for proc in started:
+                process.kill_run(proc.pid, process.start_token(proc.pid), task.run_id(), grace=0)
+                proc.wait()
+            raise
 
     def _busy(self, snap):
         orphans = [t for t in snap.tasks.values()
@@ -329,32 +414,40 @@ class Supervisor:
             self.notify(task, after)
 
     def _launch_one(self, task, now):
-        with self.store.locked():
-            try:
-                current = self.store.get(task.id)
-            except OrchestraError:
-                return None  # removed (a batch rolled back, `clean`) since we listed it
-            if current.state is not Status.PENDING or current.ready_at() > now:
+        started, begin = [], []
+
+        def change(current):
+            if current.ready_at() > now:
                 return None
             self.store.clear_sentinels(task.id)
-            attempt = int(current.attempt or 0) + 1
             log = self.layout.log_file(task.id)
             try:
-                start = os.path.getsize(log)  # this run's output begins here (after a header)
+                begin.append(os.path.getsize(log))  # this run's output begins here
             except OSError:
-                start = 0
+                begin.append(0)
             try:
-                proc = executor.launch(self.layout, current, attempt, now)
+                proc = executor.launch(self.layout, current, int(current.attempt or 0) + 1, now)
+            except executor.ConfigError as e:
+                debug.log(f"{task.id}: held: {e}")
+                return held(current, message=str(e), now=now)
             except executor.LaunchError as e:
-                failed = launched(current, None, None, now)
-                after = finish(failed, Status.FAILED, LAUNCH, str(e), None, now)
-                self.store.save(after, current)
-                self.ran.add(task.id)
                 debug.log(f"{task.id}: cannot launch: {e}")
-                return after
-            after = launched(current, proc.pid, process.start_token(proc.pid), now)
-            self._record_or_kill(after, current, proc)
+                return launch_failed(current, error=str(e), now=now)
+            started.append(proc)
+            return launched(current, pid=proc.pid, pid_start=process.start_token(proc.pid),
+                            now=now)
+
+        done = self._transition_or_kill(task, change, started, expect=(Status.PENDING,))
+        if done is None or done[1] is done[0]:
+            return None  # removed (a batch rolled back, `clean`) or no longer pending
+        current, after = done
+        if not started:
+            if after.state is Status.FAILED:
+                self.ran.add(task.id)
+            return after
+        proc = started[0]
         self.procs[task.id] = proc
+        self.began[task.id] = ((task.id, after.attempt), time.monotonic())
         self.ran.add(task.id)
         if current.output:
             import codecs
@@ -362,29 +455,18 @@ class Supervisor:
             from orchestra.settle import limit_patterns
             parser = verdict.StreamParser(current.output, time.time,
                                           limit_patterns(self.layout, current))
-            self.streams[task.id] = [log, start, codecs.getincrementaldecoder("utf-8")("replace"),
-                                     parser]
+            self.streams[task.id] = [self.layout.log_file(task.id), begin[0],
+                                     codecs.getincrementaldecoder("utf-8")("replace"), parser]
         self.reapers.watch(task.id, proc)
-        debug.log(f"{task.id}: launched pid {proc.pid} (attempt {attempt})")
+        debug.log(f"{task.id}: launched pid {proc.pid} (attempt {after.attempt})")
         return after
 
-    def _record_or_kill(self, after, before, proc):
-        """Save the task that now has `proc`; if that fails, kill `proc` and re-raise: an
-        unrecorded process would be started again, so it must not outlive the failure.
+    def _kill_async(self, task):
+        def kill():
+            process.kill_run(task.pid, task.pid_start, task.run_id())
+            self.exits.put((None, None))  # settle it now, not on the next poll
 
-        The record does not wait for the disk: it matters while the process lives, and a
-        crash of the machine that could lose it ends the process too. After one the task
-        reads as pending (and runs again) or as running with its process gone (lost), never
-        as nothing: see Store.save."""
-        try:
-            self.store.save(after, before, durable=False)
-        except BaseException:
-            process.kill_tree(proc.pid, grace=0)
-            proc.wait()
-            raise
-
-    def _kill_async(self, pid):
-        t = threading.Thread(target=process.kill_tree, args=(pid,), daemon=True)
+        t = threading.Thread(target=kill, daemon=True)
         t.start()
         self.killers = [k for k in self.killers if k.is_alive()] + [t]
 
@@ -401,9 +483,17 @@ class Supervisor:
             self.lock.release()
         return True
 
+    def _next_deadline(self, tasks, now):
+        """When the first running task times out, by the monotonic clock of _elapsed."""
+        mono = time.monotonic()
+        times = [now + float(t.timeout) - self._elapsed(t, now, mono) for t in tasks
+                 if t.state is Status.RUNNING and t.timeout]
+        return min(times) if times else None
+
     def _wait(self, snap, now):
         tasks = snap.tasks.values()
-        wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now), next_deadline(tasks)]
+        wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now), 
+                   self._next_deadline(tasks, now)]
         until = min(w for w in wakeups if w is not None)
         try:
             tid_code = self.exits.get(timeout=max(0.0, until - now))

@@ -8,7 +8,7 @@ import time
 
 from orchestra import dependencies
 from orchestra.clock import human
-from orchestra.task import LIMIT, Status
+from orchestra.task import CONFIG, LIMIT, Status
 
 _RESET = "\x1b[0m"
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34",
@@ -75,6 +75,8 @@ def status_text(task, now, style, waits=()):
     if state is Status.PENDING and waits:
         more = f" +{len(waits) - 1}" if len(waits) > 1 else ""
         return f"{style.status_icon(state)} waits: task_{style.icon(('…', '~'))}{waits[0][-6:]}{more}"
+    if state is Status.PENDING and d["reason"] == CONFIG:
+        return f"{style.status_icon(state)} waits: agent config"
     if state is Status.PENDING and d["not_before"] and task.ready_at() > now:
         if d["reason"] == LIMIT:
             until = time.strftime("%H:%M", time.localtime(task.ready_at()))
@@ -226,6 +228,9 @@ def progress(before, after, now, style):
     tid = style.paint(after.id, "dim")
     if state is Status.RUNNING:
         return f"{style.status_icon(state)} {tid} {after.agent}: started (attempt {after.attempt})"
+    if state is Status.PENDING and after.reason == CONFIG:
+        return (f"{style.status_icon(state)} {tid} {after.agent}: waits for the agent config "
+                f"({printable(after.error)}); it starts once the config is valid")
     if state is Status.PENDING:
         wait = human(max(0.0, after.ready_at() - now))
         return (f"{style.paint(style.icon(RETRY_ICON), 'yellow')} {tid} {after.agent}: "

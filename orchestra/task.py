@@ -31,6 +31,7 @@ AGENT_ERROR = "agent_error"  # the agent's own output says the run failed
 NO_RESULT = "no_result"      # exited 0 without the final record its output format promises
 LIMIT = "limit"              # a usage or rate limit stopped it: pending again, no retry used
 VERIFY = "verify"            # the agent reported success; its verification command did not
+CONFIG = "config"            # pending: the agent config cannot be read or validated just now
 
 # What an agent's output may be read as (verdict.FORMATS; kept here so task files validate
 # without importing the parser).
@@ -202,6 +203,10 @@ class Task:
     def ready_at(self):
         return self._time("not_before") or 0.0
 
+    def run_id(self):
+        """Names this run's processes (process.spawn's run_id): the task and its attempt."""
+        return f"{self.data['id']}.{self.data['attempt']}"
+
     def deadline(self):
         """When a running task times out, or None."""
         started, timeout = self.started(), self.data["timeout"]
@@ -214,23 +219,41 @@ class Task:
         return (-int(self.data["priority"] or 0), self.data["created_at"] or "", self.data["id"])
 
 
+class Outcome:
+    """How a run ended: its status, with the reason, message and exit code recorded with it."""
+
+    __slots__ = ("status", "reason", "error", "exit_code")
+
+    def __init__(self, status, reason=None, error=None, exit_code=None):
+        self.status, self.reason, self.error, self.exit_code = status, reason, error, exit_code
+
+    def __eq__(self, other):
+        return isinstance(other, Outcome) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self):
+        return f"Outcome({self.status.value}, {self.reason!r}, {self.error!r}, {self.exit_code!r})"
+
+
 def outcome(completion, exit_code, done, error):
-    """How a run ended, from what it left behind: (status, reason, message).
+    """How a run ended, from what it left behind.
 
     `done`: the agent wrote `.done`; `error`: the message of its `.error`, or None.
     `exit_code` None means the process vanished without a recorded exit status.
     """
     if error is not None:
-        return Status.FAILED, ERROR, error
+        return Outcome(Status.FAILED, ERROR, error, exit_code)
     if done and completion != "exit":
-        return Status.COMPLETED, None, None
+        return Outcome(Status.COMPLETED, None, None, exit_code)
     if exit_code is None:
-        return Status.FAILED, LOST, "the process ended without a recorded exit status or sentinel"
+        return Outcome(Status.FAILED, LOST,
+                       "the process ended without a recorded exit status or sentinel")
     if completion == "sentinel":
-        return Status.FAILED, EXIT, f"exited with code {exit_code} without writing .done"
+        return Outcome(Status.FAILED, EXIT, f"exited with code {exit_code} without writing .done",
+                       exit_code)
     if exit_code == 0:
-        return Status.COMPLETED, None, None
-    return Status.FAILED, EXIT, f"exited with code {exit_code}"
+        return Outcome(Status.COMPLETED, None, None, 0)
+    return Outcome(Status.FAILED, EXIT, f"exited with code {exit_code}", exit_code)
 
 
 def backoff(attempt, base=2.0, cap=BACKOFF_CAP):
@@ -240,24 +263,28 @@ def backoff(attempt, base=2.0, cap=BACKOFF_CAP):
         return cap
 
 
-def finish(task, status, reason, error, exit_code, now, retry_backoff=(2.0, BACKOFF_CAP)):
+# -- the transitions: each takes the task as it is and gives the task it becomes. Store.transition
+# applies them under the lock, to the task as re-read there.
+
+
+def finish(task, *, outcome, now, retry_backoff=(2.0, BACKOFF_CAP)):
     """The task after its run ended: final, or pending again when it has automatic retries left,
     `retry_backoff` = (base, cap): the n-th retry waits min(cap, base ** n) seconds.
 
     Doing both in one step is what makes a failure cause exactly one retry.
     """
     t = task.copy()
-    t.update(status=status.value, reason=reason, error=error, exit_code=exit_code,
-             finished_at=iso(now), phase=None)
+    t.update(status=outcome.status.value, reason=outcome.reason, error=outcome.error,
+             exit_code=outcome.exit_code, finished_at=iso(now), phase=None)
     d = t.data
-    if (status is Status.FAILED and reason not in NOT_RETRIED
+    if (outcome.status is Status.FAILED and outcome.reason not in NOT_RETRIED
             and int(d["retries"] or 0) < int(d["max_retries"] or 0)):
         t.update(status=Status.PENDING.value, retries=int(d["retries"] or 0) + 1,
                  not_before=iso(now + backoff(int(d["attempt"] or 1), *retry_backoff)))
     return t
 
 
-def limited(task, message, reset_at, now, base=300.0, cap=6 * 3600.0):
+def limited(task, *, message, reset_at, now, base=300.0, cap=6 * 3600.0):
     """The task after a usage limit stopped its run: pending again, not before the limit lifts
     (`reset_at`, or a doubling guess from 5 minutes when the agent gave no time), without
     using up a retry."""
@@ -265,13 +292,23 @@ def limited(task, message, reset_at, now, base=300.0, cap=6 * 3600.0):
     hits = int(t.data["limits"] or 0) + 1
     until = reset_at if reset_at and reset_at > now else now + min(cap, base * 2 ** (hits - 1))
     t.update(status=Status.PENDING.value, reason=LIMIT, error=message, finished_at=iso(now),
-             not_before=iso(until), limits=hits)
+             not_before=iso(until), limits=hits, phase=None)
     return t
 
 
-def with_usage(task, verdict):
+def held(task, *, message, now, wait=2.0):
+    """A pending task whose launch must wait for the agent config to be readable and valid
+    again: still pending, with why, tried again in `wait` seconds. Uses no retry."""
+    t = task.copy()
+    t.update(reason=CONFIG, error=message, not_before=iso(now + wait))
+    return t
+
+
+def with_usage(task, *, verdict):
     """The task with what the agent reported of this run: its session id, and tokens and cost
     added to those of earlier attempts."""
+    if verdict is None:
+        return task
     t = task.copy()
     d = t.data
     changes = {}
@@ -286,18 +323,33 @@ def with_usage(task, verdict):
     return t
 
 
-def verifying(task, pid, pid_start):
+def verifying(task, *, pid, pid_start):
     """The task once the agent reported success and its verification command started."""
     t = task.copy()
     t.update(phase=VERIFY, pid=pid, pid_start=pid_start)
     return t
 
 
-def launched(task, pid, pid_start, now):
+def launched(task, *, pid, pid_start, now):
     t = task.copy()
-    t.update(status=Status.RUNNING.value, phase=None, attempt=int(t.data["attempt"] or 0) + 1, pid=pid,
-                  pid_start=pid_start, started_at=iso(now), finished_at=None, not_before=None,
-                  exit_code=None, reason=None, error=None)
+    t.update(status=Status.RUNNING.value, phase=None, attempt=int(t.data["attempt"] or 0) + 1,
+             pid=pid, pid_start=pid_start, started_at=iso(now), finished_at=None,
+             not_before=None, exit_code=None, reason=None, error=None)
+    return t
+
+
+def launch_failed(task, *, error, now):
+    """A launch that could not start its process: a run of its own that failed (reason
+    `launch`, never retried)."""
+    return finish(launched(task, pid=None, pid_start=None, now=now),
+                  outcome=Outcome(Status.FAILED, LAUNCH, error), now=now)
+
+
+def cancelled(task, *, now, exit_code=None):
+    """A pending task cancelled, or a running one once its processes are gone."""
+    t = task.copy()
+    t.update(status=Status.CANCELLED.value, reason=None, error="cancelled", exit_code=exit_code,
+             finished_at=iso(now), not_before=None, phase=None)
     return t
 
 
@@ -305,5 +357,12 @@ def requeued(task):
     """A failed or cancelled task queued again by hand: a fresh budget of automatic retries."""
     t = task.copy()
     t.update(status=Status.PENDING.value, retries=0, not_before=None, reason=None,
-                  error=None, exit_code=None, finished_at=None, pid=None, pid_start=None)
+             error=None, exit_code=None, finished_at=None, pid=None, pid_start=None)
+    return t
+
+
+def retimed(task, *, timeout):
+    """The task with a new timeout (None: none), counted from its start."""
+    t = task.copy()
+    t.update(timeout=timeout)
     return t

@@ -1,6 +1,6 @@
 import unittest
 
-from orchestra.reconcile import SENTINEL_GRACE, Facts, decide, next_deadline
+from orchestra.reconcile import SENTINEL_GRACE, Facts, decide
 from orchestra.task import ERROR, EXIT, LOST, TIMEOUT, Status, Task, launched
 
 NOW = 1_790_000_000.0
@@ -9,7 +9,7 @@ NOW = 1_790_000_000.0
 def running(**fields):
     t = Task.new("task_1790000000000_abcdef", "coder", "p", NOW - 100)
     t.update(**fields)
-    return launched(t, 4242, "tok", NOW - 10)
+    return launched(t, pid=4242, pid_start="tok", now=NOW - 10)
 
 
 class DecideTest(unittest.TestCase):
@@ -18,7 +18,7 @@ class DecideTest(unittest.TestCase):
 
     def test_exit_code_decides_when_it_ended(self):
         d = decide(running(), Facts(exited=True, exit_code=3), NOW)
-        self.assertEqual((d.status, d.reason, d.exit_code, d.kill), (Status.FAILED, EXIT, 3, False))
+        self.assertEqual((d.status, d.reason, d.outcome.exit_code, d.kill), (Status.FAILED, EXIT, 3, False))
 
     def test_vanished_without_trace_is_lost(self):
         d = decide(running(), Facts(exited=True), NOW)
@@ -28,16 +28,35 @@ class DecideTest(unittest.TestCase):
         d = decide(running(), Facts(exited=True, done=True), NOW)
         self.assertEqual(d.status, Status.COMPLETED)
 
-    def test_timeout_kills_and_records(self):
+    def test_timeout_is_recorded_as_an_owed_kill_and_judged_once_the_tree_is_gone(self):
         d = decide(running(timeout=5), Facts(exited=False), NOW)
-        self.assertEqual((d.status, d.reason, d.kill, d.record), (Status.FAILED, TIMEOUT, True, "timeout"))
+        self.assertEqual((d.outcome, d.kill, d.record), (None, True, "timeout"))
+        d = decide(running(timeout=5), Facts(exited=False, timed_out=True), NOW)
+        self.assertEqual((d.outcome, d.kill, d.record), (None, True, None))
+        d = decide(running(timeout=5), Facts(exited=True, exit_code=-15, timed_out=True), NOW)
+        self.assertEqual((d.status, d.reason, d.kill), (Status.FAILED, TIMEOUT, False))
+
+    def test_a_timeout_follows_the_monotonic_elapsed_time_when_known(self):
+        # A wall clock stepped an hour ahead does not time out a task that ran 6 seconds.
+        self.assertIsNone(decide(running(timeout=1800), Facts(exited=False, elapsed=6), NOW + 3600))
+        d = decide(running(timeout=1800), Facts(exited=False, elapsed=1800), NOW)
+        self.assertEqual(d.record, "timeout")
 
     def test_not_yet_timed_out(self):
         self.assertIsNone(decide(running(timeout=60), Facts(exited=False), NOW))
 
-    def test_half_done_cancel_is_finished(self):
+    def test_an_owed_cancel_kills_first_and_is_final_only_once_nothing_lives(self):
         d = decide(running(), Facts(exited=False, cancelled=True), NOW)
-        self.assertEqual((d.status, d.kill), (Status.CANCELLED, True))
+        self.assertEqual((d.outcome, d.kill), (None, True))
+        # The agent is gone but a process it started (in a session of its own) is not.
+        d = decide(running(), Facts(exited=True, exit_code=-15, cancelled=True, tree_alive=True), NOW)
+        self.assertEqual((d.outcome, d.kill), (None, True))
+        d = decide(running(), Facts(exited=True, exit_code=-15, cancelled=True), NOW)
+        self.assertEqual((d.status, d.kill), (Status.CANCELLED, False))
+
+    def test_processes_left_behind_by_a_finished_run_go_before_its_outcome(self):
+        d = decide(running(), Facts(exited=True, exit_code=0, done=True, tree_alive=True), NOW)
+        self.assertEqual((d.outcome, d.kill), (None, True))
 
     def test_half_done_timeout_is_finished_without_killing_a_dead_process(self):
         d = decide(running(timeout=5), Facts(exited=True, exit_code=-9, timed_out=True), NOW)
@@ -48,10 +67,12 @@ class DecideTest(unittest.TestCase):
         self.assertIsNone(decide(running(), facts, NOW))
         facts = Facts(exited=False, done=True, sentinel_at=NOW - SENTINEL_GRACE)
         d = decide(running(), facts, NOW)
-        self.assertEqual((d.status, d.kill), (Status.COMPLETED, True))
-        facts = Facts(exited=False, error="stuck", sentinel_at=NOW - SENTINEL_GRACE)
-        d = decide(running(), facts, NOW)
-        self.assertEqual((d.status, d.reason, d.kill), (Status.FAILED, ERROR, True))
+        self.assertEqual((d.outcome, d.kill), (None, True))
+        # Once killed, its sentinel decides.
+        d = decide(running(), Facts(exited=True, exit_code=-15, done=True), NOW)
+        self.assertEqual((d.status, d.kill), (Status.COMPLETED, False))
+        d = decide(running(), Facts(exited=True, exit_code=-15, error="stuck"), NOW)
+        self.assertEqual((d.status, d.reason, d.kill), (Status.FAILED, ERROR, False))
 
     def test_exit_mode_does_not_end_on_done(self):
         facts = Facts(exited=False, done=True, sentinel_at=NOW - 1000)
@@ -60,11 +81,6 @@ class DecideTest(unittest.TestCase):
     def test_ended_at_carries_the_true_end(self):
         d = decide(running(), Facts(exited=True, exit_code=0, ended_at=NOW - 7), NOW)
         self.assertEqual(d.ended_at, NOW - 7)
-
-    def test_next_deadline(self):
-        self.assertEqual(next_deadline([running(timeout=30), running(timeout=20), running()]),
-                         NOW - 10 + 20)
-        self.assertIsNone(next_deadline([running()]))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 import unittest
 
 from orchestra.clock import iso
-from orchestra.task import (EXIT, ERROR, LAUNCH, LOST, Status, Task, backoff, finish, launched,
-                            new_id, outcome, requeued, valid_id)
+from orchestra.task import (EXIT, ERROR, LAUNCH, LOST, Outcome, Status, Task, backoff,
+                            cancelled, finish, launched, new_id, outcome, requeued, valid_id)
 
 NOW = 1_790_000_000.0
 
@@ -53,52 +53,60 @@ class ModelTest(unittest.TestCase):
         self.assertEqual(make(started_at=iso(NOW), timeout=30).deadline(), NOW + 30)
 
 
+def judged(*facts):
+    o = outcome(*facts)
+    return (o.status, o.reason, o.error)
+
+
 class OutcomeTest(unittest.TestCase):
     def test_error_sentinel_wins_over_exit_zero(self):
-        self.assertEqual(outcome("either", 0, True, "boom"), (Status.FAILED, ERROR, "boom"))
+        self.assertEqual(outcome("either", 0, True, "boom"), Outcome(Status.FAILED, ERROR, "boom", 0))
 
     def test_done_wins_over_nonzero_exit(self):
-        self.assertEqual(outcome("either", 3, True, None)[0], Status.COMPLETED)
+        self.assertEqual(judged("either", 3, True, None)[0], Status.COMPLETED)
 
     def test_exit_code_decides_without_sentinel(self):
-        self.assertEqual(outcome("either", 0, False, None)[0], Status.COMPLETED)
-        self.assertEqual(outcome("either", 2, False, None)[:2], (Status.FAILED, EXIT))
+        self.assertEqual(judged("either", 0, False, None)[0], Status.COMPLETED)
+        self.assertEqual(judged("either", 2, False, None)[:2], (Status.FAILED, EXIT))
 
     def test_sentinel_mode_needs_done(self):
-        self.assertEqual(outcome("sentinel", 0, False, None)[:2], (Status.FAILED, EXIT))
-        self.assertEqual(outcome("sentinel", 1, True, None)[0], Status.COMPLETED)
+        self.assertEqual(judged("sentinel", 0, False, None)[:2], (Status.FAILED, EXIT))
+        self.assertEqual(judged("sentinel", 1, True, None)[0], Status.COMPLETED)
 
     def test_exit_mode_ignores_done_but_not_error(self):
-        self.assertEqual(outcome("exit", 3, True, None)[:2], (Status.FAILED, EXIT))
-        self.assertEqual(outcome("exit", 0, False, "x")[:2], (Status.FAILED, ERROR))
+        self.assertEqual(judged("exit", 3, True, None)[:2], (Status.FAILED, EXIT))
+        self.assertEqual(judged("exit", 0, False, "x")[:2], (Status.FAILED, ERROR))
 
     def test_no_exit_status_and_no_sentinel_is_lost(self):
-        self.assertEqual(outcome("either", None, False, None)[:2], (Status.FAILED, LOST))
-        self.assertEqual(outcome("either", None, True, None)[0], Status.COMPLETED)
+        self.assertEqual(judged("either", None, False, None)[:2], (Status.FAILED, LOST))
+        self.assertEqual(judged("either", None, True, None)[0], Status.COMPLETED)
 
 
 class FinishTest(unittest.TestCase):
     def running(self, **fields):
-        return launched(make(**fields), 123, "tok", NOW)
+        return launched(make(**fields), pid=123, pid_start="tok", now=NOW)
 
     def test_success_is_final(self):
-        t = finish(self.running(max_retries=3), Status.COMPLETED, None, None, 0, NOW + 5)
+        t = finish(self.running(max_retries=3), outcome=Outcome(Status.COMPLETED, exit_code=0), now=NOW + 5)
         self.assertEqual((t.state, t.finished_at, t.exit_code), (Status.COMPLETED, iso(NOW + 5), 0))
 
     def test_failure_with_retries_left_goes_back_to_pending_once(self):
-        t = finish(self.running(max_retries=2), Status.FAILED, EXIT, "exited 1", 1, NOW)
+        t = finish(self.running(max_retries=2), outcome=Outcome(Status.FAILED, EXIT, "exited 1", 1), now=NOW)
         self.assertEqual((t.state, t.retries, t.attempt), (Status.PENDING, 1, 1))
         self.assertEqual(t.ready_at(), NOW + backoff(1))
-        t = finish(launched(t, 124, "tok", NOW + 3), Status.FAILED, EXIT, "exited 1", 1, NOW + 4)
+        t = finish(launched(t, pid=124, pid_start="tok", now=NOW + 3),
+                   outcome=Outcome(Status.FAILED, EXIT, "exited 1", 1), now=NOW + 4)
         self.assertEqual((t.state, t.retries, t.attempt), (Status.PENDING, 2, 2))
         self.assertEqual(t.ready_at(), NOW + 4 + backoff(2))
-        t = finish(launched(t, 125, "tok", NOW + 9), Status.FAILED, EXIT, "exited 1", 1, NOW + 10)
+        t = finish(launched(t, pid=125, pid_start="tok", now=NOW + 9),
+                   outcome=Outcome(Status.FAILED, EXIT, "exited 1", 1), now=NOW + 10)
         self.assertEqual((t.state, t.reason, t.attempt), (Status.FAILED, EXIT, 3))
 
     def test_launch_failures_and_cancels_are_not_retried(self):
-        t = finish(self.running(max_retries=2), Status.FAILED, LAUNCH, "no such command", None, NOW)
+        t = finish(self.running(max_retries=2), outcome=Outcome(Status.FAILED, LAUNCH, "no such command"),
+                   now=NOW)
         self.assertEqual(t.state, Status.FAILED)
-        t = finish(self.running(max_retries=2), Status.CANCELLED, None, "cancelled", None, NOW)
+        t = cancelled(self.running(max_retries=2), now=NOW)
         self.assertEqual(t.state, Status.CANCELLED)
 
     def test_backoff_doubles_and_is_capped(self):
@@ -109,7 +117,7 @@ class FinishTest(unittest.TestCase):
         self.assertEqual(backoff(2, 1e300, 300), 300)
 
     def test_requeue_gives_a_fresh_retry_budget(self):
-        failed = finish(self.running(max_retries=0), Status.FAILED, EXIT, "x", 1, NOW)
+        failed = finish(self.running(max_retries=0), outcome=Outcome(Status.FAILED, EXIT, "x", 1), now=NOW)
         failed.update(retries=2)
         t = requeued(failed)
         self.assertEqual((t.state, t.retries, t.reason, t.error, t.attempt),
@@ -145,15 +153,17 @@ class IdPatternTest(unittest.TestCase):
 class LimitAndUsageTest(unittest.TestCase):
     def test_limit_parks_without_using_a_retry(self):
         from orchestra.task import limited
-        t = limited(launched(make(max_retries=1), 1, "t", NOW), "limit", NOW + 600, NOW)
+        t = limited(launched(make(max_retries=1), pid=1, pid_start="t", now=NOW), message="limit",
+                    reset_at=NOW + 600, now=NOW)
         self.assertEqual((t.state, t.reason, t.retries, t.limits, t.ready_at()),
                          (Status.PENDING, "limit", 0, 1, NOW + 600))
-        guessed = limited(t, "limit", None, NOW)
+        guessed = limited(t, message="limit", reset_at=None, now=NOW)
         self.assertEqual((guessed.limits, guessed.ready_at()), (2, NOW + 600))
 
     def test_usage_adds_up_over_attempts(self):
         from orchestra.task import with_usage
         from orchestra.verdict import Verdict
-        t = with_usage(make(), Verdict(session_id="s", tokens_in=10, tokens_out=2, cost_usd=0.5))
-        t = with_usage(t, Verdict(tokens_in=5, cost_usd=0.25))
+        t = with_usage(make(), verdict=Verdict(session_id="s", tokens_in=10, tokens_out=2,
+                                                   cost_usd=0.5))
+        t = with_usage(t, verdict=Verdict(tokens_in=5, cost_usd=0.25))
         self.assertEqual((t.session_id, t.tokens_in, t.tokens_out, t.cost_usd), ("s", 15, 2, 0.75))

@@ -1,12 +1,12 @@
-"""`cancel`: pending tasks become cancelled; running ones have their process tree killed."""
+"""`cancel`: pending tasks become cancelled; running ones have every process of their run
+killed first, and are recorded cancelled once none is left."""
 
 import time
 
 from orchestra import process
-from orchestra.clock import iso
 from orchestra.errors import FAILED, OK, OrchestraError
 from orchestra.store import Store, check_id
-from orchestra.task import ACTIVE, Status
+from orchestra.task import ACTIVE, Status, cancelled
 from orchestra.commands import args
 
 
@@ -18,55 +18,85 @@ def run(layout, console, ids=(), cancel_all=False, running_only=False):
     for task_id in ids:
         check_id(task_id)
     store = Store(layout)
-    now = time.time()
-    to_kill, code = [], OK
-    with store.locked():
-        if cancel_all:
-            wanted = (Status.RUNNING,) if running_only else ACTIVE
-            targets = sorted(t.id for t in store.scan().tasks.values() if t.state in wanted)
-            if not targets:
-                console.out("nothing to cancel: no " + ("running" if running_only else
-                                                        "pending or running") + " tasks")
-                return OK
-        else:
-            targets = ids
-        for task_id in targets:
-            task = store.get(task_id)
-            if task.is_final:
-                console.warn(f"{task_id} is already {task.status}; nothing to cancel")
-                code = FAILED
-                continue
-            was = task.state
-            # The sentinel first: if we die before the task file is saved, reconcile finishes it.
-            store.write_sentinel(task_id, "cancelled", iso(now) + "\n")
-            after = task.copy()
-            after.update(status=Status.CANCELLED.value, reason=None, error="cancelled",
-                              finished_at=iso(now), not_before=None)
-            store.save(after, task)
-            if was is Status.RUNNING and process.is_alive(task.pid, task.pid_start):
-                to_kill.append(task.pid)
-            console.out(f"cancelled {task_id} (was {was.value})")
-    _kill_all(to_kill)
+    if cancel_all:
+        wanted = (Status.RUNNING,) if running_only else ACTIVE
+        targets = sorted(t.id for t in store.scan().tasks.values() if t.state in wanted)
+        if not targets:
+            console.out("nothing to cancel: no " + ("running" if running_only else
+                                                    "pending or running") + " tasks")
+            return OK
+    else:
+        targets = ids
+    code, running = OK, []
+    for task_id in targets:
+        task = store.get(task_id)
+        if task.is_final:
+            console.warn(f"{task_id} is already {task.status}; nothing to cancel")
+            code = FAILED
+            continue
+        if task.state is Status.RUNNING:
+            running.append(task)
+            continue
+        now = time.time()
+        done = store.transition(task_id, lambda t: cancelled(t, now=now), expect=(Status.PENDING,))
+        if done is None:  # launched meanwhile: cancelled as a running task
+            running.append(store.get(task_id))
+            continue
+        console.out(f"cancelled {task_id} (was pending)")
+    if running:
+        code = max(code, _cancel_running(store, console, running))
     return code
 
 
-def _kill_all(pids, grace=process.KILL_GRACE, poll=0.02):
-    """SIGTERM every tree at once, then SIGKILL what is left after the grace."""
-    for pid in pids:
-        process.terminate_tree(pid)
+def _cancel_running(store, console, tasks, grace=process.KILL_GRACE, poll=0.02):
+    """Kill first, then record: the signals need no disk, so an agent filling the disk can be
+    stopped. The `.cancelled` mark comes before the signals (a supervisor that sees the agent
+    die must judge it cancelled, not failed), and is written empty when the disk is full: it
+    makes the kill owed, so should this command die during the grace, the next `status`,
+    `cancel`, `run` or supervisor completes it before the task is recorded cancelled."""
+    unmarked = {}
+    for t in tasks:
+        try:
+            store.transition(t.id, expect=(Status.RUNNING,), attempt=t.attempt, mark="cancelled")
+        except OSError as e:
+            unmarked[t.id] = e
+    for t in tasks:
+        process.signal_run(t.pid, t.pid_start, t.run_id())
     deadline = time.monotonic() + grace
-    left = list(pids)
+    left = list(tasks)
     while left and time.monotonic() < deadline:
         time.sleep(poll)
-        left = [p for p in left if process.group_alive(p)]
-    for pid in left:
-        process.kill_tree(pid, grace=0)
+        left = [t for t in left if process.run_alive(t.pid, t.pid_start, t.run_id())]
+    for t in left:
+        process.kill_run(t.pid, t.pid_start, t.run_id(), grace=0)
+    code = OK
+    for t in tasks:
+        now = time.time()
+        try:
+            done = store.transition(t.id, lambda c: cancelled(c, now=now),
+                                    expect=(Status.RUNNING,), attempt=t.attempt)
+        except OSError as e:
+            where = ("its .cancelled mark is written, so `orchestra status` records it once there "
+                     "is space" if t.id not in unmarked else
+                     "run `orchestra cancel` again once there is space")
+            console.warn(f"{t.id}: its processes were killed, but the cancel could not be "
+                         f"recorded ({e.strerror or e}); {where}")
+            code = FAILED
+            continue
+        process.release_run(t.run_id())
+        if done is not None or store.get(t.id).state is Status.CANCELLED:
+            console.out(f"cancelled {t.id} (was running)")
+        else:
+            console.warn(f"{t.id} ended before it could be cancelled: {store.get(t.id).status}")
+            code = FAILED
+    return code
 
 
 def register(sub):
     p = args.subparser(sub, "cancel", help="cancel tasks",
-                       description="Cancel pending tasks; kill running ones with their whole "
-                       "process tree (SIGTERM, then SIGKILL after 1 s).")
+                       description="Cancel pending tasks; kill running ones with every process "
+                       "they started (SIGTERM, then SIGKILL after 1 s), then record them "
+                       "cancelled.")
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--all", action="store_true", help="every pending and running task")
     p.set_defaults(func=lambda layout, console, a: run(

@@ -27,9 +27,13 @@ def run(layout, console, task_id):
                                      FAILED)
         reopened = [tasks[d] for d in dependencies.descendants(task_id, tasks.values())
                     if tasks[d].status == Status.FAILED.value and tasks[d].reason == DEPENDENCY]
-        for t in [task] + reopened:
+
+        def requeue(t):
             store.clear_sentinels(t.id)
-            store.save(requeued(t), t)
+            return requeued(t)
+
+        for t in [task] + reopened:
+            store.transition(t.id, requeue, expect=(Status.FAILED, Status.CANCELLED))
     hint = "" if lease.read_info(layout) else "; `orchestra run` starts it"
     console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}){hint}")
     if reopened:

@@ -5,19 +5,19 @@ import time
 from orchestra.clock import human
 from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
+from orchestra.task import ACTIVE, retimed
 from orchestra.commands import args
 
 
 def run(layout, console, task_id, seconds):
     store = Store(layout)
-    with store.locked():
+    done = store.transition(task_id, lambda t: retimed(t, timeout=seconds or None),
+                            expect=ACTIVE)
+    if done is None:
         task = store.get(task_id)
-        if task.is_final:
-            raise OrchestraError(f"{task_id} is already {task.status}; its timeout no longer applies",
-                                 FAILED)
-        after = task.copy()
-        after.update(timeout=seconds or None)
-        store.save(after)
+        raise OrchestraError(f"{task_id} is already {task.status}; its timeout no longer applies",
+                             FAILED)
+    after = done[1]
     if not seconds:
         console.out(f"{task_id}: no timeout")
     elif after.deadline() is not None:
