@@ -7,6 +7,7 @@
   pids=FILE      write our pid and the grandchildren's pids to FILE (one a line)
   argv=FILE      write our argv as JSON to FILE
   flaky=N        exit 1 unless this is the N-th run or later (counted in flaky.count)
+  fill=FILE      write to FILE until the disk is full
 """
 
 import json
@@ -53,6 +54,14 @@ def main(steps):
             if runs < int(value):
                 print(f"flaky: run {runs} fails", flush=True)
                 return 1
+        elif name == "fill":
+            try:
+                with open(value, "wb") as f:
+                    while True:
+                        f.write(b"x" * 65536)
+                        f.flush()
+            except OSError:
+                pass
         else:
             print(f"fake_agent: unknown step {step!r}", file=sys.stderr)
             return 99

@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import unittest
 from contextlib import redirect_stderr
 from unittest import mock
@@ -19,7 +20,9 @@ from orchestra.task import Task, new_id
 from tests.helpers import FAKE_AGENT
 
 
-class FullDiskTest(unittest.TestCase):
+class InProcessCase(unittest.TestCase):
+    prompt = "echo=ran done"
+
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="orchestra-test-")
         self.addCleanup(shutil.rmtree, self.root, True)
@@ -29,7 +32,7 @@ class FullDiskTest(unittest.TestCase):
             f.write('{"agents": {"fake": {"command": "%s", "args": ["%s", "{prompt}"], '
                     '"promptTemplate": "{prompt}"}}}' % (sys.executable, FAKE_AGENT))
         self.store = Store(self.layout)
-        self.task = Task.new(new_id(), "fake", "echo=ran done", 1_790_000_000.0)
+        self.task = Task.new(new_id(), "fake", self.prompt, 1_790_000_000.0, timeout=60)
         self.store.create(self.task)
 
     def supervise(self):
@@ -44,6 +47,8 @@ class FullDiskTest(unittest.TestCase):
                 lock.release()
         return err.getvalue()
 
+
+class FullDiskTest(InProcessCase):
     def test_a_launch_that_cannot_be_recorded_is_killed_and_tried_again(self):
         real_save = Store.save
         failures = []
@@ -113,6 +118,27 @@ class FullDiskTest(unittest.TestCase):
             self.supervise()
         done = self.store.get(self.task.id)
         self.assertEqual((done.status, done.attempt, done.exit_code), ("completed", 1, 0))
+
+
+class ClockStepTest(InProcessCase):
+    prompt = "sleep=1 done"
+
+    def supervise_with(self, step):
+        """Supervise with a wall clock that steps `step` seconds once the task is running."""
+        def clock():
+            running = self.store.get(self.task.id).status == "running"
+            return time.time() + (step if running else 0)
+
+        lock = lease.lock_for(self.layout)
+        self.assertTrue(lock.acquire(timeout=0))
+        self.addCleanup(lambda: lock.held and lock.release())
+        Supervisor(self.layout, lock, 1, clock=clock).run()
+        return self.store.get(self.task.id)
+
+    def test_a_wall_clock_step_moves_no_deadline(self):
+        # An hour ahead: a task with a minute's timeout that runs a second is not timed out.
+        done = self.supervise_with(3600)
+        self.assertEqual((done.status, done.reason), ("completed", None))
 
 
 if __name__ == "__main__":
