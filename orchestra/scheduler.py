@@ -7,14 +7,15 @@ _PENDING = Status.PENDING.value
 _COMPLETED = Status.COMPLETED.value
 
 
-def pick(tasks, free_slots, now, busy=(), agent_limits=None):
+def pick(tasks, free_slots, now, busy=(), agent_limits=None, ready_at=Task.ready_at):
     """Up to `free_slots` tasks to launch now, highest priority first, then oldest (FIFO).
 
     A task qualifies when it is pending, past its retry backoff, not still occupying a
     process (`busy` ids), every task it depends on has completed, and its agent is below its
     `agent_limits[agent]` (maxParallel). A task held back by its agent's limit never holds back
     the tasks behind it, and within a priority the oldest ready task always goes first, so
-    nothing starves.
+    nothing starves. `ready_at(task)`: when its backoff ends (the supervisor measures that on
+    the monotonic clock).
     """
     if free_slots <= 0:
         return []
@@ -36,7 +37,7 @@ def pick(tasks, free_slots, now, busy=(), agent_limits=None):
     ready = []
     for t in pending:
         d = t.data
-        if d["id"] in busy or (d["not_before"] and t.ready_at() > now):
+        if d["id"] in busy or (d["not_before"] and ready_at(t) > now):
             continue
         deps = d["depends_on"]
         if deps and any(status.get(dep) != _COMPLETED for dep in deps):
@@ -67,9 +68,9 @@ def limited_agents(tasks, now):
     return held
 
 
-def next_wakeup(tasks, now):
+def next_wakeup(tasks, now, ready_at=Task.ready_at):
     """When a pending task's backoff ends, if any is in the future."""
-    times = [t.ready_at() for t in tasks if t.state is Status.PENDING and t.ready_at() > now]
+    times = [ready_at(t) for t in tasks if t.state is Status.PENDING and ready_at(t) > now]
     return min(times) if times else None
 
 

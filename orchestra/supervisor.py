@@ -18,7 +18,7 @@ from orchestra.reconcile import Facts, decide
 from orchestra.settle import (apply, fail_doomed, mark, orphan_facts, retry_backoff,
                              sentinel_facts)
 from orchestra.store import Store, read_json
-from orchestra.task import (VERIFY, Outcome, Status, finish, held, launch_failed, launched,
+from orchestra.task import (LIMIT, VERIFY, Outcome, Status, finish, held, launch_failed, launched,
                             verifying, with_usage)
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
@@ -79,6 +79,7 @@ class Supervisor:
         self._killed = set()  # (task id, attempt) whose tree is being killed
         self.began = {}       # task id -> ((id, attempt), monotonic time its run began)
         self._owed = {}       # (task id, attempt) -> the sentinel of a kill decided here
+        self._ready = {}      # task id -> (not_before, monotonic time it is reached)
         self._reported = {}   # task id -> the trouble last reported settling it
         self.streams = {}     # task id -> [log path, offset, decoder, verdict.StreamParser]
 
@@ -143,7 +144,8 @@ class Supervisor:
         if self.procs or any(t.state is Status.RUNNING for t in tasks):
             self._idle_until = None
             return
-        due = [self._next_archive, scheduler.next_wakeup(tasks, now) or float("inf")]
+        due = [self._next_archive,
+               scheduler.next_wakeup(tasks, now, self._ready_at) or float("inf")]
         self._idle_until = min(due)
         self._was_paused = os.path.exists(self.layout.paused)
 
@@ -274,6 +276,14 @@ class Supervisor:
             snap.tasks[task.id] = after
             if after.state is not Status.RUNNING:
                 self.began.pop(task.id, None)
+            if after.state is Status.PENDING:
+                self._ready_from(after, now)
+
+    def _ready_from(self, task, now):
+        """Count the backoff this supervisor set from when it set it (`now`)."""
+        if task.data["not_before"] and task.data["reason"] != LIMIT:
+            self._ready[task.id] = (task.data["not_before"],
+                                    time.monotonic() + task.ready_at() - now)
 
     def _report(self, tid, error):
         """Say once what keeps a task from being settled (not on every tick it lasts)."""
@@ -296,6 +306,20 @@ class Supervisor:
         if began is None or began[0] != key:
             began = self.began[task.id] = (key, mono - max(0.0, now - (task.started() or now)))
         return mono - began[1]
+
+    def _ready_at(self, task):
+        """When a pending task's backoff ends, counted on the monotonic clock from when this
+        supervisor first saw its `not_before`. A usage limit's reset is a time of day the
+        agent named, so it stays on the wall clock."""
+        d = task.data
+        if not d["not_before"] or d["reason"] == LIMIT:
+            return task.ready_at()
+        now = self.clock()
+        seen = self._ready.get(d["id"])
+        if seen is None or seen[0] != d["not_before"]:
+            self._ready_from(task, now)
+            seen = self._ready[d["id"]]
+        return now + seen[1] - time.monotonic()
 
     def _kill(self, snap, task, decision):
         """Carry out a decided kill. What must outlive this process (a timeout) is recorded
@@ -402,7 +426,7 @@ class Supervisor:
             return
         limits = agents.limits(self.layout)
         for task in scheduler.pick(snap.tasks.values(), free, now, busy=self.procs,
-                                   agent_limits=limits):
+                                   agent_limits=limits, ready_at=self._ready_at):
             after = self._launch_one(task, now)
             if after is None:
                 self._stale = True  # no longer pending, or gone
@@ -417,7 +441,7 @@ class Supervisor:
         started, begin = [], []
 
         def change(current):
-            if current.ready_at() > now:
+            if current.data["not_before"] and self._ready_at(current) > now:
                 return None
             self.store.clear_sentinels(task.id)
             log = self.layout.log_file(task.id)
@@ -448,6 +472,7 @@ class Supervisor:
         proc = started[0]
         self.procs[task.id] = proc
         self.began[task.id] = ((task.id, after.attempt), time.monotonic())
+        self._ready.pop(task.id, None)
         self.ran.add(task.id)
         if current.output:
             import codecs
@@ -492,7 +517,7 @@ class Supervisor:
 
     def _wait(self, snap, now):
         tasks = snap.tasks.values()
-        wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now), 
+        wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now, self._ready_at),
                    self._next_deadline(tasks, now)]
         until = min(w for w in wakeups if w is not None)
         try:

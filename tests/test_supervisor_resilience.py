@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from contextlib import redirect_stderr
@@ -134,6 +135,25 @@ class ClockStepTest(InProcessCase):
         self.addCleanup(lambda: lock.held and lock.release())
         Supervisor(self.layout, lock, 1, clock=clock).run()
         return self.store.get(self.task.id)
+
+    def test_a_wall_clock_step_back_does_not_stretch_a_retrys_backoff(self):
+        self.store.delete(self.task.id)
+        self.task = Task.new(new_id(), "fake", "flaky=2 done", time.time(), max_retries=1)
+        self.store.create(self.task)
+
+        def clock():  # an hour back once the first run has failed
+            return time.time() - (3600 if self.store.get(self.task.id).retries else 0)
+
+        lock = lease.lock_for(self.layout)
+        self.assertTrue(lock.acquire(timeout=0))
+        self.addCleanup(lambda: lock.held and lock.release())
+        sup = Supervisor(self.layout, lock, 1, clock=clock)
+        runner = threading.Thread(target=sup.run, daemon=True)
+        runner.start()
+        runner.join(20)  # the 2 s backoff, not an hour
+        sup.stop_requested = runner.is_alive()
+        self.assertFalse(runner.is_alive(), "the retry waited for the wall clock")
+        self.assertEqual(self.store.get(self.task.id).status, "completed")
 
     def test_a_wall_clock_step_moves_no_deadline(self):
         # An hour ahead: a task with a minute's timeout that runs a second is not timed out.
