@@ -129,7 +129,9 @@ def build_parser(argv=None):
     parser = _Parser(prog="orchestra",
                      description="A file-based task queue for CLI coding agents.",
                      epilog="Exit codes: 0 success, 1 a task or operation failed, 2 usage or "
-                     "invalid input, 124 a wait timed out, 130 interrupted.")
+                     "invalid input, 124 a wait timed out, 130 interrupted; `run --wait` also "
+                     "129, 141, 143 (hang-up, closed stdout, SIGTERM: the queue goes on in the "
+                     "background).")
     args.add_globals(parser)
     parser.add_argument("--version", action="version", version=f"orchestra {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{" + PUBLIC + "}")

@@ -64,7 +64,8 @@ def _supervise(layout, console, parallel, daemon):
     try:
         sup.run()
     except KeyboardInterrupt as e:
-        say(f"stopped ({interruption(e)[0]}); running tasks go on, and the next `run` or daemon adopts them")
+        say(f"stopped ({interruption(e)[0]}); running tasks go on, and the next `run` or "
+            "daemon adopts them")
         return 0
     finally:
         if lock.held:
