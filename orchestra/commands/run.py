@@ -126,8 +126,8 @@ def register(sub):
                        description="Run pending tasks, highest priority then oldest first, at most "
                        "N at once. Without --wait a background supervisor does it and this returns "
                        "at once; with --wait it happens here, and the exit code is 0 if every task "
-                       "it ran completed, 1 otherwise. A hang-up, SIGTERM or a closed stdout hands --wait's "
-                       "tasks to a background supervisor, as Ctrl-C does.")
+                       "it ran completed, 1 otherwise. A hang-up, SIGTERM or a closed stdout "
+                       "hands --wait's tasks to a background supervisor, as Ctrl-C does.")
     p.add_argument("--parallel", "-p", type=args.positive_int, help="tasks at once (default 1)")
     p.add_argument("--wait", "-w", action="store_true", help="supervise in the foreground until drained")
     p.set_defaults(func=lambda layout, console, a: run(
