@@ -11,7 +11,7 @@ import sys
 
 from orchestra import __version__, debug
 from orchestra.commands import args
-from orchestra.errors import FAILED, INTERRUPTED, USAGE, OrchestraError
+from orchestra.errors import FAILED, USAGE, OrchestraError, interruption
 from orchestra.paths import Layout, find_root
 from orchestra.table import Style
 
@@ -44,8 +44,11 @@ class Console:
                                  "what was asked is done all the same", FAILED) from None
 
     def warn(self, text):
-        self.stderr.write(f"orchestra: {text}\n")
-        self.stderr.flush()
+        try:
+            self.stderr.write(f"orchestra: {text}\n")
+            self.stderr.flush()
+        except OSError:
+            pass  # stderr is gone (a closed terminal): the exit code is all that is left to say
 
 
 def make_console(no_color, stdout=None, stderr=None, environ=os.environ):
@@ -126,7 +129,9 @@ def build_parser(argv=None):
     parser = _Parser(prog="orchestra",
                      description="A file-based task queue for CLI coding agents.",
                      epilog="Exit codes: 0 success, 1 a task or operation failed, 2 usage or "
-                     "invalid input, 124 a wait timed out, 130 interrupted.")
+                     "invalid input, 124 a wait timed out, 130 interrupted; `run --wait` also "
+                     "129, 141, 143 (hang-up, closed stdout, SIGTERM: the queue goes on in the "
+                     "background).")
     args.add_globals(parser)
     parser.add_argument("--version", action="version", version=f"orchestra {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{" + PUBLIC + "}")
@@ -185,9 +190,10 @@ def main(argv=None):
     except OrchestraError as e:
         console.warn(e.message)
         return e.code
-    except KeyboardInterrupt:
-        console.warn("interrupted")
-        return INTERRUPTED
+    except KeyboardInterrupt as e:
+        why, code = interruption(e)
+        console.warn(why)
+        return code
     except BrokenPipeError:
         # The reader went away (`status | head`): nothing more to say to it.
         sys.stdout = open(os.devnull, "w")

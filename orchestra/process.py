@@ -53,6 +53,49 @@ def shell_argv(command):
     return ["/bin/sh", "-c", command]
 
 
+# -- signals -----------------------------------------------------------------------
+
+def _ignore(signum, frame):
+    # Not SIG_IGN: an ignored signal stays ignored across exec, in every agent started since.
+    pass
+
+
+class StopSignals:
+    """Within `with StopSignals():`, SIGHUP and SIGTERM (those the platform has) raise
+    errors.Interrupted in the main thread, as SIGINT raises KeyboardInterrupt, so each takes
+    Ctrl-C's way out; those named in `ignore` do nothing. Only the first raises: a second must
+    not cut that way out (a hand-over, a clean stop) short."""
+
+    def __init__(self, ignore=()):
+        self.ignore = ignore
+        self.old = {}
+
+    def __enter__(self):
+        import signal
+        from orchestra.errors import HUNG_UP, TERMINATED
+        for name, reason in (("SIGHUP", ("hung up", HUNG_UP)),
+                             ("SIGTERM", ("terminated", TERMINATED))):
+            number = getattr(signal, name, None)
+            if number is not None:
+                handler = _ignore if name in self.ignore else self._raiser(reason)
+                self.old[number] = signal.signal(number, handler)
+        return self
+
+    def _raiser(self, reason):
+        def interrupt(signum, frame):
+            import signal
+            from orchestra.errors import Interrupted
+            for number in self.old:
+                signal.signal(number, _ignore)
+            raise Interrupted(*reason)
+        return interrupt
+
+    def __exit__(self, *exc):
+        import signal
+        for number, handler in self.old.items():
+            signal.signal(number, handler)
+
+
 # -- identity and liveness ---------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from orchestra import debug
+from orchestra import debug, statedir
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
@@ -95,8 +95,7 @@ class Store:
 
     def ensure(self):
         if not self._ensured:
-            for d in (self.layout.tasks, self.layout.plans, self.layout.logs):
-                os.makedirs(d, exist_ok=True)
+            statedir.ensure(self.layout)
             self._ensured = True
 
     def locked(self):

@@ -8,6 +8,9 @@
   argv=FILE      write our argv as JSON to FILE
   flaky=N        exit 1 unless this is the N-th run or later (counted in flaky.count)
   fill=FILE      write to FILE until the disk is full
+  until=FILE     wait until FILE (relative to the project root) exists
+  sh=CMD         run CMD, commas standing for spaces, with the shell in our working
+                 directory; exit with its status if it fails
 """
 
 import json
@@ -62,6 +65,14 @@ def main(steps):
                         f.flush()
             except OSError:
                 pass
+        elif name == "until":
+            path = os.path.join(env["ORCHESTRA_ROOT"], value)
+            while not os.path.exists(path):
+                time.sleep(0.02)
+        elif name == "sh":
+            code = subprocess.call(value.replace(",", " "), shell=True)
+            if code:
+                return code
         else:
             print(f"fake_agent: unknown step {step!r}", file=sys.stderr)
             return 99

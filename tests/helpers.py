@@ -97,7 +97,33 @@ class ProjectCase(unittest.TestCase):
         except (OSError, ValueError):
             return None
 
+    def tmpfs_project(self, size="1m"):
+        """Move this project onto a fresh tmpfs of `size` (for full-disk tests): the agent
+        config comes along, the old root goes. Returns the new root; skips the test unless
+        run as root where tmpfs can be mounted."""
+        if not hasattr(os, "geteuid") or os.geteuid() != 0:
+            raise unittest.SkipTest("mounting a tmpfs needs root")
+        mount = tempfile.mkdtemp(prefix="orchestra-tmpfs-")
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", mount],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            os.rmdir(mount)
+            raise unittest.SkipTest(f"cannot mount a tmpfs: {r.stderr.strip()}")
+        self.addCleanup(os.rmdir, mount)
+        # Cleanups run last first: the processes are stopped before the unmount.
+        self.addCleanup(subprocess.run, ["umount", "-l", mount])
+        self.addCleanup(self._stop_processes)
+        shutil.copytree(os.path.join(self.root, ".orchestra-cli"),
+                        os.path.join(mount, ".orchestra-cli"))
+        shutil.rmtree(self.root)
+        self.root = mount
+        return mount
+
     def _cleanup(self):
+        self._stop_processes()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _stop_processes(self):
         # Leave no process behind: the supervisor first, then every task's tree.
         pid = self.supervisor_pid()
         if pid:
@@ -116,4 +142,3 @@ class ProjectCase(unittest.TestCase):
                             os.killpg(data["pid"], signal.SIGKILL)
                     except (OSError, ValueError):
                         pass
-        shutil.rmtree(self.root, ignore_errors=True)

@@ -3,11 +3,9 @@ moment of bad config, a full disk. Nothing may escape, nothing may be lost."""
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -127,28 +125,10 @@ class ConfigTest(FaultCase):
         self.assertEqual((t["status"], t["reason"]), ("failed", "launch"))
 
 
-def mount_tmpfs(case, size="2m"):
-    """A small file system of its own for full-disk tests, or SkipTest."""
-    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("mount"):
-        raise unittest.SkipTest("needs root to mount a tmpfs")
-    where = tempfile.mkdtemp(prefix="orchestra-full-")
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", where],
-                       capture_output=True)
-    if r.returncode != 0:
-        os.rmdir(where)
-        raise unittest.SkipTest(f"cannot mount a tmpfs: {r.stderr.decode().strip()}")
-    case.addCleanup(os.rmdir, where)
-    case.addCleanup(subprocess.run, ["umount", "-l", where])
-    return where
-
-
 class FullDiskTest(FaultCase):
     def setUp(self):
         super().setUp()
-        disk = mount_tmpfs(self)
-        shutil.copytree(os.path.join(self.root, ".orchestra-cli"),
-                        os.path.join(disk, ".orchestra-cli"))
-        self.root = disk
+        self.tmpfs_project("2m")
 
     def test_cancel_on_a_full_disk_kills_first_and_records_once_there_is_space(self):
         filler = self.path("filler")

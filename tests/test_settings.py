@@ -140,7 +140,7 @@ class FileTest(unittest.TestCase):
         settings.set_value(self.layout, "timeout", "none")
         self.assertEqual(self.read(), {"timeout": None, "parallel": 3})
         self.assertEqual(sorted(os.listdir(os.path.dirname(self.path))),
-                         ["config.json", "lock", "logs", "plans", "tasks"])  # no temp file left
+                         [".git", "config.json", "lock", "logs", "plans", "tasks"])  # no temp file left
 
     def test_set_keeps_unknown_and_other_keys(self):
         self.write('{"notify": {"on_fail": ["notify"]}, "retention_failed": 0, "x": null}')

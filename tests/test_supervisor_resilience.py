@@ -9,10 +9,12 @@ import tempfile
 import threading
 import time
 import unittest
-from contextlib import redirect_stderr
+from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
 
 from orchestra import lease
+from orchestra.cli import make_console
+from orchestra.commands import supervise
 from orchestra.errors import OrchestraError
 from orchestra.paths import Layout
 from orchestra.store import Store
@@ -119,6 +121,32 @@ class FullDiskTest(InProcessCase):
             self.supervise()
         done = self.store.get(self.task.id)
         self.assertEqual((done.status, done.attempt, done.exit_code), ("completed", 1, 0))
+
+    def test_the_background_supervisor_outlives_a_log_it_cannot_write(self):
+        class FullDisk(io.StringIO):
+            def write(self, text):
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+            def flush(self):
+                self.write("")
+
+        real_save = Store.save
+        failures = []
+
+        def save(store, task, before=None, **options):
+            if task.status == "completed" and not failures:
+                failures.append(1)  # the tick fails, and so does saying so
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_save(store, task, before, **options)
+
+        log = FullDisk()
+        console = make_console(True, stdout=log, stderr=log)
+        with mock.patch.object(Store, "save", save), mock.patch("time.sleep"), \
+                redirect_stdout(log), redirect_stderr(log):
+            code = supervise.run(self.layout, console, parallel=1)
+        self.assertEqual(code, 0)
+        self.assertEqual(failures, [1])
+        self.assertEqual(self.store.get(self.task.id).status, "completed")
 
 
 class ClockStepTest(InProcessCase):

@@ -1,6 +1,6 @@
 import os
 
-from orchestra import agents
+from orchestra import agents, statedir
 from orchestra.store import write_atomic
 from orchestra.commands import args
 
@@ -11,6 +11,7 @@ def run(layout, console):
         if not os.path.isdir(d):
             os.makedirs(d)
             created.append(os.path.relpath(d, layout.root) + os.sep)
+    statedir.ensure(layout)
     for path, text in ((layout.agent_config, agents.config_text()),
                        (os.path.join(layout.prompts, "protocol.md"), agents.DEFAULT_TEMPLATE)):
         if not os.path.exists(path):

@@ -2,8 +2,8 @@
 
 import time
 
-from orchestra import lease, settings, supervisor, table
-from orchestra.errors import FAILED, INTERRUPTED, OK
+from orchestra import lease, process, settings, supervisor, table
+from orchestra.errors import FAILED, OK, STDOUT_CLOSED, Interrupted, interruption
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
 from orchestra.commands import args
@@ -47,9 +47,21 @@ def run(layout, console, parallel=None, wait=False):
 
 
 def _foreground(layout, console, parallel, watched):
+    """Supervise here until drained. A hang-up (the terminal or ssh connection closed), a
+    SIGTERM or a closed stdout (`run --wait | head -1`) leaves as Ctrl-C does: the queue
+    goes on under a background supervisor."""
     def notify(before, after):
-        console.out(table.progress(before, after, time.time(), console.style))
+        try:
+            console.out(table.progress(before, after, time.time(), console.style))
+        except BrokenPipeError:
+            # Raised past the supervisor's handler of failed ticks, which would retry it.
+            raise Interrupted("standard output was closed", STDOUT_CLOSED) from None
 
+    with process.StopSignals():
+        return _supervise_or_follow(layout, console, parallel, watched, notify)
+
+
+def _supervise_or_follow(layout, console, parallel, watched, notify):
     lock = lease.lock_for(layout)
     store = Store(layout)
     seen = {}
@@ -60,29 +72,30 @@ def _foreground(layout, console, parallel, watched):
                                         give_up_after=GIVE_UP_AFTER)
             try:
                 sup.run()
-            except KeyboardInterrupt:
-                return _hand_over(layout, console, lock, parallel)
+            except KeyboardInterrupt as e:
+                return _hand_over(layout, console, lock, parallel, e)
             finally:
                 if lock.held:
                     lock.release()
             ran |= sup.ran
             break
         # Another supervisor owns the queue: follow the tasks we were asked about.
-        snap = store.scan()
-        for tid in watched:
-            task = snap.tasks.get(tid)
-            if task is None:
-                continue
-            if tid in seen and seen[tid] != (task.status, task.attempt):
-                notify(None, task)
-            seen[tid] = (task.status, task.attempt)
-        if all(tid not in snap.tasks or snap.tasks[tid].is_final for tid in watched):
-            break
         try:
+            snap = store.scan()
+            for tid in watched:
+                task = snap.tasks.get(tid)
+                if task is None:
+                    continue
+                if tid in seen and seen[tid] != (task.status, task.attempt):
+                    notify(None, task)
+                seen[tid] = (task.status, task.attempt)
+            if all(tid not in snap.tasks or snap.tasks[tid].is_final for tid in watched):
+                break
             time.sleep(WATCH_POLL)
-        except KeyboardInterrupt:
-            console.warn("interrupted; the other supervisor goes on running the tasks")
-            return INTERRUPTED
+        except KeyboardInterrupt as e:
+            why, code = interruption(e)
+            console.warn(f"{why}; the other supervisor goes on running the tasks")
+            return code
     snap = store.scan()
     mine = [snap.tasks[t] for t in ran if t in snap.tasks]
     if not mine and not watched:
@@ -92,18 +105,20 @@ def _foreground(layout, console, parallel, watched):
     return OK if all(t.state is Status.COMPLETED for t in mine) else FAILED
 
 
-def _hand_over(layout, console, lock, parallel):
-    """Ctrl-C in `run --wait`: the agents keep running; a background supervisor adopts them."""
+def _hand_over(layout, console, lock, parallel, interrupt):
+    """Ctrl-C (or a hang-up, a SIGTERM, a closed stdout) in `run --wait`: the agents keep
+    running; a background supervisor adopts them and runs what is still pending."""
+    why, code = interruption(interrupt)
     lock.release()
     snap = Store(layout).scan()
     left = [t for t in snap.tasks.values() if t.state in ACTIVE]
     if left:
         pid = supervisor.spawn_background(layout, parallel)
-        console.warn(f"interrupted: {len(left)} task(s) go on under a background supervisor "
+        console.warn(f"{why}: {len(left)} task(s) go on under a background supervisor "
                      f"(pid {pid}); `orchestra cancel --all` stops them")
     else:
-        console.warn("interrupted")
-    return INTERRUPTED
+        console.warn(why)
+    return code
 
 
 def register(sub):
@@ -111,7 +126,8 @@ def register(sub):
                        description="Run pending tasks, highest priority then oldest first, at most "
                        "N at once. Without --wait a background supervisor does it and this returns "
                        "at once; with --wait it happens here, and the exit code is 0 if every task "
-                       "it ran completed, 1 otherwise.")
+                       "it ran completed, 1 otherwise. A hang-up, SIGTERM or a closed stdout "
+                       "hands --wait's tasks to a background supervisor, as Ctrl-C does.")
     p.add_argument("--parallel", "-p", type=args.positive_int, help="tasks at once (default 1)")
     p.add_argument("--wait", "-w", action="store_true", help="supervise in the foreground until drained")
     p.set_defaults(func=lambda layout, console, a: run(
