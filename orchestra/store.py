@@ -24,7 +24,7 @@ _ERROR_TEXT_MAX = 2000
 # rebuild, in marshal's format, which is tied to the Python version: the header says which,
 # with the task fields of the version that wrote it (an older one's tasks lack the newer
 # fields) and the format of the cells.
-_CACHE_HEADER = ("orchestra-scan-cache", 6, marshal.version, tuple(sys.version_info[:2]),
+_CACHE_HEADER = ("orchestra-scan-cache", 7, marshal.version, tuple(sys.version_info[:2]),
                  tuple(FIELDS), CELLS_FORMAT)
 
 
@@ -59,9 +59,15 @@ def write_atomic(path, text, *, exclusive=False, fsync=True):
 
 
 def read_json(path):
+    """The JSON value in the file at `path`; ValueError when it is not JSON, or nested too deep
+    for the parser (json raises RecursionError for a few thousand brackets)."""
     import json  # here, not at the top: a `status` served from the scan cache never needs it
     with open(path, "rb") as f:
-        return json.loads(f.read())
+        raw = f.read()
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
 
 
 class Snapshot:
@@ -370,7 +376,7 @@ class Store:
         try:
             import json
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # plain text, or brackets nested past the parser
             data = None
         if isinstance(data, dict) and ("error" in data or "details" in data):
             message = str(data.get("error") or "error")
