@@ -287,13 +287,12 @@ class Store:
         """Append transitions to .orchestra/events.jsonl, once they are on disk: `before` (None
         for new tasks) to each of `afters`. The log is a record for people and tools; a
         failure to append to it is reported, never fatal."""
-        import json
         now = iso(time.time())
-        line = "".join(json.dumps({
+        line = "".join(_json({
             "time": now, "task": after.id, "agent": after.agent,
             "from": before.status if before is not None else None, "to": after.status,
             "reason": after.reason, "error": after.error, "attempt": after.attempt,
-        }, ensure_ascii=False) + "\n" for after in afters).encode("utf-8")
+        }) + "\n" for after in afters).encode("utf-8")
         try:
             fd = os.open(self.layout.events, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -428,5 +427,16 @@ def check_id(task_id):
 
 
 def _dump(task):
+    return _json(task.to_dict(), indent=2) + "\n"
+
+
+def _json(value, **options):
+    """JSON text that encodes to UTF-8: Unicode as it is, unless a string holds a lone
+    surrogate (json reads a hand-edited "\\ud800" as one), which is then kept escaped."""
     import json
-    return json.dumps(task.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(value, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, **options)
+    return text

@@ -101,6 +101,7 @@ CASES = {
     "reason not text": ({"status": '"failed"', "reason": '{"a": 1}', "error": "5",
                          "exit_code": '"x"', "session_id": "[1]"}, {}, False),
     "exit code infinite": ({"status": '"failed"', "reason": '"exit"', "exit_code": HUGE}, {}, False),
+    "lone surrogate": ({"status": '"running"', "prompt": '"\\ud800 x"'}, {}, False),
     "nested task file": (None, {}, True),
     "nested .error": ({"status": '"running"'}, {"error": DEEP}, False),
     "nested .error field": ({"status": '"running"'},
@@ -213,6 +214,29 @@ class HostileTaskFilesTest(Project):
                         self.assertIn(os.path.basename(path), err)
                         self.assertIn("nested too deeply", err)
                 os.unlink(path)
+
+
+class HostileReadersTest(Project):
+    def test_agent_output_nested_too_deep_or_infinite_is_ignored(self):
+        from orchestra import verdict
+        for fmt in ("claude-stream-json", "claude-json", "gemini-json"):
+            with self.subTest(fmt):
+                v = verdict.parse(fmt, DEEP_FIELD + "\n" + '{"type": "result", "usage": '
+                                  '{"input_tokens": 1e400}, "total_cost_usd": -1e400}\n', NOW)
+                self.assertEqual((v.tokens_in, v.cost_usd), (None, None))
+
+    def test_hooks_skip_event_lines_that_are_not_events(self):
+        from orchestra import hooks
+        self.plant(self.layout.settings, '{"hooks": [{"on": [["x"]], "command": ["true"]}]}')
+        runner = hooks.Runner(self.layout)
+        self.addCleanup(runner.close, 0)
+        runner.poll()  # a list in "on" is a bad config, not a TypeError
+        self.assertEqual(runner.hooks, [])
+        self.plant(self.layout.settings, '{"hooks": [{"command": ["true"]}]}')
+        os.utime(self.layout.settings, ns=(0, 0))  # seen as changed whatever the clock's tick
+        self.plant(self.layout.events, DEEP + "\n[1]\n5\n" + '{"task": 5, "to": "failed"}\n')
+        runner.poll()  # raised on the deep line, then on [1]
+        self.assertEqual(len(runner.hooks), 1)
 
 
 class HostileSupervisorTest(Project):
