@@ -163,6 +163,8 @@ def load_config(path):
         raise OrchestraError(f"cannot read {path}: {e}")
     try:
         data = json.loads(raw)
+    except RecursionError:
+        raise OrchestraError(f"{path} is nested too deeply to read; fix or remove it") from None
     except ValueError as e:
         raise OrchestraError(f"{path} is not valid JSON ({e}); fix or remove it")
     agents = data.get("agents") if isinstance(data, dict) else None

@@ -43,7 +43,7 @@ def load(layout):
         if not isinstance(hook, dict) or ("command" in hook) == ("url" in hook):
             raise OrchestraError(f"{where}[{i}] must be an object with a \"command\" or a \"url\"")
         on = hook.get("on", list(STATUSES))
-        if not isinstance(on, list) or not set(on) <= set(STATUSES):
+        if not isinstance(on, list) or not all(isinstance(s, str) and s in STATUSES for s in on):
             raise OrchestraError(f"{where}[{i}].on must list statuses among {', '.join(STATUSES)}")
         command = hook.get("command")
         if command is not None and (not isinstance(command, list) or not command
@@ -112,8 +112,11 @@ class Runner:
         for line in lines:
             try:
                 event = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
+            if not (isinstance(event, dict) and isinstance(event.get("task"), str)
+                    and isinstance(event.get("to"), str)):
+                continue  # not an event orchestra wrote: nothing to run a hook for
             for hook in matching(self.hooks, event):
                 self.jobs.put((hook, event))
         self.jobs.put(("offset", end))

@@ -33,7 +33,7 @@ def read_info(layout):
     try:
         info = read_json(layout.supervisor_info)
         pid = int(info["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, OverflowError):  # OverflowError: 1e400
         return None
     return info if _pid_alive(pid) else None
 

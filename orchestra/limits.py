@@ -62,8 +62,8 @@ def epoch(value):
     """A reset time given as epoch seconds (or milliseconds), or None."""
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e14:
+        return None  # also inf (1e400 in JSON) and times past year 5000 even in milliseconds
     return value / 1000.0 if value > 1e11 else float(value)
 
 
@@ -75,7 +75,7 @@ def reset_at(text, now):
     m = _RELATIVE.search(text) or _RETRY_DELAY.search(text)
     if m:
         seconds = _seconds(m.group(1)) if m.re is _RELATIVE else float(m.group(1))
-        if seconds is not None:
+        if seconds is not None and seconds < 1e9:  # a few hundred digits would make it inf
             return now + seconds
     for m in _CLOCK.finditer(text):
         at = _clock(m, now)

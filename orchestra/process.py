@@ -11,6 +11,8 @@ import os
 import sys
 import time
 
+from orchestra import logfile
+
 WINDOWS = os.name == "nt"
 
 # "$0" is the exit file; "$@" the agent's argv. The status is one short write; a reader
@@ -38,7 +40,7 @@ def spawn(argv, *, cwd, env, log_path, exit_path, detach_only=False, header=b"")
                                    | getattr(subprocess, "CREATE_NO_WINDOW", 0))
     else:
         kwargs["start_new_session"] = True
-    with open(log_path, "ab") as log:
+    with logfile.open_append(log_path) as log:
         log.write(header)
         log.flush()
         return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,

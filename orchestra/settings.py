@@ -27,6 +27,8 @@ class Key:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(value)
+        if isinstance(value, int) and not -1e15 < value < 1e15:
+            raise ValueError(value)  # durations and bases are used as floats: it would overflow
         if isinstance(value, float):
             if not math.isfinite(value) or self.kind == COUNT:
                 raise ValueError(value)

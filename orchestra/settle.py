@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from orchestra import agents, debug, dependencies, process, settings
+from orchestra import agents, debug, dependencies, logfile, process, settings
 from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide
 from orchestra.task import DEPENDENCY, LIMIT, Outcome, Status, finish, limited, with_usage
@@ -49,11 +49,14 @@ def read_verdict(layout, task):
         return None
     from orchestra import verdict
     try:
-        with open(layout.log_file(task.id), "rb") as f:
+        with logfile.open_read(layout.log_file(task.id)) as f:
             size = os.fstat(f.fileno()).st_size
             f.seek(max(0, size - LOG_READ_MAX))
             text = f.read().decode("utf-8", "replace")
     except FileNotFoundError:
+        text = ""
+    except OSError as e:  # a link planted after the launch, say: judged by the exit code
+        sys.stderr.write(f"{task.id}: cannot read its log: {e}\n")
         text = ""
     try:
         return verdict.parse(task.output, text, time.time(), limit_patterns(layout, task))

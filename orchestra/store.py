@@ -24,7 +24,7 @@ _ERROR_TEXT_MAX = 2000
 # rebuild, in marshal's format, which is tied to the Python version: the header says which,
 # with the task fields of the version that wrote it (an older one's tasks lack the newer
 # fields) and the format of the cells.
-_CACHE_HEADER = ("orchestra-scan-cache", 6, marshal.version, tuple(sys.version_info[:2]),
+_CACHE_HEADER = ("orchestra-scan-cache", 7, marshal.version, tuple(sys.version_info[:2]),
                  tuple(FIELDS), CELLS_FORMAT)
 
 
@@ -59,9 +59,15 @@ def write_atomic(path, text, *, exclusive=False, fsync=True):
 
 
 def read_json(path):
+    """The JSON value in the file at `path`; ValueError when it is not JSON, or nested too deep
+    for the parser (json raises RecursionError for a few thousand brackets)."""
     import json  # here, not at the top: a `status` served from the scan cache never needs it
     with open(path, "rb") as f:
-        return json.loads(f.read())
+        raw = f.read()
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply to read") from None
 
 
 class Snapshot:
@@ -316,13 +322,12 @@ class Store:
         """Append transitions to .orchestra/events.jsonl, once they are on disk: `before` (None
         for new tasks) to each of `afters`. The log is a record for people and tools; a
         failure to append to it is reported, never fatal."""
-        import json
         now = iso(time.time())
-        line = "".join(json.dumps({
+        line = "".join(_json({
             "time": now, "task": after.id, "agent": after.agent,
             "from": before.status if before is not None else None, "to": after.status,
             "reason": after.reason, "error": after.error, "attempt": after.attempt,
-        }, ensure_ascii=False) + "\n" for after in afters).encode("utf-8")
+        }) + "\n" for after in afters).encode("utf-8")
         try:
             fd = os.open(self.layout.events, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -405,7 +410,7 @@ class Store:
         try:
             import json
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # plain text, or brackets nested past the parser
             data = None
         if isinstance(data, dict) and ("error" in data or "details" in data):
             message = str(data.get("error") or "error")
@@ -457,8 +462,19 @@ def check_id(task_id):
 
 
 def _dump(task):
+    return _json(task.to_dict(), indent=2) + "\n"
+
+
+def _json(value, **options):
+    """JSON text that encodes to UTF-8: Unicode as it is, unless a string holds a lone
+    surrogate (json reads a hand-edited "\\ud800" as one), which is then kept escaped."""
     import json
-    return json.dumps(task.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(value, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, **options)
+    return text
 
 
 class _NoLock:

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from orchestra import agents, debug, executor, hooks, lease, process, scheduler
+from orchestra import agents, debug, executor, hooks, lease, logfile, process, scheduler
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.paths import SENTINELS
@@ -206,7 +206,7 @@ class Supervisor:
             self.parallel = max(1, int(info.get("parallel", self.parallel)))
             self.daemon = bool(info.get("daemon", self.daemon))
             self.stop_requested = bool(info.get("stop", False))
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (OSError, ValueError, TypeError, AttributeError, OverflowError):
             pass
 
     def _settle(self, snap, now):
@@ -348,7 +348,7 @@ class Supervisor:
             return None
         path, offset, decoder, parser = followed
         try:
-            with open(path, "rb") as f:
+            with logfile.open_read(path) as f:
                 f.seek(offset)
                 data = f.read()
         except OSError:

@@ -1,5 +1,6 @@
 """The task model: fields, statuses, ids and the pure rules for how a run ends. No I/O."""
 
+import math
 import os
 import time
 from enum import Enum
@@ -65,8 +66,46 @@ _INTS = ("priority", "attempt", "max_retries", "retries", "limits")
 _TEXTS = ("agent", "prompt")
 
 
+# Fields the queue can run without, written by orchestra from what a run showed: a hand-edited
+# value of the wrong type is read as absent (and the file rewritten without it by the next
+# save), instead of failing every command that reads or formats it.
+_OPTIONAL_TEXTS = ("reason", "error", "session_id", "log_file", "plan_file")
+_INT32 = 2 ** 31  # os.kill takes a C int (beyond it is no pid), and exit statuses fit one
+_COUNT_MAX = 2 ** 63  # tokens: far past any real run, small enough to sum and format
+_COST_MAX = 1e12
+
+
+def _number(v, limit, whole=False):
+    """v if it is a number (a whole one, with whole=True) in [0, limit), else None: json gives
+    inf for 1e400, and ints of any size."""
+    if isinstance(v, bool) or not isinstance(v, int if whole else (int, float)):
+        return None
+    return v if 0 <= v < limit else None  # False for nan; no float conversion of a huge int
+
+
+def _absent_if_wrong(d):
+    for key in _OPTIONAL_TEXTS:
+        if d[key] is not None and not isinstance(d[key], str):
+            d[key] = None
+    for key in ("tokens_in", "tokens_out"):
+        d[key] = _number(d[key], _COUNT_MAX, whole=True)
+    d["cost_usd"] = _number(d["cost_usd"], _COST_MAX)
+    if type(d["exit_code"]) is not int or not -_INT32 <= d["exit_code"] < _INT32:
+        d["exit_code"] = None
+    # A pid that is not a number an agent can have, or whose start token is not one, is no pid
+    # at all: a hand-edited "pid": "12345" must never lead to signalling process 12345. No
+    # agent is 0 or 1 either, and a kill of their group is one of ours (killpg(0)) or of
+    # every process we may signal (killpg(1) is kill(-1)).
+    pid = d["pid"]
+    if (type(pid) is not int or not 1 < pid < _INT32
+            or not (d["pid_start"] is None or isinstance(d["pid_start"], str))):
+        d["pid"] = d["pid_start"] = None
+
+
 def _check(d):
-    if d["status"] not in _STATUS:
+    """Raise ValueError for a field the queue cannot run without; read as absent a wrong
+    optional one (`_absent_if_wrong`)."""
+    if not isinstance(d["status"], str) or d["status"] not in _STATUS:
         raise ValueError(f"unknown status {d['status']!r}")
     for key in _TEXTS:
         if not isinstance(d[key], str):
@@ -75,8 +114,11 @@ def _check(d):
         if isinstance(d[key], bool) or not isinstance(d[key], int):
             raise ValueError(f'"{key}" must be a whole number')
     timeout = d["timeout"]
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not _finite(timeout)):
         raise ValueError('"timeout" must be a number of seconds or null')
+    if d["cwd"] is not None and not isinstance(d["cwd"], str):
+        raise ValueError('"cwd" must be a directory or null')  # running elsewhere is no option
     deps = d["depends_on"]
     if not isinstance(deps, (list, tuple)) or not all(isinstance(x, str) and valid_id(x) for x in deps):
         raise ValueError('"depends_on" must be a list of task ids')
@@ -94,6 +136,14 @@ def _check(d):
                 parse_iso(d[key])
             except (ValueError, TypeError):
                 raise ValueError(f'"{key}" must be an ISO 8601 UTC time or null') from None
+    _absent_if_wrong(d)
+
+
+def _finite(number):
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def new_id(now=None):

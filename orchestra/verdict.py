@@ -120,7 +120,7 @@ class StreamParser:
             if self.fmt in _SINGLE:
                 obj = _last_object("\n".join(run.buf), _WANTED[self.fmt])
                 if obj is not None:
-                    self._event(self, run, obj)
+                    self._handle(run, obj)
             self._memo = self._finish(run)
         return self._memo
 
@@ -140,13 +140,19 @@ class StreamParser:
         elif line.startswith("{"):
             try:
                 event = json.loads(line)
-            except ValueError:
-                event = None  # cut short or not JSON after all: skipped like any other line
+            except (ValueError, RecursionError):
+                event = None  # cut short, not JSON after all, or nested past the parser: skipped
             if isinstance(event, dict):
-                self._event(self, run, event)
+                self._handle(run, event)
                 return
         if line and not line.startswith(_NOT_NOISE):
             self._signal(run, line)  # the agent's stderr: warnings, and limits it gave up on
+
+    def _handle(self, run, event):
+        try:
+            self._event(self, run, event)
+        except RecursionError:  # a message deep in nested lists, turned into text: not one
+            pass
 
     def _signal(self, run, text, loose=False, hit=False):
         """Note a limit if `text` reports one (or `hit` says it is one); whether it did."""
@@ -269,7 +275,7 @@ def _last_object(text, wanted):
             continue
         try:
             obj, end = decode(text, m.start())
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(obj, dict) and wanted(obj):
             found = obj
@@ -284,8 +290,13 @@ def _text(v):
     return v if isinstance(v, str) else ""
 
 
+NUMBER_MAX = 1e15  # tokens or dollars past any run: json reads 1e400 as inf, and ints of any size
+
+
 def _number(v):
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return v if -NUMBER_MAX < v < NUMBER_MAX else None  # False for nan and inf
 
 
 def _sum(d, *keys):

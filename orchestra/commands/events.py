@@ -4,6 +4,7 @@ import json
 import time
 
 from orchestra.commands import args
+from orchestra.table import printable
 
 FOLLOW_POLL = 0.2
 
@@ -38,9 +39,10 @@ def _human(line, console):
         change = f"{e['from'] or 'new'} → {e['to']}" if console.style.unicode else \
             f"{e['from'] or 'new'} -> {e['to']}"
         why = f" ({e['reason']})" if e.get("reason") else ""
-        return f"{when}  {e['task']}  {e['agent']}  {change}{why}  attempt {e.get('attempt', 0)}"
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return line.decode("utf-8", "replace")
+        return printable(f"{when}  {e['task']}  {e['agent']}  {change}{why}  "
+                         f"attempt {e.get('attempt', 0)}")
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return printable(line.decode("utf-8", "replace"))  # not one of ours: shown as it is
 
 
 def register(sub):

@@ -3,7 +3,7 @@
 import os
 import time
 
-from orchestra import archive
+from orchestra import archive, logfile
 from orchestra.commands import refresh
 from orchestra.paths import Layout
 from orchestra.store import Store
@@ -13,16 +13,18 @@ FOLLOW_POLL = 0.1
 SETTLE_EVERY = 1.0
 
 
-def run(layout, console, task_id, follow=False):
+def run(layout, console, task_id, follow=False, raw=False):
     store = Store(layout, persist_cache=True)
     task, archived = archive.find(store, task_id)
     path = archive.where(layout, task.id, archived, Layout.log_file)
+    write = _Writer(console, raw=raw or not console.is_tty).write
     offset = 0
     last_settle = 0.0
     try:
         while True:
-            offset = _copy(path, offset, console)
+            offset = _copy(path, offset, write)
             if not follow:
+                write(b"", final=True)
                 if offset == 0:
                     console.warn(f"{task.id} has no log yet (status {task.status})")
                 return 0
@@ -33,16 +35,32 @@ def run(layout, console, task_id, follow=False):
             task, archived = archive.find(store, task_id)
             if task.is_final:
                 path = archive.where(layout, task.id, archived, Layout.log_file)
-                _copy(path, offset, console)
+                _copy(path, offset, write)
+                write(b"", final=True)
                 return 0
             time.sleep(FOLLOW_POLL)
     except KeyboardInterrupt:
         return 0  # the normal way to stop following
 
 
-def _copy(path, offset, console):
+class _Writer:
+    """Agent output to stdout: as it is (raw), or with control sequences other than colours
+    shown as text (logfile.for_terminal), a sequence cut between two reads included."""
+
+    def __init__(self, console, raw):
+        self.console = console
+        self.carry = None if raw else bytearray()
+
+    def write(self, chunk, final=False):
+        if self.carry is not None:
+            chunk = logfile.for_terminal(chunk, self.carry, final)
+        if chunk:
+            self.console.out_bytes(chunk)
+
+
+def _copy(path, offset, write):
     try:
-        with open(path, "rb") as f:
+        with logfile.open_read(path) as f:
             if os.fstat(f.fileno()).st_size < offset:
                 offset = 0  # the log was truncated or replaced
             f.seek(offset)
@@ -50,7 +68,7 @@ def _copy(path, offset, console):
                 chunk = f.read(65536)
                 if not chunk:
                     return offset
-                console.out_bytes(chunk)
+                write(chunk)
                 offset += len(chunk)
     except FileNotFoundError:
         return offset
@@ -58,8 +76,13 @@ def _copy(path, offset, console):
 
 def register(sub):
     p = args.subparser(sub, "logs", help="print a task's log",
-                       description="Print a task's log (the agent's stdout and stderr).")
+                       description="Print a task's log (the agent's stdout and stderr). To a "
+                       "terminal, control sequences other than colours are shown as text "
+                       "(ESC as ^[), so the output cannot move the cursor, retitle the "
+                       "terminal or write the clipboard; piped, the bytes are passed as they are.")
     p.add_argument("id", metavar="ID")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the task ends")
+    p.add_argument("--raw", action="store_true",
+                   help="pass the log's bytes to the terminal unchanged, escape sequences included")
     p.set_defaults(func=lambda layout, console, a: run(
-        layout, console, a.id, follow=a.follow))
+        layout, console, a.id, follow=a.follow, raw=a.raw))
