@@ -12,6 +12,7 @@ import time
 from orchestra import agents, debug, executor, hooks, lease, process, scheduler
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
+from orchestra.follow import Followers
 from orchestra.paths import SENTINELS
 from orchestra.reapers import Reapers
 from orchestra.reconcile import decide, next_deadline
@@ -75,7 +76,7 @@ class Supervisor:
         self._idle_until = None  # while nothing runs or changes, no tick's work is due before
         self.hooks = hooks.Runner(layout)
         self._killed = set()  # (task id, attempt) whose tree is being killed
-        self.streams = {}     # task id -> [log path, offset, decoder, verdict.StreamParser]
+        self.followers = Followers(layout)  # parse and cap our children's logs off this loop
 
     def run(self):
         self._write_info()
@@ -109,6 +110,7 @@ class Supervisor:
             for t in self.killers:
                 t.join()
             self.hooks.close()
+            self.followers.close()
             if self.lock.held:
                 self._remove_info()
 
@@ -208,7 +210,7 @@ class Supervisor:
         exited = self.exited
         while True:
             try:
-                tid, code = self.exits.get_nowait()
+                tid, code, _ended_at = self.exits.get_nowait()
             except queue.Empty:
                 break
             exited[tid] = code
@@ -217,9 +219,8 @@ class Supervisor:
                 continue
             if task.id in exited:
                 facts = sentinel_facts(self.store, snap, task, True, exited[task.id],
-                                       stream=self._follow(task.id, final=True))
+                                       stream=self.followers.finish(task.id))
             elif task.id in self.procs:
-                self._follow(task.id)
                 facts = sentinel_facts(self.store, snap, task, False, None)
             else:
                 facts = orphan_facts(self.store, snap, task)
@@ -248,28 +249,8 @@ class Supervisor:
             del exited[tid]
             self._forget(tid)
 
-    def _follow(self, tid, final=False):
-        """Feed what the agent has written since the last tick to its output parser; with
-        final=True, the verdict of the whole run (None when its output was not followed)."""
-        followed = self.streams.get(tid)
-        if followed is None:
-            return None
-        path, offset, decoder, parser = followed
-        try:
-            with open(path, "rb") as f:
-                f.seek(offset)
-                data = f.read()
-        except OSError:
-            data = b""
-        followed[1] = offset + len(data)
-        parser.feed(decoder.decode(data, final=final))
-        if final:
-            del self.streams[tid]
-            return parser.verdict()
-        return None
-
     def _forget(self, tid):
-        self.streams.pop(tid, None)
+        self.followers.drop(tid)
         proc = self.procs.pop(tid, None)
         if proc is not None and process.group_alive(proc.pid):
             # The run ended but left processes behind in its group: we started them.
@@ -356,14 +337,13 @@ class Supervisor:
             self._record_or_kill(after, current, proc)
         self.procs[task.id] = proc
         self.ran.add(task.id)
+        parser = None  # without an output format the log is only capped
         if current.output:
-            import codecs
             from orchestra import verdict
             from orchestra.settle import limit_patterns
             parser = verdict.StreamParser(current.output, time.time,
                                           limit_patterns(self.layout, current))
-            self.streams[task.id] = [log, start, codecs.getincrementaldecoder("utf-8")("replace"),
-                                     parser]
+        self.followers.add(task.id, log, start, parser)
         self.reapers.watch(task.id, proc)
         debug.log(f"{task.id}: launched pid {proc.pid} (attempt {attempt})")
         return after

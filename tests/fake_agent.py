@@ -7,6 +7,7 @@
   pids=FILE      write our pid and the grandchildren's pids to FILE (one a line)
   argv=FILE      write our argv as JSON to FILE
   flaky=N        exit 1 unless this is the N-th run or later (counted in flaky.count)
+  spew=MB        print MB megabytes of 80-byte plain-text lines as fast as it can
 """
 
 import json
@@ -45,6 +46,11 @@ def main(steps):
         elif name == "argv":
             with open(value, "w") as f:
                 json.dump(sys.argv[1:], f)
+        elif name == "spew":
+            block = (b"spew " * 15 + b"spew\n") * ((1 << 20) // 80)
+            for _ in range(int(value)):
+                sys.stdout.buffer.write(block)
+            sys.stdout.flush()
         elif name == "flaky":
             path = os.path.join(env["ORCHESTRA_ROOT"], "flaky.count")
             runs = int(open(path).read()) + 1 if os.path.exists(path) else 1
