@@ -164,7 +164,8 @@ class Followers:
             os.ftruncate(out.fileno(), head)
             log.dropped += end - head - len(data) - log.marker
             marker = marker_line(log.dropped, cap)
-            out.write(marker + data)
+            out.write(marker)
+            out.write(data)
         log.offset = shifted(log.offset, head, tail_from, len(data), len(marker))
         log.marker = len(marker)
         debug.log(f"{log.path}: over the log cap, {log.dropped} bytes dropped so far")
