@@ -4,7 +4,7 @@ import re
 import time
 
 _ISO = r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:Z|\+00:00)?"
-_DURATION = r"(\d+(?:\.\d+)?)([smhdw]?)"
+_DURATION = r"([0-9]+(?:\.[0-9]+)?)([smhdw]?)"  # \d and float() would take "９" as a digit
 _DAY_SECONDS = {}  # 'YYYY-MM-DD' -> seconds at its midnight UTC
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 

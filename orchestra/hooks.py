@@ -8,8 +8,10 @@
 The supervisor tails .orchestra/events.jsonl, so a transition made by any command fires its
 hooks once, whoever made it; the offset of the last event handled is kept in
 .orchestra/hooks.offset, so a transition made while no supervisor ran fires when the next one
-starts. Hooks run on a worker thread: a slow or failing hook never delays scheduling; its
-failure is logged (with --debug) and, for a webhook, retried with backoff.
+starts. The log's inode is kept with the offset: after events.jsonl is rotated (moved away or
+truncated, as logrotate does) the new file is followed from its start. Hooks run on a worker
+thread: a slow or failing hook never delays scheduling; its failure is logged (with --debug)
+and, for a webhook, retried with backoff.
 """
 
 import json
@@ -56,6 +58,14 @@ def load(layout):
     return hooks
 
 
+def resume_at(inode, offset, st):
+    """Where to go on reading an event log of stat `st`, last read up to `offset` in the file
+    `inode` (None: not known): a new file, or one shorter than that, is read from its start."""
+    if (inode is not None and st.st_ino != inode) or st.st_size < offset:
+        return 0
+    return offset
+
+
 def matching(hooks, event):
     return [h for h in hooks if event.get("to") in h.get("on", STATUSES)]
 
@@ -78,27 +88,36 @@ class Runner:
         self.jobs = queue.Queue()
         self.hooks = []
         self._config_stamp = None
-        self._offset = self._load_offset()
+        self._inode, self._offset = self._load_offset()
         self._partial = b""
         self._thread = threading.Thread(target=self._work, daemon=True)
         self._thread.start()
 
     def _load_offset(self):
+        """(inode, offset) of the last event handled. hooks.offset holds "OFFSET INODE"; a
+        record from before inodes were kept holds the offset alone."""
         try:
             with open(self.offset_path) as f:
-                return int(f.read().strip() or 0)
+                words = f.read().split()
+            return (int(words[1]) if len(words) > 1 else None), int(words[0] if words else 0)
         except (OSError, ValueError):
             # No record yet: the history before this supervisor is not replayed.
             try:
-                return os.stat(self.layout.events).st_size
+                st = os.stat(self.layout.events)
             except FileNotFoundError:
-                return 0
+                return None, 0
+            return st.st_ino, st.st_size
 
     def poll(self):
         """Queue the hooks of every event appended since the last poll."""
         self._reload()
         try:
             with open(self.layout.events, "rb") as f:
+                st = os.fstat(f.fileno())
+                offset = resume_at(self._inode, self._offset, st)
+                if offset != self._offset:
+                    self._offset, self._partial = offset, b""
+                self._inode = st.st_ino
                 f.seek(self._offset)
                 data = f.read()
         except FileNotFoundError:
@@ -119,7 +138,7 @@ class Runner:
                 continue  # not an event orchestra wrote: nothing to run a hook for
             for hook in matching(self.hooks, event):
                 self.jobs.put((hook, event))
-        self.jobs.put(("offset", end))
+        self.jobs.put(("offset", f"{end} {self._inode}"))
 
     def close(self, timeout=10.0):
         """Let queued hooks finish (up to `timeout` seconds) before the supervisor exits."""

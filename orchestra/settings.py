@@ -5,11 +5,14 @@ or a missing file, means the default. Keys this version does not know are kept a
 """
 
 import math
+import re
 
 from orchestra.clock import parse_duration
 from orchestra.errors import OrchestraError
 
-COUNT, NUMBER, DURATION = "count", "number", "duration"
+COUNT, NUMBER, DURATION, SIZE = "count", "number", "duration", "size"
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kmg]?)b?")
+_SIZE_UNIT = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
 class Key:
@@ -30,7 +33,7 @@ class Key:
         if isinstance(value, int) and not -1e15 < value < 1e15:
             raise ValueError(value)  # durations and bases are used as floats: it would overflow
         if isinstance(value, float):
-            if not math.isfinite(value) or self.kind == COUNT:
+            if not math.isfinite(value) or self.kind in (COUNT, SIZE):
                 raise ValueError(value)
             if value.is_integer():
                 value = int(value)  # `config get` prints 1800, not 1800.0
@@ -41,13 +44,33 @@ class Key:
     def parse(self, text):
         """Command-line text -> the value kept; ValueError if not allowed."""
         word = text.strip().lower()
+        if not word.isascii():
+            raise ValueError(text)  # int() and float() would take "３" or "٣" as digits
         if self.nullable and word in ("none", "null"):
             return None
         if self.kind == COUNT:
             return self.check(int(word))
         if self.kind == NUMBER:
             return self.check(float(word))
+        if self.kind == SIZE:
+            return self.check(parse_size(word))
         return self.check(parse_duration(word))
+
+
+def parse_size(text):
+    """'100M', '1G', '512k', '4096' -> bytes (K, M, G are powers of 1024); ValueError else."""
+    m = _SIZE.fullmatch(text.strip().lower())
+    if not m:
+        raise ValueError(text)
+    return int(float(m.group(1)) * _SIZE_UNIT[m.group(2)])
+
+
+def size_text(n):
+    """Bytes in the largest unit that divides them: 100M, 1G, 4096."""
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
 
 
 _DURATION = "a duration such as 7d or 36h (plain numbers are seconds), or 0 for never"
@@ -65,6 +88,9 @@ KEYS = {key.name: key for key in (
         _DURATION, DURATION, 0),
     Key("retention_failed", 14 * 86400,
         "failed and cancelled tasks are archived this long after they end", _DURATION, DURATION, 0),
+    Key("log_max", 100 << 20, "a task's log past this size keeps its head and tail, and says "
+        "how much was dropped between them", "a size >= 64K such as 100M or 1G (plain numbers "
+        "are bytes), or none for no cap", SIZE, 64 << 10, nullable=True),
 )}
 
 

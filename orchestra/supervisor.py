@@ -12,6 +12,7 @@ import time
 from orchestra import agents, debug, executor, hooks, lease, logfile, process, scheduler
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
+from orchestra.follow import Followers
 from orchestra.paths import SENTINELS
 from orchestra.reapers import Reapers
 from orchestra.reconcile import Facts, decide
@@ -81,7 +82,7 @@ class Supervisor:
         self._owed = {}       # (task id, attempt) -> the sentinel of a kill decided here
         self._ready = {}      # task id -> (not_before, monotonic time it is reached)
         self._reported = {}   # task id -> the trouble last reported settling it
-        self.streams = {}     # task id -> [log path, offset, decoder, verdict.StreamParser]
+        self.followers = Followers(layout)  # parse and cap our children's logs off this loop
 
     def run(self):
         self._write_info()
@@ -115,6 +116,7 @@ class Supervisor:
             for t in self.killers:
                 t.join()
             self.hooks.close()
+            self.followers.close()
             if self.lock.held:
                 self._remove_info()
 
@@ -215,11 +217,11 @@ class Supervisor:
         exited = self.exited
         while True:
             try:
-                tid, code = self.exits.get_nowait()
+                tid, code, ended_at = self.exits.get_nowait()
             except queue.Empty:
                 break
             if tid is not None:  # None: a kill thread finished, which only wakes us
-                exited[tid] = code
+                exited[tid] = (code, ended_at)
         mono = time.monotonic()
         for task in list(snap.tasks.values()):
             if task.state is not Status.RUNNING:
@@ -239,13 +241,14 @@ class Supervisor:
     def _settle_one(self, snap, task, now, mono):
         exited = self.exited
         elapsed = self._elapsed(task, now, mono)
+        code, ended_at = exited.get(task.id, (None, None))
         if task.id in exited and process.run_alive(task.pid, task.pid_start, task.run_id()):
-            facts = Facts(exited=True, exit_code=exited[task.id], tree_alive=True)
+            facts = Facts(exited=True, exit_code=code, tree_alive=True)
         elif task.id in exited:
-            facts = sentinel_facts(self.store, snap, task, True, exited[task.id],
-                                   stream=self._follow(task.id, final=True), elapsed=elapsed)
+            facts = sentinel_facts(self.store, snap, task, True, code,
+                                   stream=self.followers.finish(task.id), elapsed=elapsed)
+            facts.ended_at = ended_at  # when the reaper saw it, not when it is recorded
         elif task.id in self.procs:
-            self._follow(task.id)
             facts = sentinel_facts(self.store, snap, task, False, None, elapsed=elapsed)
         else:
             facts = orphan_facts(self.store, snap, task)
@@ -340,28 +343,8 @@ class Supervisor:
         self._killed.add(key)
         self._kill_async(task)
 
-    def _follow(self, tid, final=False):
-        """Feed what the agent has written since the last tick to its output parser; with
-        final=True, the verdict of the whole run (None when its output was not followed)."""
-        followed = self.streams.get(tid)
-        if followed is None:
-            return None
-        path, offset, decoder, parser = followed
-        try:
-            with logfile.open_read(path) as f:
-                f.seek(offset)
-                data = f.read()
-        except OSError:
-            data = b""
-        followed[1] = offset + len(data)
-        parser.feed(decoder.decode(data, final=final))
-        if final:
-            del self.streams[tid]
-            return parser.verdict()
-        return None
-
     def _forget(self, tid):
-        self.streams.pop(tid, None)
+        self.followers.drop(tid)
         self.procs.pop(tid, None)
 
     def _start_verify(self, task, decision, now):
@@ -393,6 +376,8 @@ class Supervisor:
             self.notify(task, done[1])
             return done[1]
         self.procs[task.id] = started[0]
+        log = self.layout.log_file(task.id)
+        self.followers.add(task.id, log, os.path.getsize(log), None)  # its output is capped too
         self.reapers.watch(task.id, started[0])
         debug.log(f"{task.id}: verifying with pid {started[0].pid}")
         return done[1]
@@ -474,14 +459,13 @@ class Supervisor:
         self.began[task.id] = ((task.id, after.attempt), time.monotonic())
         self._ready.pop(task.id, None)
         self.ran.add(task.id)
+        parser = None  # without an output format the log is only capped
         if current.output:
-            import codecs
             from orchestra import verdict
             from orchestra.settle import limit_patterns
             parser = verdict.StreamParser(current.output, time.time,
                                           limit_patterns(self.layout, current))
-            self.streams[task.id] = [self.layout.log_file(task.id), begin[0],
-                                     codecs.getincrementaldecoder("utf-8")("replace"), parser]
+        self.followers.add(task.id, self.layout.log_file(task.id), begin[0], parser)
         self.reapers.watch(task.id, proc)
         debug.log(f"{task.id}: launched pid {proc.pid} (attempt {after.attempt})")
         return after
@@ -489,7 +473,7 @@ class Supervisor:
     def _kill_async(self, task):
         def kill():
             process.kill_run(task.pid, task.pid_start, task.run_id())
-            self.exits.put((None, None))  # settle it now, not on the next poll
+            self.exits.put((None, None, None))  # settle it now, not on the next poll
 
         t = threading.Thread(target=kill, daemon=True)
         t.start()

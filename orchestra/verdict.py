@@ -4,6 +4,7 @@ the clock passed in. The limit texts and reset times are in limits.py."""
 
 import json
 import re
+from collections import deque
 
 from orchestra import limits
 
@@ -17,6 +18,9 @@ LIMITED, LIMIT, AGENT_ERROR, NO_RESULT = "limited", "limit", "agent_error", "no_
 # retried past earlier (aider retries litellm's RateLimitError itself) did not stop the run.
 TEXT_TAIL = 30
 MESSAGE_MAX = 500
+# No agent CLI emits a record this long: a longer line is dropped unread rather than held.
+LINE_MAX = 1 << 20
+SINGLE_MAX = 8 << 20  # the last characters of a single-JSON format's output that are kept
 _SINGLE = ("claude-json", "gemini-json")  # one JSON object at the end, maybe pretty-printed
 _NOT_NOISE = tuple('{}[]" \t')  # lines that belong to JSON, not to an agent's stderr
 _TOP_OBJECT = re.compile(r"^\{", re.M)
@@ -75,17 +79,26 @@ class _Run:
         self.reset_at = None    # the last reset time a signal gave
         self.lines = 0          # non-blank lines seen (text format)
         self.limit_line = None  # the number of the last of them that held a limit
-        self.buf = []           # the lines of a single-JSON format
+        self.buf = deque()      # the last lines of a single-JSON format, SINGLE_MAX at most
+        self.buf_len = 0
 
     def copy(self):
         c = _Run.__new__(_Run)
         c.__dict__.update(self.__dict__)
-        c.buf = list(self.buf)
+        c.buf = deque(self.buf)
         return c
+
+    def keep(self, line):
+        self.buf.append(line)
+        self.buf_len += len(line) + 1
+        while self.buf_len > SINGLE_MAX:  # the object wanted is the last one
+            self.buf_len -= len(self.buf.popleft()) + 1
 
 
 class StreamParser:
-    """The verdict of a log read as it grows: feed it chunks cut anywhere, even mid-line."""
+    """The verdict of a log read as it grows: feed it chunks cut anywhere, even mid-line. Its
+    state stays bounded whatever it is fed: a line past LINE_MAX is dropped, and a single-JSON
+    format keeps only its last SINGLE_MAX characters."""
 
     def __init__(self, fmt, now_fn, limit_patterns=()):
         if fmt not in FORMATS:
@@ -96,20 +109,36 @@ class StreamParser:
         self._event = _HANDLERS.get(fmt)
         self._run = _Run()
         self._partial = []  # the chunks of the line not yet ended
+        self._partial_len = 0
+        self._skipping = False  # within a line past LINE_MAX, dropped up to its newline
         self._memo = None
 
     def feed(self, chunk):
         if not chunk:
             return
         self._memo = None
-        self._partial.append(chunk)
         if "\n" not in chunk:
+            self._hold(chunk)
             return
-        lines = "".join(self._partial).split("\n")
-        tail = lines.pop()
-        self._partial = [tail] if tail else []
+        head, _, chunk = chunk.partition("\n")
+        if not self._skipping:
+            line = "".join(self._partial) + head
+            self._line(self._run, line, bool(self._extra) or limits.mentioned(line))
+        self._partial, self._partial_len, self._skipping = [], 0, False
+        lines = chunk.split("\n")
+        self._hold(lines.pop())
+        # One look over the chunk spares most lines the limit patterns, the costly part.
+        maybe = bool(self._extra) or limits.mentioned(chunk)
         for line in lines:
-            self._line(self._run, line)
+            self._line(self._run, line, maybe)
+
+    def _hold(self, piece):
+        if self._skipping or not piece:
+            return
+        self._partial.append(piece)
+        self._partial_len += len(piece)
+        if self._partial_len > LINE_MAX:
+            self._partial, self._partial_len, self._skipping = [], 0, True
 
     def verdict(self):
         """The verdict so far; final once the process has ended and its output is all fed."""
@@ -124,7 +153,10 @@ class StreamParser:
             self._memo = self._finish(run)
         return self._memo
 
-    def _line(self, run, line):
+    def _line(self, run, line, maybe_limit=True):
+        """One line of output; `maybe_limit` False when it cannot hold a limit text."""
+        if len(line) > LINE_MAX:
+            return
         line = line.rstrip("\r")
         if line.startswith(HEADER):
             run.__init__()
@@ -132,11 +164,11 @@ class StreamParser:
         if self.fmt == "text":
             if line.strip():
                 run.lines += 1
-                if self._signal(run, line):
+                if maybe_limit and self._signal(run, line):
                     run.limit_line = run.lines
             return
         if self.fmt in _SINGLE:
-            run.buf.append(line)
+            run.keep(line)
         elif line.startswith("{"):
             try:
                 event = json.loads(line)
@@ -145,7 +177,7 @@ class StreamParser:
             if isinstance(event, dict):
                 self._handle(run, event)
                 return
-        if line and not line.startswith(_NOT_NOISE):
+        if maybe_limit and line and not line.startswith(_NOT_NOISE):
             self._signal(run, line)  # the agent's stderr: warnings, and limits it gave up on
 
     def _handle(self, run, event):

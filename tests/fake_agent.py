@@ -11,6 +11,7 @@
   until=FILE     wait until FILE (relative to the project root) exists
   sh=CMD         run CMD, commas standing for spaces, with the shell in our working
                  directory; exit with its status if it fails
+  spew=MB        print MB megabytes of 80-byte plain-text lines as fast as it can
 """
 
 import json
@@ -49,6 +50,11 @@ def main(steps):
         elif name == "argv":
             with open(value, "w") as f:
                 json.dump(sys.argv[1:], f)
+        elif name == "spew":
+            block = (b"spew " * 15 + b"spew\n") * ((1 << 20) // 80)
+            for _ in range(int(value)):
+                sys.stdout.buffer.write(block)
+            sys.stdout.flush()
         elif name == "flaky":
             path = os.path.join(env["ORCHESTRA_ROOT"], "flaky.count")
             runs = int(open(path).read()) + 1 if os.path.exists(path) else 1

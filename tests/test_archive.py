@@ -351,5 +351,39 @@ class JsonObjectsTest(unittest.TestCase):
         self.assertTrue(math.isnan(json.loads(expected)[3]["weird"][1]))
 
 
+class WaitTest(unittest.TestCase):
+    """`wait` on a task that was archived reports its outcome, in-process."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+        layout = Layout(self.root)
+        Store(layout).ensure()
+        archived = Store(layout.archived())
+        self.done, self.failed = make(1, "completed"), make(2, "failed")
+        self.failed.update(reason="exit", error="exited 3", exit_code=3)
+        for task in (self.done, self.failed):
+            archived.create(task)
+
+    def wait(self, *ids):
+        import contextlib
+        import io
+        from orchestra import cli
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["--root", self.root, "wait", *ids])
+        return code, err.getvalue()
+
+    def test_an_archived_task_s_outcome_is_its_exit_status(self):
+        self.assertEqual(self.wait(self.done.id), (0, ""))
+        code, err = self.wait(self.done.id, self.failed.id)
+        self.assertEqual(code, 1)
+        self.assertIn(f"{self.failed.id} failed (exit): exited 3", err)
+
+    def test_a_task_in_neither_place_is_still_unknown(self):
+        code, err = self.wait("task_1780000000999_abcdef")
+        self.assertEqual(code, 2, err)
+
+
 if __name__ == "__main__":
     unittest.main()

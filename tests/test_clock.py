@@ -22,9 +22,20 @@ class ClockTest(unittest.TestCase):
     def test_durations(self):
         self.assertEqual([parse_duration(x) for x in ("90", "90s", "15m", "2h", "7d", "1w", "0.5")],
                          [90, 90, 900, 7200, 604800, 604800, 0.5])
-        for bad in ("", "-5", "5y", "m", "1h30m", "nan", "inf", "1" + "0" * 400):
+        for bad in ("", "-5", "5y", "m", "1h30m", "nan", "inf", "1" + "0" * 400,
+                    "\uff19", "\uff19m", "1\u0660s", "1.\u0665"):  # full-width, Arabic-Indic
             with self.assertRaises(ValueError):
                 parse_duration(bad)
+
+    def test_only_ascii_digits_are_whole_numbers(self):
+        import argparse
+        from orchestra.commands import args
+        self.assertEqual([args.integer(x) for x in ("3", " 12 ", "+4", "-1")], [3, 12, 4, -1])
+        for bad in ("\uff19", "1\u0660", "1_000", "3.0", ""):
+            with self.assertRaises(argparse.ArgumentTypeError):
+                args.integer(bad)
+        with self.assertRaises(argparse.ArgumentTypeError):
+            args.seconds("\uff19")
 
     def test_human(self):
         self.assertEqual([human(x) for x in (None, 0.25, 12, 245, 11520, 187200)],

@@ -28,11 +28,12 @@ class ConfigTest(ProjectCase):
         lines = self.ok("config", "list").splitlines()
         self.assertEqual([line.split()[0] for line in lines],
                          ["parallel", "timeout", "retry_backoff_base", "retry_backoff_cap",
-                          "retention_completed", "retention_failed"])
+                          "retention_completed", "retention_failed", "log_max"])
         self.assertTrue(all("(default)" in line for line in lines))
         self.assertEqual(lines[1].split()[:2], ["timeout", "none"])
         self.assertEqual(lines[4].split()[:2], ["retention_completed", "7d"])
         self.assertIn("failed and cancelled", lines[5])
+        self.assertEqual(lines[6].split()[:2], ["log_max", "100M"])
         self.assertFalse(os.path.exists(self.config_path()))  # reading writes nothing
 
     def test_set_get_unset(self):
@@ -57,7 +58,7 @@ class ConfigTest(ProjectCase):
         self.assertEqual(json.loads(self.ok("config", "list", "--json")),
                          {"parallel": 1, "timeout": None, "retry_backoff_base": 1.5,
                           "retry_backoff_cap": 300, "retention_completed": 604800,
-                          "retention_failed": 1209600})
+                          "retention_failed": 1209600, "log_max": 100 << 20})
 
     def test_unknown_keys_are_listed_and_kept(self):
         self.write_settings('{"notify": {"on_fail": "mail"}}')

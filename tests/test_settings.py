@@ -51,7 +51,8 @@ class ParseTest(unittest.TestCase):
                ("timeout", float("nan")), ("retry_backoff_base", 0.5),
                ("retry_backoff_base", float("inf")), ("retry_backoff_cap", 0),
                ("retry_backoff_cap", None), ("retention_completed", -1),
-               ("retention_failed", "7d"), ("retention_failed", [1])]
+               ("retention_failed", "7d"), ("retention_failed", [1]), ("log_max", 1000),
+               ("log_max", 1.5e6), ("log_max", "100M")]
         for key, value in bad:
             with self.subTest(key=key, value=value):
                 with self.assertRaises(OrchestraError) as cm:
@@ -77,7 +78,10 @@ class ParseTextTest(unittest.TestCase):
                 ("retry_backoff_base", "1", 1), ("retry_backoff_base", "1.5", 1.5),
                 ("retry_backoff_cap", "5m", 300),
                 ("retention_completed", "7d", 604800), ("retention_completed", "36h", 129600),
-                ("retention_failed", "0", 0), ("retention_failed", "2w", 1209600)]
+                ("retention_failed", "0", 0), ("retention_failed", "2w", 1209600),
+                ("log_max", "100M", 100 << 20), ("log_max", "1g", 1 << 30),
+                ("log_max", "512K", 512 << 10), ("log_max", "1.5MB", 3 << 19),
+                ("log_max", "65536", 65536), ("log_max", "none", None)]
         for key, text, value in good:
             with self.subTest(key=key, text=text):
                 self.assertEqual(self.parse(key, text), value)
@@ -90,7 +94,9 @@ class ParseTextTest(unittest.TestCase):
                ("retry_backoff_base", "inf"), ("retry_backoff_base", "none"),
                ("retry_backoff_cap", "0"), ("retry_backoff_cap", "null"),
                ("retention_completed", "-1d"), ("retention_completed", "none"),
-               ("retention_failed", "7 days")]
+               ("retention_failed", "7 days"), ("parallel", "\uff13"), ("timeout", "\uff13m"),
+               ("retry_backoff_base", "\u0661.5"), ("log_max", "1000"), ("log_max", "100 M"),
+               ("log_max", "1T"), ("log_max", "-1M"), ("log_max", "\uff11G")]
         for key, text in bad:
             with self.subTest(key=key, text=text):
                 with self.assertRaises(ValueError):
@@ -102,6 +108,12 @@ class ParseTextTest(unittest.TestCase):
         self.assertEqual(cm.exception.code, USAGE)
         for name in settings.KEYS:
             self.assertIn(name, cm.exception.message)
+
+
+class SizeTextTest(unittest.TestCase):
+    def test_the_largest_unit_that_divides(self):
+        self.assertEqual([settings.size_text(n) for n in (100 << 20, 1 << 30, 3 << 19, 1000)],
+                         ["100M", "1G", "1536K", "1000"])
 
 
 class FileTest(unittest.TestCase):

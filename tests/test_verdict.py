@@ -235,6 +235,34 @@ class TextTest(unittest.TestCase):
         self.assertFalse(parse("text", limit + after + "one line more\n", NOW).limited)
 
 
+class BoundedTest(unittest.TestCase):
+    def test_a_line_past_line_max_is_dropped_not_held(self):
+        import tracemalloc
+        result = '{"type":"result","subtype":"success","result":"ok","session_id":"s"}\n'
+        for fmt in ("claude-stream-json", "claude-json"):
+            p = StreamParser(fmt, lambda: NOW)
+            chunk = "x" * (256 << 10)
+            tracemalloc.start()
+            try:
+                for _ in range(40):  # 10 MB on one line
+                    p.feed(chunk)
+                p.feed("\n" + result)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            self.assertLess(peak, 4 * verdict.LINE_MAX, fmt)
+            self.assertEqual((p.verdict().has_result, p.verdict().session_id), (True, "s"), fmt)
+
+    def test_a_single_json_format_keeps_only_the_end_of_its_output(self):
+        p = StreamParser("claude-json", lambda: NOW)
+        noise = "progress " * 100 + "\n"
+        for _ in range(2 * verdict.SINGLE_MAX // len(noise)):
+            p.feed(noise)
+        p.feed('{"type":"result","subtype":"success","result":"ok","session_id":"s"}\n')
+        self.assertLessEqual(p._run.buf_len, verdict.SINGLE_MAX)
+        self.assertEqual(p.verdict().session_id, "s")
+
+
 class JudgeTest(unittest.TestCase):
     def test_rules(self):
         limited = Verdict(failed=True, limited=True, message="You've hit your limit")
@@ -273,6 +301,15 @@ class LimitsTest(unittest.TestCase):
             self.assertFalse(limits.is_limit(text), text)
         self.assertTrue(limits.is_limit("provider rate limit", loose=True))
         self.assertTrue(limits.is_limit("error 429", loose=True))
+
+    def test_what_no_word_of_a_limit_mentions_is_none(self):
+        # The parser skips the patterns for lines that `mentioned` rules out.
+        for text in ("Claude AI usage limit reached|1767279600", "You’ve hit your session limit",
+                     "kind: UsageLimitExceeded", "429 RESOURCE_EXHAUSTED", "x RateLimitError",
+                     "rate_limit_error", "Too many requests", "usage_limit_reached"):
+            self.assertTrue(limits.is_limit(text, loose=True), text)
+            self.assertTrue(limits.mentioned(text), text)
+        self.assertFalse(limits.mentioned("exit status 1"))
 
     def test_reset_times(self):
         cases = {

@@ -1,15 +1,17 @@
 """What command modules share to declare their arguments: value types and the global options."""
 
 import argparse
+import re
 
 from orchestra.clock import parse_duration
 
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")  # int() alone takes "９", "٣" and "1_000" too
+
 
 def integer(text, minimum=None):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not _INTEGER.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    value = int(text)
     if minimum is not None and value < minimum:
         raise argparse.ArgumentTypeError(f"{text} must be {minimum} or more")
     return value

@@ -50,6 +50,8 @@ def _show(name, value):
     """For people: durations in the largest unit that divides them (`7d`, `36h`, `5m`)."""
     if value is None:
         return "none"
+    if settings.KEYS[name].kind == settings.SIZE:
+        return settings.size_text(value)
     if settings.KEYS[name].kind != settings.DURATION:
         return str(value)
     if value == 0:
@@ -66,7 +68,7 @@ def register(sub):
                        description="Show or change the project's settings, kept in "
                        ".orchestra/config.json (a missing key means its default). Settings: "
                        + ", ".join(settings.KEYS) + ". Durations are seconds or take a unit: "
-                       "90s, 30m, 36h, 7d.")
+                       "90s, 30m, 36h, 7d; sizes are bytes or take a unit: 512K, 100M, 1G.")
     actions = p.add_subparsers(dest="action")
     actions.required = True
     ls = args.subparser(actions, "list", help="every setting, its value and what it does",

@@ -1,6 +1,7 @@
 """`events`: the state transitions of every task, from .orchestra/events.jsonl; -f follows."""
 
 import json
+import os
 import time
 
 from orchestra.commands import args
@@ -10,11 +11,16 @@ FOLLOW_POLL = 0.2
 
 
 def run(layout, console, follow=False, as_json=False):
-    offset, partial = 0, b""
+    from orchestra.hooks import resume_at
+    inode, offset, partial = None, 0, b""
     try:
         while True:
             try:
                 with open(layout.events, "rb") as f:
+                    st = os.fstat(f.fileno())
+                    if resume_at(inode, offset, st) != offset:  # rotated: a new log begins
+                        offset, partial = 0, b""
+                    inode = st.st_ino
                     f.seek(offset)
                     data = f.read()
             except FileNotFoundError:

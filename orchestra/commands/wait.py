@@ -3,7 +3,7 @@
 import time
 
 from orchestra import lease
-from orchestra.commands import refresh, resolve
+from orchestra.commands import refresh
 from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT
 from orchestra.store import Store
 from orchestra.table import printable
@@ -14,12 +14,12 @@ from orchestra.commands import args
 def run(layout, console, ids, timeout=None):
     store = Store(layout, persist_cache=True)
     start = time.monotonic()
-    resolve(store, store.scan(), ids)  # unknown or malformed ids fail before any waiting
+    _resolve(store, store.scan(), ids)  # unknown or malformed ids fail before any waiting
     poll, hinted = 0.05, False
     try:
         while True:
             snap = refresh(store, time.time())
-            tasks = resolve(store, snap, ids)
+            tasks = _resolve(store, snap, ids)
             if all(t.is_final for t in tasks):
                 for t in tasks:
                     if t.state is not Status.COMPLETED:
@@ -39,6 +39,13 @@ def run(layout, console, ids, timeout=None):
             poll = min(poll * 1.5, 0.5)
     except KeyboardInterrupt:
         return INTERRUPTED
+
+
+def _resolve(store, snap, ids):
+    """The tasks named by `ids`, in the order given: an archived one (finished, and perhaps
+    moved by the supervisor while we wait) from the archive."""
+    from orchestra import archive
+    return [snap.tasks[i] if i in snap.tasks else archive.find(store, i)[0] for i in ids]
 
 
 def register(sub):

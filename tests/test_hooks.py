@@ -1,0 +1,90 @@
+"""Following the event log across a rotation: hooks' Runner and `events -f`, in-process."""
+
+import json
+import os
+import shutil
+import tempfile
+import unittest
+from types import SimpleNamespace
+from unittest import mock
+
+from orchestra import hooks
+from orchestra.commands import events
+from orchestra.paths import Layout
+from tests.helpers import wait_until
+
+
+def stat(ino, size):
+    return SimpleNamespace(st_ino=ino, st_size=size)
+
+
+def event(task, to="failed"):
+    return json.dumps({"time": "2026-01-01T10:00:00.000Z", "task": task, "agent": "a",
+                       "from": "running", "to": to, "reason": None, "attempt": 1}) + "\n"
+
+
+class ResumeAtTest(unittest.TestCase):
+    def test_the_same_file_goes_on_from_the_offset(self):
+        self.assertEqual(hooks.resume_at(7, 100, stat(7, 100)), 100)
+        self.assertEqual(hooks.resume_at(7, 100, stat(7, 250)), 100)
+        self.assertEqual(hooks.resume_at(None, 100, stat(7, 250)), 100)  # an old record
+
+    def test_a_new_or_shorter_file_is_read_from_its_start(self):
+        self.assertEqual(hooks.resume_at(7, 100, stat(8, 500)), 0)   # moved away, a new one
+        self.assertEqual(hooks.resume_at(7, 100, stat(7, 40)), 0)    # truncated
+        self.assertEqual(hooks.resume_at(None, 100, stat(7, 40)), 0)
+
+
+class RotationTest(unittest.TestCase):
+    def setUp(self):
+        root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, root)
+        self.layout = Layout(root)
+        os.makedirs(self.layout.state)
+        with open(self.layout.settings, "w") as f:
+            json.dump({"hooks": [{"on": ["failed"], "command": ["true"]}]}, f)
+
+    def append(self, text):
+        with open(self.layout.events, "a") as f:
+            f.write(text)
+
+    def test_hooks_fire_again_after_the_log_is_moved_or_truncated(self):
+        self.append(event("before"))
+        runner = hooks.Runner(self.layout)
+        fired = []
+        runner._command = lambda hook, e: fired.append(e["task"])
+        self.addCleanup(runner.close)
+        self.append(event("t1"))
+        runner.poll()
+        os.rename(self.layout.events, self.layout.events + ".1")
+        self.append(event("t2"))
+        runner.poll()
+        os.truncate(self.layout.events, 0)
+        runner.poll()  # (a log grown back past the offset by now would not be told apart)
+        self.append(event("t3"))
+        runner.poll()
+        wait_until(lambda: len(fired) == 3, message="three hooks")
+        self.assertEqual(fired, ["t1", "t2", "t3"])
+        runner.close()
+        self.assertEqual(hooks.Runner(self.layout)._load_offset(),
+                         (os.stat(self.layout.events).st_ino, os.path.getsize(self.layout.events)))
+
+    def test_events_follow_goes_on_into_the_new_log(self):
+        self.append(event("t1"))
+        steps = [lambda: os.rename(self.layout.events, self.layout.events + ".1"),
+                 lambda: self.append(event("t2")), lambda: os.truncate(self.layout.events, 0),
+                 lambda: self.append(event("t3"))]  # each seen by a pass of its own
+
+        def sleep(_):
+            if not steps:
+                raise KeyboardInterrupt
+            steps.pop(0)()
+        printed = []
+        console = SimpleNamespace(out=printed.append)
+        with mock.patch.object(events.time, "sleep", sleep):
+            self.assertEqual(events.run(self.layout, console, follow=True, as_json=True), 0)
+        self.assertEqual([json.loads(line)["task"] for line in printed], ["t1", "t2", "t3"])
+
+
+if __name__ == "__main__":
+    unittest.main()
