@@ -89,6 +89,18 @@ class Followers:
             log.parser.feed(log.decoder.decode(b"", final=True))
             return log.parser.verdict()
 
+    def caught_up(self, tid):
+        """True unless more than a chunk of the run's output is still to be parsed: `finish`
+        then costs the caller at most one chunk, and the rest is left to the thread."""
+        with self._wake:
+            log = self._logs.get(tid)
+        if log is None or log.parser is None:
+            return True
+        try:
+            return os.stat(log.path).st_size - log.offset <= CHUNK
+        except OSError:
+            return True
+
     def drop(self, tid):
         with self._wake:
             log = self._logs.pop(tid, None)

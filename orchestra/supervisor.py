@@ -242,6 +242,8 @@ class Supervisor:
         exited = self.exited
         elapsed = self._elapsed(task, now, mono)
         code, ended_at = exited.get(task.id, (None, None))
+        if task.id in exited and not self.followers.caught_up(task.id):
+            return  # judged once its output is parsed, by the thread: this loop keeps time
         if task.id in exited and process.run_alive(task.pid, task.pid_start, task.run_id()):
             facts = Facts(exited=True, exit_code=code, tree_alive=True)
         elif task.id in exited:
