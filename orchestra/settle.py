@@ -95,6 +95,7 @@ def apply(store, task, decision, now, backoff=(2.0, 300.0)):
             after = finish(current, decision.status, decision.reason, decision.error,
                            decision.exit_code, decision.ended_at or now, backoff)
         store.save(after, before)
+    process.release_run(f"{task.id}.{task.attempt}")  # its cgroup, unless processes are left
     debug.log(f"{task.id}: {decision!r} -> {after.status}")
     return after
 
@@ -111,14 +112,15 @@ def settle_orphans(store, now):
         if decision is None or decision.verify:
             continue  # starting a verification is a supervisor's job
         if decision.status is None:
-            process.kill_tree(task.pid)  # judged on a later look, once it has exited
+            # Judged on a later look, once it has exited.
+            process.kill_run(task.pid, task.pid_start, f"{task.id}.{task.attempt}")
             continue
         backoff = backoff or retry_backoff(store.layout)
         after = apply(store, task, decision, now, backoff)
         if after is not None:
             changed.append((task, after))
             if decision.kill:
-                process.kill_tree(task.pid)
+                process.kill_run(task.pid, task.pid_start, f"{task.id}.{task.attempt}")
     return snap, changed
 
 

@@ -228,7 +228,8 @@ class Supervisor:
                 continue
             if decision.kill and (task.id, task.attempt) not in self._killed:
                 self._killed.add((task.id, task.attempt))
-                self._kill_async(task.pid)
+                self._kill_async(process.kill_run, task.pid, task.pid_start,
+                                 f"{task.id}.{task.attempt}")
             if decision.status is None:
                 continue  # killed; judged once it has exited
             if task.id in exited:
@@ -273,7 +274,7 @@ class Supervisor:
         proc = self.procs.pop(tid, None)
         if proc is not None and process.group_alive(proc.pid):
             # The run ended but left processes behind in its group: we started them.
-            self._kill_async(proc.pid)
+            self._kill_async(process.kill_tree, proc.pid)
 
     def _start_verify(self, task, decision, now):
         """The agent reported success: run the task's verification command, as part of the
@@ -383,8 +384,8 @@ class Supervisor:
             proc.wait()
             raise
 
-    def _kill_async(self, pid):
-        t = threading.Thread(target=process.kill_tree, args=(pid,), daemon=True)
+    def _kill_async(self, kill, *args):
+        t = threading.Thread(target=kill, args=args, daemon=True)
         t.start()
         self.killers = [k for k in self.killers if k.is_alive()] + [t]
 

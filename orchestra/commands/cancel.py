@@ -43,24 +43,29 @@ def run(layout, console, ids=(), cancel_all=False, running_only=False):
             after.update(status=Status.CANCELLED.value, reason=None, error="cancelled",
                               finished_at=iso(now), not_before=None)
             store.save(after, task)
-            if was is Status.RUNNING and process.is_alive(task.pid, task.pid_start):
-                to_kill.append(task.pid)
+            if was is Status.RUNNING:
+                to_kill.append((task.pid, task.pid_start, f"{task.id}.{task.attempt}"))
             console.out(f"cancelled {task_id} (was {was.value})")
     _kill_all(to_kill)
     return code
 
 
-def _kill_all(pids, grace=process.KILL_GRACE, poll=0.02):
-    """SIGTERM every tree at once, then SIGKILL what is left after the grace."""
-    for pid in pids:
-        process.terminate_tree(pid)
+def _kill_all(runs, grace=process.KILL_GRACE, poll=0.02):
+    """SIGTERM every run at once, then SIGKILL what is left after the grace. A run is
+    (pid, pid_start, run_id), as process.signal_run takes it."""
+    for run in runs:
+        process.signal_run(*run)
     deadline = time.monotonic() + grace
-    left = list(pids)
+    left = list(runs)
     while left and time.monotonic() < deadline:
         time.sleep(poll)
-        left = [p for p in left if process.group_alive(p)]
-    for pid in left:
-        process.kill_tree(pid, grace=0)
+        alive = process.alive_runs(left)
+        left = [run for run in left if run[2] in alive]
+    for run in runs:
+        if run in left:
+            process.kill_run(*run, grace=0)
+        else:
+            process.release_run(run[2])
 
 
 def register(sub):
