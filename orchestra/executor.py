@@ -1,5 +1,5 @@
 """Turn a task and its agent into a running process: placeholders, environment, working
-directory, log header. The platform part of starting and killing lives in process.py."""
+directory, log header. The platform part of starting and killing lives in process/."""
 
 import errno
 import os

@@ -133,13 +133,19 @@ def release(run_id):
     path = find(run_id)
     if path is None:
         return
-    for directory, _, _ in os.walk(path, topdown=False):
-        try:
-            os.rmdir(directory)
-        except OSError:
-            pass
-    if not os.path.isdir(path):
-        _paths.pop(run_id, None)
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:  # busy: processes left, or the cgroups of runs started inside this one
+        for directory, _, _ in os.walk(path, topdown=False):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                pass
+        if os.path.isdir(path):
+            return
+    _paths.pop(run_id, None)
 
 
 def marked(run_ids):

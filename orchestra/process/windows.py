@@ -8,6 +8,7 @@ holds that handle: when the wrapper ends, however it ends, the run ends with it.
 """
 
 import ctypes
+import functools
 import os
 import subprocess
 import sys
@@ -23,7 +24,8 @@ EXTENDED_LIMITS = 9    # JobObjectExtendedLimitInformation
 
 
 class _BasicLimits(ctypes.Structure):
-    _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
+    _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64),
+                ("PerJobUserTimeLimit", ctypes.c_int64),
                 ("LimitFlags", wintypes.DWORD), ("MinimumWorkingSetSize", ctypes.c_size_t),
                 ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", wintypes.DWORD),
                 ("Affinity", ctypes.c_size_t), ("PriorityClass", wintypes.DWORD),
@@ -44,6 +46,7 @@ class _Accounting(ctypes.Structure):
                 ("ActiveProcesses", wintypes.DWORD), ("TotalTerminatedProcesses", wintypes.DWORD)]
 
 
+@functools.lru_cache(maxsize=None)
 def _kernel32():
     k = ctypes.WinDLL("kernel32", use_last_error=True)
     k.CreateJobObjectW.restype = wintypes.HANDLE
@@ -51,6 +54,9 @@ def _kernel32():
     k.OpenJobObjectW.restype = wintypes.HANDLE
     k.OpenJobObjectW.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.LPCWSTR]
     k.OpenProcess.restype = wintypes.HANDLE
+    k.OpenProcess.argtypes = [wintypes.DWORD, wintypes.BOOL, wintypes.DWORD]
+    k.GetExitCodeProcess.argtypes = [wintypes.HANDLE, ctypes.POINTER(wintypes.DWORD)]
+    k.GetProcessTimes.argtypes = [wintypes.HANDLE] + [ctypes.POINTER(wintypes.FILETIME)] * 4
     k.GetCurrentProcess.restype = wintypes.HANDLE
     k.AssignProcessToJobObject.argtypes = [wintypes.HANDLE, wintypes.HANDLE]
     k.SetInformationJobObject.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p,
@@ -115,24 +121,24 @@ def job_kill(run_id):
 
 
 def _join_job(run_id):
-    """Put this process in the run's new job; the handle must stay open for the run's life."""
+    """Put this process in the run's new job, which lives as long as this process."""
     k = _kernel32()
     job = k.CreateJobObjectW(None, job_name(run_id))
     if not job:
-        return None
+        return
     limits = _ExtendedLimits()
     limits.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
     k.SetInformationJobObject(job, EXTENDED_LIMITS, ctypes.byref(limits), ctypes.sizeof(limits))
     if not k.AssignProcessToJobObject(job, k.GetCurrentProcess()):
         sys.stderr.write(f"orchestra: cannot contain the run in a job object "
                          f"(error {ctypes.get_last_error()}); its processes may outlive a kill\n")
-    return job
 
 
 def wrapper(exit_path, run_id, argv):
     """The Windows stand-in for the sh wrapper: join the run's job, run the agent, record its
     exit status."""
-    job = _join_job(run_id) if run_id else None  # noqa: F841 -- held open until we exit
+    if run_id:
+        _join_job(run_id)  # its handle stays open until we exit, and the job with it
     try:
         code = subprocess.call(argv)
     except OSError as e:
