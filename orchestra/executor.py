@@ -1,5 +1,5 @@
 """Turn a task and its agent into a running process: placeholders, environment, working
-directory, log header. The platform part of starting and killing lives in process.py."""
+directory, log header. The platform part of starting and killing lives in process/."""
 
 import errno
 import os
@@ -116,7 +116,8 @@ def launch_verify(layout, task):
     try:
         return process.spawn(process.shell_argv(task.verify), cwd=cwd, env=env,
                              log_path=layout.log_file(task.id),
-                             exit_path=layout.sentinel(task.id, "exit"), header=header.encode())
+                             exit_path=layout.sentinel(task.id, "exit"), header=header.encode(),
+                             run_id=f"{task.id}.{task.attempt}")
     except (OSError, ValueError) as e:
         raise LaunchError(f"cannot start the verification `{task.verify}`: {e}") from None
 
@@ -128,7 +129,8 @@ def launch(layout, task, attempt, now):
     header = f"=== orchestra: {task.id} attempt {attempt}, {iso(now)}: {os.path.basename(argv[0])} ===\n"
     try:
         return process.spawn(argv, cwd=cwd, env=env, log_path=log_path,
-                             exit_path=layout.sentinel(task.id, "exit"), header=header.encode())
+                             exit_path=layout.sentinel(task.id, "exit"), header=header.encode(),
+                             run_id=f"{task.id}.{attempt}")
     except (OSError, ValueError) as e:  # ValueError: a NUL byte in an argument or env value
         why = getattr(e, "strerror", None) or e
         if getattr(e, "errno", None) == errno.E2BIG:

@@ -4,6 +4,8 @@
   done           write the .done file  error=MSG      write .error as JSON {"error": MSG}
   exit=N         exit with status N    ignore-term    ignore SIGTERM from now on
   tree=S         start two grandchildren (ignoring SIGTERM) that sleep S seconds
+  escape=S       start a grandchild that leaves our session (setsid) and sleeps S seconds;
+                 goes on once it has left
   pids=FILE      write our pid and the grandchildren's pids to FILE (one a line)
   argv=FILE      write our argv as JSON to FILE
   flaky=N        exit 1 unless this is the N-th run or later (counted in flaky.count)
@@ -43,6 +45,11 @@ def main(steps):
         elif name == "tree":
             code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(%s)"
             children += [subprocess.Popen([sys.executable, "-c", code % value]) for _ in range(2)]
+        elif name == "escape":
+            code = "import os, time; os.setsid(); time.sleep(%s)"
+            children.append(subprocess.Popen([sys.executable, "-c", code % value]))
+            while os.getsid(children[-1].pid) == os.getsid(0):
+                time.sleep(0.01)
         elif name == "pids":
             with open(value + ".tmp", "w") as f:
                 f.write("\n".join(str(p) for p in [os.getpid()] + [c.pid for c in children]) + "\n")

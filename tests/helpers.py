@@ -10,6 +10,8 @@ import tempfile
 import time
 import unittest
 
+from orchestra import process
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAKE_AGENT = os.path.join(REPO, "tests", "fake_agent.py")
 
@@ -138,7 +140,8 @@ class ProjectCase(unittest.TestCase):
                     try:
                         with open(os.path.join(tasks, name)) as f:
                             data = json.load(f)
-                        if data.get("status") == "running" and data.get("pid"):
-                            os.killpg(data["pid"], signal.SIGKILL)
-                    except (OSError, ValueError):
+                        if data.get("status") == "running":
+                            process.kill_run(data.get("pid"), data.get("pid_start"),
+                                             f"{data['id']}.{data.get('attempt')}", grace=0)
+                    except (OSError, ValueError, KeyError):
                         pass

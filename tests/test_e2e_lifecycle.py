@@ -277,6 +277,22 @@ class TimeoutTest(E2ECase):
             self.assertFalse(pid_alive(pid), f"pid {pid} survived the timeout")
         self.assertFalse(pid_alive(task["pid"]))
 
+    @unittest.skipUnless(sys.platform.startswith("linux"), "reaching past the process group")
+    def test_timeout_ends_a_process_that_left_the_session(self):
+        tid = self.start("escape=300 pids=pids.txt sleep=300")
+        run = self.popen("run", "--wait")
+        # pids.txt is written once the grandchild has left the session.
+        wait_until(lambda: os.path.exists(self.path("pids.txt")), 10, message="pids.txt")
+        self.ok("timeout", tid, "0.1")
+        self.assertEqual(run.wait(timeout=15), 1)
+        self.assertEqual(self.task(tid)["reason"], "timeout")
+        with open(self.path("pids.txt")) as f:
+            agent, escaped = [int(p) for p in f.read().split()]
+        alive = pid_alive(escaped)
+        if alive:
+            os.kill(escaped, signal.SIGKILL)
+        self.assertFalse(alive, "the grandchild that called setsid survived the timeout")
+
     def test_timeout_command_on_running_task(self):
         tid = self.start("pids=pids.txt sleep=30")
         self.assertIsNone(self.task(tid)["timeout"])

@@ -372,6 +372,19 @@ class CancelTest(E2ECase):
         self.wait_supervisor_gone(sup)
         self.assertEqual(self.status_json(tid)[tid]["status"], "cancelled")
 
+    @unittest.skipUnless(sys.platform.startswith("linux"), "reaching past the process group")
+    def test_cancel_ends_a_process_that_left_the_session(self):
+        pids_file = self.path("escape.pids")
+        tid = self.start(f"escape=300 pids={pids_file} sleep=300")
+        self.ok("run")
+        agent, escaped = self.read_pids(pids_file, 2)  # written once it has left the session
+        wrapper = self.wait_disk_status(tid, "running")["pid"]
+        self.ok("cancel", tid)
+        left = [p for p in (wrapper, agent, escaped) if pid_alive(p)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        self.assertEqual(left, [])
+
     def test_cancel_pending_all_and_finished(self):
         skipped = self.start("echo=never done")
         kept = [self.start(f"echo=kept{i} done") for i in range(2)]

@@ -58,7 +58,7 @@ def stop(layout, console, kill=False):
         cancel.run(layout, console, running_only=True)
     lease.update_info(layout, stop=True)
     pid = info["pid"]
-    if not _wait_for(lambda: not process.is_alive(pid, None), STOP_WAIT):
+    if not _wait_for(lambda: process.start_token(pid) is None, STOP_WAIT):
         console.warn(f"the supervisor (pid {pid}) has not stopped after {STOP_WAIT:g}s")
         return FAILED
     left = "" if kill else "; running tasks go on and the next supervisor adopts them"
