@@ -28,6 +28,17 @@ def wait_until(condition, timeout=10.0, interval=0.05, message="condition"):
         time.sleep(interval)
 
 
+def fill_disk(path):
+    """Write `path` until its file system is full."""
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
 def pid_alive(pid):
     """True if pid runs (a zombie counts as gone)."""
     try:

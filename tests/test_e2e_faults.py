@@ -12,7 +12,7 @@ import unittest
 from orchestra.clock import iso
 from orchestra.task import FIELDS
 from tests import test_e2e_supervision as supervision
-from tests.helpers import pid_alive, wait_until
+from tests.helpers import fill_disk, pid_alive, wait_until
 
 
 class FaultCase(supervision.E2ECase):
@@ -133,13 +133,7 @@ class FullDiskTest(FaultCase):
     def test_cancel_on_a_full_disk_kills_first_and_records_once_there_is_space(self):
         filler = self.path("filler")
         tid, agent = self.stubborn()
-        with open(filler, "wb") as f:
-            try:
-                while True:
-                    f.write(b"x" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        fill_disk(filler)
         r = self.run_cli("cancel", tid)
         self.assertFalse(pid_alive(agent))  # killed, whatever could be written
         self.assertNotIn("Traceback", r.stderr)

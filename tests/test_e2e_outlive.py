@@ -11,7 +11,7 @@ import signal
 import subprocess
 import unittest
 
-from tests.helpers import pid_alive, wait_until
+from tests.helpers import fill_disk, pid_alive, wait_until
 from tests.test_e2e_supervision import E2ECase
 
 
@@ -88,13 +88,7 @@ class FullDiskTest(E2ECase):
         with open(log, "a") as f:
             f.write("\n" * (-os.path.getsize(log) % os.sysconf("SC_PAGE_SIZE")))
         fill = self.path("fill")
-        with open(fill, "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass  # full
+        fill_disk(fill)
         open(self.path("go"), "w").close()  # an empty file needs no room
         # Recording the exit fails, and so does saying so in supervisor.log.
         wait_until(lambda: not os.path.exists(f"/proc/{wrapper}"), 5,
