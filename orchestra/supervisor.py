@@ -9,18 +9,18 @@ import sys
 import threading
 import time
 
-from orchestra import agents, debug, executor, hooks, lease, logfile, process, scheduler
+from orchestra import agents, debug, executor, hooks, launcher, lease, process, scheduler
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.follow import Followers
 from orchestra.paths import SENTINELS
 from orchestra.reapers import Reapers
+from orchestra.runclock import RunClock
 from orchestra.reconcile import Facts, decide
 from orchestra.settle import (apply, fail_doomed, mark, orphan_facts, retry_backoff,
                              sentinel_facts)
 from orchestra.store import Store, read_json
-from orchestra.task import (LIMIT, VERIFY, Outcome, Status, finish, held, launch_failed, launched,
-                            verifying, with_usage)
+from orchestra.task import Status
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
 ARCHIVE_EVERY = 600.0  # seconds between passes that archive tasks past their retention
@@ -78,9 +78,8 @@ class Supervisor:
         self._idle_until = None  # while nothing runs or changes, no tick's work is due before
         self.hooks = hooks.Runner(layout)
         self._killed = set()  # (task id, attempt) whose tree is being killed
-        self.began = {}       # task id -> ((id, attempt), monotonic time its run began)
+        self.runclock = RunClock(clock)  # deadlines and backoffs, on the monotonic clock
         self._owed = {}       # (task id, attempt) -> the sentinel of a kill decided here
-        self._ready = {}      # task id -> (not_before, monotonic time it is reached)
         self._reported = {}   # task id -> the trouble last reported settling it
         self.followers = Followers(layout)  # parse and cap our children's logs off this loop
 
@@ -147,7 +146,7 @@ class Supervisor:
             self._idle_until = None
             return
         due = [self._next_archive,
-               scheduler.next_wakeup(tasks, now, self._ready_at) or float("inf")]
+               scheduler.next_wakeup(tasks, now, self.runclock.ready_at) or float("inf")]
         self._idle_until = min(due)
         self._was_paused = os.path.exists(self.layout.paused)
 
@@ -222,12 +221,11 @@ class Supervisor:
                 break
             if tid is not None:  # None: a kill thread finished, which only wakes us
                 exited[tid] = (code, ended_at)
-        mono = time.monotonic()
         for task in list(snap.tasks.values()):
             if task.state is not Status.RUNNING:
                 continue
             try:
-                self._settle_one(snap, task, now, mono)
+                self._settle_one(snap, task, now)
             except Exception as e:  # noqa: BLE001 -- one task's trouble stops no other's timeout
                 # A record that failed (a full disk) is tried again on the next tick: the exit
                 # status stays in self.exited, a decided kill in self._owed.
@@ -238,9 +236,9 @@ class Supervisor:
                 del exited[tid]
                 self._forget(tid)
 
-    def _settle_one(self, snap, task, now, mono):
+    def _settle_one(self, snap, task, now):
         exited = self.exited
-        elapsed = self._elapsed(task, now, mono)
+        elapsed = self.runclock.elapsed(task, now)
         code, ended_at = exited.get(task.id, (None, None))
         if task.id in exited and not self.followers.caught_up(task.id):
             return  # judged once its output is parsed, by the thread: this loop keeps time
@@ -280,15 +278,7 @@ class Supervisor:
         if after is not None:
             snap.tasks[task.id] = after
             if after.state is not Status.RUNNING:
-                self.began.pop(task.id, None)
-            if after.state is Status.PENDING:
-                self._ready_from(after, now)
-
-    def _ready_from(self, task, now):
-        """Count the backoff this supervisor set from when it set it (`now`)."""
-        if task.data["not_before"] and task.data["reason"] != LIMIT:
-            self._ready[task.id] = (task.data["not_before"],
-                                    time.monotonic() + task.ready_at() - now)
+                self.runclock.settled(after, now)
 
     def _report(self, tid, error):
         """Say once what keeps a task from being settled (not on every tick it lasts)."""
@@ -302,29 +292,6 @@ class Supervisor:
         sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: cannot settle "
                          f"{tid} yet ({what}); trying again\n")
         sys.stderr.flush()
-
-    def _elapsed(self, task, now, mono):
-        """How long the task's run has lasted, on the monotonic clock from when this
-        supervisor launched or first saw it: a step of the wall clock moves no deadline."""
-        key = (task.id, task.attempt)
-        began = self.began.get(task.id)
-        if began is None or began[0] != key:
-            began = self.began[task.id] = (key, mono - max(0.0, now - (task.started() or now)))
-        return mono - began[1]
-
-    def _ready_at(self, task):
-        """When a pending task's backoff ends, counted on the monotonic clock from when this
-        supervisor first saw its `not_before`. A usage limit's reset is a time of day the
-        agent named, so it stays on the wall clock."""
-        d = task.data
-        if not d["not_before"] or d["reason"] == LIMIT:
-            return task.ready_at()
-        now = self.clock()
-        seen = self._ready.get(d["id"])
-        if seen is None or seen[0] != d["not_before"]:
-            self._ready_from(task, now)
-            seen = self._ready[d["id"]]
-        return now + seen[1] - time.monotonic()
 
     def _kill(self, snap, task, decision):
         """Carry out a decided kill. What must outlive this process (a timeout) is recorded
@@ -350,57 +317,18 @@ class Supervisor:
         self.procs.pop(tid, None)
 
     def _start_verify(self, task, decision, now):
-        """The agent reported success: run the task's verification command, as part of the
-        same run (the task stays running, in phase "verify")."""
-        started = []
-
-        def change(current):
-            if current.phase:
-                return None
-            ran = with_usage(current, verdict=decision.verdict)
-            try:
-                os.unlink(self.layout.sentinel(task.id, "exit"))
-            except FileNotFoundError:
-                pass
-            try:
-                proc = executor.launch_verify(self.layout, ran)
-            except executor.LaunchError as e:
-                return finish(ran, outcome=Outcome(Status.FAILED, VERIFY, str(e)), now=now,
-                              retry_backoff=retry_backoff(self.layout))
-            started.append(proc)
-            return verifying(ran, pid=proc.pid, pid_start=process.start_token(proc.pid))
-
-        done = self._transition_or_kill(task, change, started, expect=(Status.RUNNING,),
-                                        attempt=task.attempt)
-        if done is None or done[1] is done[0]:
+        run = launcher.verify(self.store, task, decision.verdict, now, retry_backoff(self.layout))
+        if run is None:
             return None
-        if not started:
-            self.notify(task, done[1])
-            return done[1]
-        self.procs[task.id] = started[0]
-        log = self.layout.log_file(task.id)
-        self.followers.add(task.id, log, os.path.getsize(log), None)  # its output is capped too
-        self.reapers.watch(task.id, started[0])
-        debug.log(f"{task.id}: verifying with pid {started[0].pid}")
-        return done[1]
-
-    def _transition_or_kill(self, task, change, started, **options):
-        """store.transition, killing the process `change` started (in `started`) if the record
-        fails: an unrecorded process would be started again, so it must not outlive the
-        failure.
-
-        A record of a running process does not wait for the disk: it matters while the
-        process lives, and a crash of the machine that could lose it ends the process too.
-        After one the task reads as pending (and runs again) or as running with its process
-        gone (lost), never as nothing: see Store.save."""
-        try:
-            return self.store.transition(task.id, change, durable=lambda t: not started,
-                                         **options)
-        except BaseException:
-            for proc in started:
-                process.kill_run(proc.pid, process.start_token(proc.pid), task.run_id(), grace=0)
-                proc.wait()
-            raise
+        if run.proc is None:  # the verification could not start: the run's outcome is recorded
+            process.release_run(task.run_id())
+            self.notify(task, run.after)
+            return run.after
+        self.procs[task.id] = run.proc
+        self.followers.add(task.id, self.layout.log_file(task.id), run.offset, None)
+        self.reapers.watch(task.id, run.proc)
+        debug.log(f"{task.id}: verifying with pid {run.proc.pid}")
+        return run.after
 
     def _busy(self, snap):
         orphans = [t for t in snap.tasks.values()
@@ -413,7 +341,7 @@ class Supervisor:
             return
         limits = agents.limits(self.layout)
         for task in scheduler.pick(snap.tasks.values(), free, now, busy=self.procs,
-                                   agent_limits=limits, ready_at=self._ready_at):
+                                   agent_limits=limits, ready_at=self.runclock.ready_at):
             after = self._launch_one(task, now)
             if after is None:
                 self._stale = True  # no longer pending, or gone
@@ -425,41 +353,16 @@ class Supervisor:
             self.notify(task, after)
 
     def _launch_one(self, task, now):
-        started, begin = [], []
-
-        def change(current):
-            if current.data["not_before"] and self._ready_at(current) > now:
-                return None
-            self.store.clear_sentinels(task.id)
-            log = self.layout.log_file(task.id)
-            try:
-                begin.append(os.path.getsize(log))  # this run's output begins here
-            except OSError:
-                begin.append(0)
-            try:
-                proc = executor.launch(self.layout, current, int(current.attempt or 0) + 1, now)
-            except executor.ConfigError as e:
-                debug.log(f"{task.id}: held: {e}")
-                return held(current, message=str(e), now=now)
-            except executor.LaunchError as e:
-                debug.log(f"{task.id}: cannot launch: {e}")
-                return launch_failed(current, error=str(e), now=now)
-            started.append(proc)
-            return launched(current, pid=proc.pid, pid_start=process.start_token(proc.pid),
-                            now=now)
-
-        done = self._transition_or_kill(task, change, started, expect=(Status.PENDING,))
-        if done is None or done[1] is done[0]:
+        run = launcher.launch(self.store, task, now, self.runclock.ready_at)
+        if run is None:
             return None  # removed (a batch rolled back, `clean`) or no longer pending
-        current, after = done
-        if not started:
+        current, after, proc = run.before, run.after, run.proc
+        if proc is None:
             if after.state is Status.FAILED:
                 self.ran.add(task.id)
             return after
-        proc = started[0]
         self.procs[task.id] = proc
-        self.began[task.id] = ((task.id, after.attempt), time.monotonic())
-        self._ready.pop(task.id, None)
+        self.runclock.launched(after)
         self.ran.add(task.id)
         parser = None  # without an output format the log is only capped
         if current.output:
@@ -467,7 +370,7 @@ class Supervisor:
             from orchestra.settle import limit_patterns
             parser = verdict.StreamParser(current.output, time.time,
                                           limit_patterns(self.layout, current))
-        self.followers.add(task.id, self.layout.log_file(task.id), begin[0], parser)
+        self.followers.add(task.id, self.layout.log_file(task.id), run.offset, parser)
         self.reapers.watch(task.id, proc)
         debug.log(f"{task.id}: launched pid {proc.pid} (attempt {after.attempt})")
         return after
@@ -494,17 +397,10 @@ class Supervisor:
             self.lock.release()
         return True
 
-    def _next_deadline(self, tasks, now):
-        """When the first running task times out, by the monotonic clock of _elapsed."""
-        mono = time.monotonic()
-        times = [now + float(t.timeout) - self._elapsed(t, now, mono) for t in tasks
-                 if t.state is Status.RUNNING and t.timeout]
-        return min(times) if times else None
-
     def _wait(self, snap, now):
         tasks = snap.tasks.values()
-        wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now, self._ready_at),
-                   self._next_deadline(tasks, now)]
+        wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now, self.runclock.ready_at),
+                   self.runclock.next_deadline(tasks, now)]
         until = min(w for w in wakeups if w is not None)
         try:
             tid_code = self.exits.get(timeout=max(0.0, until - now))
