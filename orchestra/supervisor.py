@@ -235,6 +235,8 @@ class Supervisor:
             if tid not in running:
                 del exited[tid]
                 self._forget(tid)
+                if tid in snap.tasks:  # its recorder may have found our child not yet reaped
+                    process.release_run(snap.tasks[tid].run_id())
 
     def _settle_one(self, snap, task, now):
         exited = self.exited
