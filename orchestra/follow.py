@@ -71,7 +71,8 @@ class Followers:
     def add(self, tid, path, offset, parser):
         with self._wake:
             self._logs[tid] = _Log(path, offset, parser)
-            self._wake.notify()
+            if parser is not None:  # a log only to cap waits for the next look, within POLL
+                self._wake.notify()
 
     def finish(self, tid):
         """Read and parse what is left of the run's output; the verdict of the whole run, or
