@@ -66,6 +66,7 @@ class Supervisor:
         self.killers = []
         self.ran = set()            # ids this supervisor launched
         self.stop_requested = False
+        self.displaced = False  # another supervisor holds the lock of a re-created .orchestra/
         self._info_mtime = None
         self._snap = None
         # In the foreground (`run --wait`) a person waits: after this many failed ticks in a row
@@ -89,7 +90,7 @@ class Supervisor:
             while True:
                 now = self.clock()
                 self._read_control()
-                if self.stop_requested:
+                if self.stop_requested or self.displaced:
                     return
                 try:
                     if self._idle(now):
@@ -116,7 +117,7 @@ class Supervisor:
                 t.join()
             self.hooks.close()
             self.followers.close()
-            if self.lock.held:
+            if self.lock.held and not self.displaced:
                 self._remove_info()
 
     def _snapshot(self, now):
@@ -128,8 +129,32 @@ class Supervisor:
         (Listing the directory on every exit was a sixth of a 200-task no-op drain.)"""
         if (self._snap is None or self._stale or self.exits.empty()
                 or now - self._scanned_at >= IDLE_POLL):
+            last = self._snap
             self._snap, self._scanned_at, self._stale = self.store.scan(), now, False
+            if last is not None and last.tasks and not os.path.isdir(self.layout.tasks):
+                self._snap = self._restore(last)
         return self._snap
+
+    def _restore(self, last):
+        """.orchestra/ was deleted under us (an agent's `rm -rf`, `git clean -ffdx`): write
+        back every task file as this supervisor last listed it, so that no queued task or
+        outcome is lost, with a store lock and a supervisor lock of their own again (the ones
+        held are on deleted files, which no other process can see)."""
+        self.store = Store(self.layout)
+        with self.store.locked():
+            for task in last.tasks.values():
+                self.store.save(task)
+        lock = lease.lock_for(self.layout)
+        if lock.acquire(timeout=0):
+            self.lock.release()
+            self.lock = lock
+            self._write_info()
+        else:  # a `run` started another meanwhile: it adopts our children
+            self.displaced = True
+        sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: .orchestra/ was "
+                         f"deleted; wrote back {len(last.tasks)} task files from memory (their "
+                         "logs and the event log so far are lost)\n")
+        return self.store.scan()
 
     def _idle(self, now):
         """Nothing to do this tick: no child, no exit, nothing running, the task directory as

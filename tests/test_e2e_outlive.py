@@ -125,6 +125,16 @@ class AgentGitTest(E2ECase):
                                 capture_output=True, text=True, check=True).stdout
         self.assertNotIn(".orchestra", staged)
 
+    def test_a_supervisor_writes_back_the_tasks_of_a_deleted_state_directory(self):
+        # `rm -rf .orchestra` (or `git clean -ffdx`) by an agent while the queue runs.
+        wiper = self.start("sh=rm,-rf,.orchestra until=.orchestra/tasks done")
+        later = [self.start("done"), self.start("echo=after exit=0")]
+        r = self.run_cli("run", "--wait")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        for tid in [wiper] + later:
+            self.assertEqual(self.task(tid)["status"], "completed")
+        self.assertIn("after", self.log_text(later[1]))
+
 
 if __name__ == "__main__":
     unittest.main()
