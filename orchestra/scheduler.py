@@ -70,7 +70,8 @@ def limited_agents(tasks, now):
 
 def next_wakeup(tasks, now, ready_at=Task.ready_at):
     """When a pending task's backoff ends, if any is in the future."""
-    times = [ready_at(t) for t in tasks if t.state is Status.PENDING and ready_at(t) > now]
+    times = [ready_at(t) for t in tasks
+             if t.data["not_before"] and t.state is Status.PENDING and ready_at(t) > now]
     return min(times) if times else None
 
 
