@@ -111,29 +111,38 @@ def mark(store, task, kind):
 
 
 def settle_orphans(store, now):
-    """Settle every running task by observation alone; the caller holds no supervisor lock
-    but no supervisor is alive. A decided kill is carried out here, to the end, before the
-    task is judged: no outcome is recorded while one of its processes lives."""
+    """Settle every running task by observation alone, for a command run while no supervisor
+    is alive. A decided kill is carried out here, to the end, before the task is judged: no
+    outcome is recorded while one of its processes lives. A task whose record fails (a full
+    disk) is left for a later look, said on stderr; the command goes on."""
     snap = store.scan()
     changed = []
-    backoff = None
     for task in snap.tasks.values():
         if task.state is not Status.RUNNING:
             continue
-        decision = decide(task, orphan_facts(store, snap, task), now)
-        if decision is not None and decision.kill:
-            if decision.record and not mark(store, task, decision.record):
-                continue
-            process.kill_run(task.pid, task.pid_start, task.run_id())
-            decision = decide(task, orphan_facts(store, store.scan(), task), time.time())
-        if decision is None or decision.outcome is None or decision.verify:
-            continue  # still running, or its verification is a supervisor's to start
-        backoff = backoff or retry_backoff(store.layout)
-        after = apply(store, task, decision, now, backoff)
+        try:
+            after = _settle_orphan(store, task, snap, now)
+        except OSError as e:
+            sys.stderr.write(f"orchestra: cannot record the outcome of {task.id} yet: {e}\n")
+            continue
         if after is not None:
-            process.release_run(task.run_id())
             changed.append((task, after))
     return snap, changed
+
+
+def _settle_orphan(store, task, snap, now):
+    decision = decide(task, orphan_facts(store, snap, task), now)
+    if decision is not None and decision.kill:
+        if decision.record and not mark(store, task, decision.record):
+            return None
+        process.kill_run(task.pid, task.pid_start, task.run_id())
+        decision = decide(task, orphan_facts(store, store.scan(), task), time.time())
+    if decision is None or decision.outcome is None or decision.verify:
+        return None  # still running, or its verification is a supervisor's to start
+    after = apply(store, task, decision, now, retry_backoff(store.layout))
+    if after is not None:
+        process.release_run(task.run_id())
+    return after
 
 
 def fail_doomed(store, snap, now):
