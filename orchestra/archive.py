@@ -16,7 +16,8 @@ import sys
 import time
 
 from orchestra.errors import NotFound
-from orchestra.store import Store, read_json
+from orchestra.files import read_json
+from orchestra.store import Store
 from orchestra.task import ACTIVE, FIELDS, Status, Task
 
 RETENTION_COMPLETED = 7 * 86400

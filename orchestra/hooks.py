@@ -23,7 +23,7 @@ import time
 
 from orchestra import debug
 from orchestra.errors import OrchestraError
-from orchestra.store import read_json, write_atomic
+from orchestra.files import read_json, write_atomic
 
 COMMAND_TIMEOUT = 60.0
 STATUSES = ("pending", "running", "completed", "failed", "cancelled")

@@ -5,7 +5,7 @@ Kept apart from supervisor.py so that `status` can ask without importing the loo
 import os
 
 from orchestra.lock import FileLock
-from orchestra.store import read_json, write_atomic
+from orchestra.files import read_json, write_atomic
 
 
 def lock_for(layout):

@@ -183,7 +183,8 @@ def _rewrite(layout, change):
     # Read, change and replace the whole file under the store lock: two `config set`s at once
     # both land, and a reader sees the old file or the new one.
     import json
-    from orchestra.store import Store, write_atomic
+    from orchestra.files import write_atomic
+    from orchestra.store import Store
     with Store(layout).locked():
         data = _read(layout.settings)
         changed = change(data)
@@ -193,7 +194,7 @@ def _rewrite(layout, change):
 
 
 def _read(path):
-    from orchestra.store import read_json
+    from orchestra.files import read_json
     try:
         data = read_json(path)
     except FileNotFoundError:

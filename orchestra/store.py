@@ -14,6 +14,7 @@ from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
 from orchestra.clock import iso
+from orchestra.files import fsync_all, json_text, read_json, write_atomic
 from orchestra.table import CELLS_FORMAT, fixed_cells
 from orchestra.task import FIELDS, Task, valid_id
 
@@ -26,48 +27,6 @@ _ERROR_TEXT_MAX = 2000
 # fields) and the format of the cells.
 _CACHE_HEADER = ("orchestra-scan-cache", 7, marshal.version, tuple(sys.version_info[:2]),
                  tuple(FIELDS), CELLS_FORMAT)
-
-
-def write_atomic(path, text, *, exclusive=False, fsync=True):
-    """Write `text` to `path` so readers see the old file or the new one, never a part.
-
-    With exclusive=True the write fails with FileExistsError rather than replace a file.
-    fsync=False leaves making it durable to the caller (`Store.create_many`). Returns the
-    os.stat_result of the new file.
-    """
-    directory, name = os.path.split(path)
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            if fsync:
-                os.fsync(f.fileno())
-            st = os.fstat(f.fileno())  # a rename keeps the inode and its mtime
-        if exclusive:
-            os.link(tmp, path)  # fails if the name exists: no two tasks share an id
-            os.unlink(tmp)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return st
-
-
-def read_json(path):
-    """The JSON value in the file at `path`; ValueError when it is not JSON, or nested too deep
-    for the parser (json raises RecursionError for a few thousand brackets)."""
-    import json  # here, not at the top: a `status` served from the scan cache never needs it
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise ValueError("nested too deeply to read") from None
 
 
 class Snapshot:
@@ -323,7 +282,7 @@ class Store:
         for new tasks) to each of `afters`. The log is a record for people and tools; a
         failure to append to it is reported, never fatal."""
         now = iso(time.time())
-        line = "".join(_json({
+        line = "".join(json_text({
             "time": now, "task": after.id, "agent": after.agent,
             "from": before.status if before is not None else None, "to": after.status,
             "reason": after.reason, "error": after.error, "attempt": after.attempt,
@@ -364,7 +323,7 @@ class Store:
             # against ~300-400 ms for one fsync after another. (os.sync() is about as fast, but
             # flushes every file system and reports no error.) Until the lock is released no
             # supervisor launches any of them, so none runs before it is durable.
-            _fsync_all(written)
+            fsync_all(written)
         except BaseException:
             for path in reversed(written):  # dependents before what they depend on
                 try:
@@ -428,32 +387,6 @@ class Store:
             return None
 
 
-def _fsync_all(paths, workers=16):
-    """fsync every file of `paths`, `workers` at a time; the first error is raised."""
-    import threading
-    errors = []
-    workers = min(workers, len(paths))
-
-    def work(chunk):
-        try:
-            for path in chunk:
-                fd = os.open(path, os.O_RDWR)  # Windows' fsync needs a handle open for writing
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        except OSError as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(paths[i::workers],)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-
-
 def check_id(task_id):
     if not valid_id(task_id):
         shown = (repr(task_id) if len(task_id) <= 60
@@ -462,19 +395,7 @@ def check_id(task_id):
 
 
 def _dump(task):
-    return _json(task.to_dict(), indent=2) + "\n"
-
-
-def _json(value, **options):
-    """JSON text that encodes to UTF-8: Unicode as it is, unless a string holds a lone
-    surrogate (json reads a hand-edited "\\ud800" as one), which is then kept escaped."""
-    import json
-    text = json.dumps(value, ensure_ascii=False, **options)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = json.dumps(value, **options)
-    return text
+    return json_text(task.to_dict(), indent=2) + "\n"
 
 
 class _NoLock:

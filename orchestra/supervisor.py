@@ -19,7 +19,8 @@ from orchestra.runclock import RunClock
 from orchestra.reconcile import Facts, decide
 from orchestra.settle import (apply, fail_doomed, mark, orphan_facts, retry_backoff,
                              sentinel_facts)
-from orchestra.store import Store, read_json
+from orchestra.files import read_json
+from orchestra.store import Store
 from orchestra.task import Status
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for

@@ -8,7 +8,8 @@ import unittest.mock
 from orchestra.clock import iso
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.paths import Layout, find_root
-from orchestra.store import Store, write_atomic
+from orchestra.files import write_atomic
+from orchestra.store import Store
 from orchestra.table import fixed_cells
 from orchestra.task import Task
 

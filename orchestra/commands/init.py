@@ -1,7 +1,7 @@
 import os
 
 from orchestra import agents, statedir
-from orchestra.store import write_atomic
+from orchestra.files import write_atomic
 from orchestra.commands import args
 
 

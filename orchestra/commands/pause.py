@@ -6,7 +6,8 @@ import time
 from orchestra import lease
 from orchestra.clock import iso
 from orchestra.commands import args
-from orchestra.store import Store, write_atomic
+from orchestra.files import write_atomic
+from orchestra.store import Store
 
 
 def pause(layout, console):
