@@ -143,12 +143,13 @@ class FullDiskTest(FaultCase):
         self.assertEqual(self.status_json(tid)[tid]["status"], "cancelled")
 
     def test_the_supervisor_keeps_an_exit_it_could_not_record(self):
-        tid = self.start(f"sleep=0.5 fill={self.path('filler')} exit=0")
+        tid = self.start(f"until=go fill={self.path('filler')} exit=0")
         self.ok("run")
         sup = wait_until(self.supervisor_pid, 5, message="a supervisor")
+        wrapper = self.wait_disk_status(tid, "running")["pid"]
+        open(self.path("go"), "w").close()
         # The agent fills the disk and exits 0: neither its .exit nor the outcome fit.
-        wait_until(lambda: not pid_alive(self.task(tid)["pid"] or 0), 10,
-                   message="the agent to exit")
+        wait_until(lambda: not pid_alive(wrapper), 10, message="the agent to exit")
         with open(self.sentinel(tid, "exit"), "a+") as f:  # absent or empty: it did not fit
             f.seek(0)
             self.assertEqual(f.read(), "")
