@@ -246,8 +246,11 @@ class Store:
         before when nothing was saved. `durable` as for save, or a function of the new task.
 
         A caller holding `locked()` already (cancel --all) may call this inside it."""
-        held = self._lock is not None and self._lock.held
-        lock = _NoLock() if held else self.locked()
+        if self._lock is not None and self._lock.held:
+            from contextlib import nullcontext
+            lock = nullcontext()
+        else:
+            lock = self.locked()
         with lock:
             try:
                 before = self.get(task_id)
@@ -397,12 +400,3 @@ def check_id(task_id):
 def _dump(task):
     return json_text(task.to_dict(), indent=2) + "\n"
 
-
-class _NoLock:
-    """The store lock as a context when the caller already holds it."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

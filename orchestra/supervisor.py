@@ -61,9 +61,9 @@ class Supervisor:
         self.clock = clock
         self.store = Store(layout)
         self.procs = {}             # task id -> Popen of the run we started
-        self.exits = queue.Queue()  # (task id, exit status) from the reapers
+        self.exits = queue.Queue()  # (task id, exit status, when) from the reapers
         self.reapers = Reapers(self.exits)
-        self.exited = {}            # task id -> exit status taken off the queue, not yet recorded
+        self.exited = {}            # task id -> (exit status, when): taken off, not yet recorded
         self.killers = []
         self.ran = set()            # ids this supervisor launched
         self.stop_requested = False
@@ -130,10 +130,13 @@ class Supervisor:
         (Listing the directory on every exit was a sixth of a 200-task no-op drain.)"""
         if (self._snap is None or self._stale or self.exits.empty()
                 or now - self._scanned_at >= IDLE_POLL):
-            last = self._snap
-            self._snap, self._scanned_at, self._stale = self.store.scan(), now, False
-            if last is not None and last.tasks and not os.path.isdir(self.layout.tasks):
-                self._snap = self._restore(last)
+            snap = self.store.scan()
+            if self._snap is not None and self._snap.tasks and \
+                    not os.path.isdir(self.layout.tasks):
+                # Kept as the last listing until written back: a restore that fails (a full
+                # disk) is tried again on the next tick with what was known.
+                snap = self._restore(self._snap)
+            self._snap, self._scanned_at, self._stale = snap, now, False
         return self._snap
 
     def _restore(self, last):
@@ -302,6 +305,7 @@ class Supervisor:
             self._stale = True  # someone else settled it (a cancel, a `status`)
         exited.pop(task.id, None)
         self._owed.pop((task.id, task.attempt), None)
+        self._killed.discard((task.id, task.attempt))
         self._reported.pop(task.id, None)
         if after is not None:
             snap.tasks[task.id] = after

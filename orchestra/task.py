@@ -395,10 +395,10 @@ def launch_failed(task, *, error, now):
                   outcome=Outcome(Status.FAILED, LAUNCH, error), now=now)
 
 
-def cancelled(task, *, now, exit_code=None):
+def cancelled(task, *, now):
     """A pending task cancelled, or a running one once its processes are gone."""
     t = task.copy()
-    t.update(status=Status.CANCELLED.value, reason=None, error="cancelled", exit_code=exit_code,
+    t.update(status=Status.CANCELLED.value, reason=None, error="cancelled", exit_code=None,
              finished_at=iso(now), not_before=None, phase=None)
     return t
 

@@ -28,6 +28,18 @@ def wait_until(condition, timeout=10.0, interval=0.05, message="condition"):
         time.sleep(interval)
 
 
+def settings_project(case, settings):
+    """A throw-away project whose .orchestra/config.json holds `settings`; its Layout."""
+    from orchestra.paths import Layout
+    root = tempfile.mkdtemp(prefix="orchestra-test-")
+    case.addCleanup(shutil.rmtree, root, True)
+    layout = Layout(root)
+    os.makedirs(layout.state)
+    with open(layout.settings, "w") as f:
+        json.dump(settings, f)
+    return layout
+
+
 def fill_disk(path):
     """Write `path` until its file system is full."""
     with open(path, "wb") as f:

@@ -2,15 +2,12 @@
 
 import json
 import os
-import shutil
-import tempfile
 import time
 import unittest
 
 from orchestra import verdict
 from orchestra.follow import Followers, kept, marker_line, shifted
-from orchestra.paths import Layout
-from tests.helpers import wait_until
+from tests.helpers import settings_project, wait_until
 
 CAP = 64 << 10
 
@@ -41,13 +38,8 @@ class ArithmeticTest(unittest.TestCase):
 
 class FollowersTest(unittest.TestCase):
     def setUp(self):
-        root = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, root)
-        self.layout = Layout(root)
-        os.makedirs(self.layout.state)
-        with open(self.layout.settings, "w") as f:
-            json.dump({"log_max": CAP}, f)
-        self.log = os.path.join(root, "t.log")
+        self.layout = settings_project(self, {"log_max": CAP})
+        self.log = os.path.join(self.layout.root, "t.log")
         open(self.log, "w").close()
         self.followers = Followers(self.layout)
         self.addCleanup(self.followers.close)

@@ -2,16 +2,13 @@
 
 import json
 import os
-import shutil
-import tempfile
 import unittest
 from types import SimpleNamespace
 from unittest import mock
 
 from orchestra import hooks
 from orchestra.commands import events
-from orchestra.paths import Layout
-from tests.helpers import wait_until
+from tests.helpers import settings_project, wait_until
 
 
 def stat(ino, size):
@@ -37,12 +34,7 @@ class ResumeAtTest(unittest.TestCase):
 
 class RotationTest(unittest.TestCase):
     def setUp(self):
-        root = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, root)
-        self.layout = Layout(root)
-        os.makedirs(self.layout.state)
-        with open(self.layout.settings, "w") as f:
-            json.dump({"hooks": [{"on": ["failed"], "command": ["true"]}]}, f)
+        self.layout = settings_project(self, {"hooks": [{"on": ["failed"], "command": ["true"]}]})
 
     def append(self, text):
         with open(self.layout.events, "a") as f:

@@ -66,7 +66,8 @@ def _cancel_running(store, console, tasks, grace=process.KILL_GRACE, poll=0.02):
     left = list(tasks)
     while left and time.monotonic() < deadline:
         time.sleep(poll)
-        left = [t for t in left if process.run_alive(t.pid, t.pid_start, t.run_id())]
+        alive = process.alive_runs((t.pid, t.pid_start, t.run_id()) for t in left)
+        left = [t for t in left if t.run_id() in alive]
     for t in left:
         process.kill_run(t.pid, t.pid_start, t.run_id(), grace=0)
     code = OK

@@ -154,14 +154,7 @@ def is_alive(pid, token):
     return token is not None and now == token
 
 
-
-# -- runs --------------------------------------------------------------------------
-
-
-def _ours(pid, pid_start):
-    """True if pid runs and is the process recorded as `pid_start`: only then may it, or the
-    group it leads, be signalled. No recorded start: never."""
-    return bool(pid) and pid_start is not None and start_token(pid) == pid_start
+# -- runs: a pid, or the group it leads, is signalled only if is_alive(pid, pid_start) ------
 
 
 def alive_runs(runs):
@@ -172,7 +165,7 @@ def alive_runs(runs):
     pass over /proc/*/environ for all of them: O(processes), so ask for many runs at once."""
     alive, scan = set(), []
     for pid, pid_start, run_id in runs:
-        if _ours(pid, pid_start):
+        if is_alive(pid, pid_start):
             alive.add(run_id)
         elif not run_id:
             continue
@@ -198,7 +191,7 @@ def run_alive(pid, pid_start, run_id):
 def signal_run(pid, pid_start, run_id, force=False):
     """SIGTERM (force: SIGKILL) every process of the run; returns at once. The leader and
     its group only if the leader is ours; the rest through the run's cgroup, job or marker."""
-    leader = _ours(pid, pid_start)
+    leader = is_alive(pid, pid_start)
     if WINDOWS:
         if force and run_id:
             windows.job_kill(run_id)
