@@ -89,7 +89,7 @@ Your output is recorded in {logFile}.
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _KNOWN_KEYS = {"command", "args", "promptTemplateFile", "promptTemplate", "env", "cwd", "timeout",
                "maxRetries", "maxParallel", "completion", "description", "output",
-               "limitPatterns", "resumeArgs", "verify"}
+               "limitPatterns", "resumeArgs", "verify", "isolation"}
 
 
 def substitute(text, values):
@@ -113,6 +113,7 @@ class Agent:
     completion = property(lambda self: self.spec.get("completion", "either"))
     output = property(lambda self: self.spec.get("output"))
     description = property(lambda self: self.spec.get("description", ""))
+    isolation = property(lambda self: self.spec.get("isolation"))
 
     def template(self):
         """The prompt template text (the default protocol when the agent names none)."""
@@ -215,6 +216,8 @@ def validate(name, spec, path):
     limit = spec.get("maxParallel")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise OrchestraError(f'{where}: "maxParallel" must be a whole number >= 1')
+    if spec.get("isolation") not in (None, "worktree", "none"):
+        raise OrchestraError(f'{where}: "isolation" must be "worktree" or "none"')
     if spec.get("completion", "either") not in COMPLETION_MODES:
         raise OrchestraError(f'{where}: "completion" must be one of {", ".join(COMPLETION_MODES)}')
 

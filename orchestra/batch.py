@@ -1,25 +1,29 @@
 """A batch file for `start --batch`: one task a line, parsed into entries. Pure: no I/O.
 
 A line is blank, a comment (`#` first), a JSON object (`{` first) with "prompt" and optional
-"priority", "depends_on", "timeout" and "max_retries", or else a plain prompt. A dependency
+"priority", "depends_on", "timeout", "max_retries", "worktree" (true or false) and "base" (a
+git ref), or else a plain prompt. A dependency
 is a task id or `@N`, the task of line N of the same batch, which must come earlier.
 """
 
 from orchestra.clock import parse_duration
 from orchestra.task import valid_id
 
-KEYS = ("prompt", "priority", "depends_on", "timeout", "max_retries")
+KEYS = ("prompt", "priority", "depends_on", "timeout", "max_retries", "worktree", "base")
 
 
 class Entry:
     """One task of a batch. A field left as None takes the command line's value (or the
     agent's); `depends_on` holds task ids and, for `@N`, the index of an earlier entry."""
 
-    __slots__ = ("line", "prompt", "priority", "timeout", "max_retries", "depends_on")
+    __slots__ = ("line", "prompt", "priority", "timeout", "max_retries", "depends_on",
+                 "worktree", "base")
 
     def __init__(self, line, prompt, priority=None, timeout=None, max_retries=None,
-                 depends_on=()):
+                 depends_on=(), worktree=None, base=None):
         self.line = line
+        self.worktree = worktree  # True, False, or None for the command line's choice
+        self.base = base
         self.prompt = prompt
         self.priority = priority
         self.timeout = timeout
@@ -110,6 +114,14 @@ def _json_line(number, text, index_of, broken):
             raise ValueError('"max_retries" must be 0 or more')
     if obj.get("timeout") is not None:
         entry.timeout = _timeout(obj["timeout"])
+    if obj.get("worktree") is not None:
+        if not isinstance(obj["worktree"], bool):
+            raise ValueError(f'"worktree" must be true or false, not {obj["worktree"]!r}')
+        entry.worktree = obj["worktree"]
+    if obj.get("base") is not None:
+        if not isinstance(obj["base"], str) or not obj["base"].strip() or "\0" in obj["base"]:
+            raise ValueError(f'"base" must be a git branch, tag or commit, not {obj["base"]!r}')
+        entry.base = obj["base"]
     deps = obj.get("depends_on")
     if deps is not None:
         if isinstance(deps, str):

@@ -33,7 +33,18 @@ def placeholders(layout, task):
         "python": sys.executable, "sessionId": task.session_id or "",
         # Why the last attempt failed, for an automatic retry to do better; empty otherwise.
         "previousError": _previous_error(task),
+        # Isolation: the task's worktree (the project root without one), branch and base.
+        "worktree": workdir(layout, task), "branch": task.branch or "", "base": task.base or "",
     }
+
+
+def workdir(layout, task):
+    """Where the task's `cwd` (or its agent's) is taken from: its worktree's counterpart of
+    the project root when it is isolated, else the project root."""
+    if task.isolation is None:
+        return layout.root
+    from orchestra import worktree
+    return worktree.run_directory(layout, task)
 
 
 def _previous_error(task):
@@ -63,7 +74,7 @@ def prepare(layout, task, environ=os.environ):
     # A run a usage limit stopped goes on in the same session, where the agent can resume one.
     argv = agent.argv(values, resume=bool(task.session_id) and task.reason == LIMIT)
 
-    cwd = os.path.join(layout.root, task.cwd or agent.cwd or ".")
+    cwd = os.path.join(values["worktree"], task.cwd or agent.cwd or ".")
     if not os.path.isdir(cwd):
         raise LaunchError(f"working directory {cwd} does not exist")
 
@@ -111,7 +122,7 @@ def launch_verify(layout, task):
     try:
         _, cwd, env = prepare(layout, task)
     except LaunchError:
-        cwd, env = os.path.join(layout.root, task.cwd or "."), dict(os.environ)
+        cwd, env = os.path.join(workdir(layout, task), task.cwd or "."), dict(os.environ)
     header = f"--- orchestra: the agent reported success; verifying with: {task.verify} ---\n"
     try:
         return process.spawn(process.shell_argv(task.verify), cwd=cwd, env=env,
@@ -122,11 +133,19 @@ def launch_verify(layout, task):
         raise LaunchError(f"cannot start the verification `{task.verify}`: {e}") from None
 
 
-def launch(layout, task, attempt, now):
-    """Start the task's process; returns the Popen. Raises LaunchError."""
+def launch(layout, task, attempt, now, setup=None):
+    """Start the task's process; returns the Popen. Raises LaunchError. `setup`: a command
+    line run first in its new worktree (worktree_setup); the agent starts if it succeeds."""
     argv, cwd, env = prepare(layout, task)
     log_path = layout.log_file(task.id)
     header = f"=== orchestra: {task.id} attempt {attempt}, {iso(now)}: {os.path.basename(argv[0])} ===\n"
+    if task.branch:
+        header += f"--- in worktree {task.worktree} on branch {task.branch} ---\n"
+    if setup:
+        header += f"--- worktree setup: {setup} ---\n"
+        argv = [sys.executable, "-m", "orchestra.worktree_setup",
+                layout.sentinel(task.id, "error"), setup, "--"] + argv
+        env = with_package_path(env)
     try:
         return process.spawn(argv, cwd=cwd, env=env, log_path=log_path,
                              exit_path=layout.sentinel(task.id, "exit"), header=header.encode(),

@@ -6,8 +6,8 @@ outlives a failure to record it."""
 import os
 
 from orchestra import debug, executor, process
-from orchestra.task import (VERIFY, Outcome, Status, finish, held, launch_failed, launched,
-                            verifying, with_usage)
+from orchestra.task import (MERGE, SETUP, VERIFY, WORKTREE, Outcome, Status, finish, held,
+                            launch_failed, launched, placed, verifying, with_usage)
 
 
 class Started:
@@ -26,17 +26,25 @@ def launch(store, task, now, ready_at):
     None when it is gone or not due any more."""
     layout = store.layout
     started, offset = [], []
+    setup = None
+    if task.isolation == WORKTREE:
+        placed_task = _place(store, task, now, ready_at)
+        if placed_task is None or isinstance(placed_task, Started):
+            return placed_task
+        task, setup = placed_task
 
     def change(current):
         if current.data["not_before"] and ready_at(current) > now:
             return None
+        if current.branch != task.branch:
+            return None  # placed again meanwhile (by another launch): that one runs it
         store.clear_sentinels(task.id)
         try:
             offset.append(os.path.getsize(layout.log_file(task.id)))
         except OSError:
             offset.append(0)
         try:
-            proc = executor.launch(layout, current, int(current.attempt or 0) + 1, now)
+            proc = executor.launch(layout, current, int(current.attempt or 0) + 1, now, setup)
         except executor.ConfigError as e:
             debug.log(f"{task.id}: held: {e}")
             return held(current, message=str(e), now=now)
@@ -51,6 +59,59 @@ def launch(store, task, now, ready_at):
     if done is None or done[1] is done[0]:
         return None
     return Started(done[0], done[1], started[0][0] if started else None, offset[0])
+
+
+def _place(store, task, now, ready_at):
+    """Make an isolated task's worktree and branch before its launch, outside the store lock
+    (a checkout of a large repository takes a while). What is to be made is recorded first,
+    so a launch cut short leaves a worktree that the next one reuses, or `clean` finds.
+    Returns (the task as recorded, the setup command line to run first or None); a Started
+    when the worktree cannot be made (the run fails: reason `merge` or `setup`); None when
+    the task moved on."""
+    from orchestra import git, settings, worktree
+    from orchestra.errors import NotFound
+    layout = store.layout
+    try:
+        where, branch = worktree.placement(layout, task)
+    except git.GitError as e:
+        return _failed(store, task, now, SETUP, e.message)
+    if (where, branch) != (task.worktree, task.branch):
+        done = store.transition(task.id, lambda c: placed(c, worktree=where, branch=branch,
+                                                          base=c.base), expect=(Status.PENDING,))
+        if done is None or (done[1].not_before and ready_at(done[1]) > now):
+            return None
+        task = done[1]
+    try:
+        deps = [store.get(d) for d in task.depends_on]
+    except NotFound:
+        deps = []  # cleaned since it completed: its branch, if merged, is in the base
+    s = settings.load(layout)
+    try:
+        start, fresh = worktree.make(layout, task, deps, s.worktree_copy)
+    except worktree.Conflict as e:
+        return _failed(store, task, now, MERGE, e.message)
+    except (git.GitError, OSError) as e:
+        why = getattr(e, "message", None) or f"{getattr(e, 'strerror', None) or e}"
+        return _failed(store, task, now, SETUP, f"cannot make its worktree: {why}")
+    if start != task.base:
+        done = store.transition(task.id, lambda c: placed(c, worktree=where, branch=branch,
+                                                          base=start), expect=(Status.PENDING,))
+        if done is None:
+            return None
+        task = done[1]
+    setup = s.worktree_setup if s.worktree_setup and (fresh or task.reason == SETUP) else None
+    return task, setup
+
+
+def _failed(store, task, now, reason, message):
+    from orchestra.settle import retry_backoff
+    backoff = retry_backoff(store.layout)
+    done = store.transition(task.id, lambda c: launch_failed(c, error=message, now=now,
+                                                             reason=reason,
+                                                             retry_backoff=backoff),
+                            expect=(Status.PENDING,))
+    debug.log(f"{task.id}: {reason}: {message}")
+    return None if done is None else Started(done[0], done[1], None)
 
 
 def verify(store, task, verdict, now, backoff):

@@ -14,16 +14,18 @@ SENTINEL_GRACE = 10.0
 class Facts:
     """What is known about a running task's process and files at one moment."""
 
-    __slots__ = ("exited", "exit_code", "done", "error", "cancelled", "timed_out", "sentinel_at",
-                 "ended_at", "verdict", "tree_alive", "elapsed")
+    __slots__ = ("exited", "exit_code", "done", "error", "error_reason", "cancelled", "timed_out",
+                 "sentinel_at", "ended_at", "verdict", "tree_alive", "elapsed")
 
-    def __init__(self, *, exited, exit_code=None, done=False, error=None, cancelled=False,
+    def __init__(self, *, exited, exit_code=None, done=False, error=None, error_reason=None,
+                 cancelled=False,
                  timed_out=False, sentinel_at=None, ended_at=None, verdict=None,
                  tree_alive=None, elapsed=None):
         self.exited = exited            # the task's own process is known to have ended
         self.exit_code = exit_code      # its status when known
         self.done = done                # .done exists
         self.error = error              # message of .error, or None
+        self.error_reason = error_reason  # `setup`: orchestra wrote .error, for worktree_setup
         self.cancelled = cancelled      # .cancelled exists: a kill was decided for a cancel
         self.timed_out = timed_out      # .timeout exists: a kill was decided for a timeout
         self.sentinel_at = sentinel_at  # mtime of .done/.error
@@ -88,7 +90,8 @@ def decide(task, facts, now, grace=SENTINEL_GRACE):
                                 f"({code}); its output is in the log", facts.exit_code),
                         ended_at=facts.ended_at)
     if facts.exited:
-        result = outcome(task.completion, facts.exit_code, facts.done, facts.error)
+        result = outcome(task.completion, facts.exit_code, facts.done, facts.error,
+                         facts.error_reason)
         v = facts.verdict
         # The agent's output beats its exit code; the protocol files (.error, .done) beat both.
         said = facts.error is not None or (facts.done and task.completion != "exit")

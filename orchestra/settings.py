@@ -11,6 +11,7 @@ from orchestra.clock import parse_duration
 from orchestra.errors import OrchestraError
 
 COUNT, NUMBER, DURATION, SIZE = "count", "number", "duration", "size"
+CHOICE, TEXT, PATHS = "choice", "text", "paths"  # one of `choices`; a command line; globs
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kmg]?)b?")
 _SIZE_UNIT = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -18,16 +19,29 @@ _SIZE_UNIT = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 class Key:
     """One setting: its default, what it is for, and which values it takes."""
 
-    def __init__(self, name, default, description, expected, kind, minimum, above=False,
-                 nullable=False):
+    def __init__(self, name, default, description, expected, kind, minimum=0, above=False,
+                 nullable=False, choices=()):
         self.name, self.default, self.description = name, default, description
         self.expected = expected  # said in every error about this key
         self.kind, self.minimum, self.above, self.nullable = kind, minimum, above, nullable
+        self.choices = choices
 
     def check(self, value):
         """A value from the file (or parsed text) -> the value kept; ValueError if not allowed."""
         if value is None and self.nullable:
             return None
+        if self.kind == CHOICE:
+            if value not in self.choices:
+                raise ValueError(value)
+            return value
+        if self.kind == TEXT:
+            if not isinstance(value, str) or not value.strip() or "\0" in value:
+                raise ValueError(value)
+            return value
+        if self.kind == PATHS:
+            if not isinstance(value, list) or not all(_relative_glob(v) for v in value):
+                raise ValueError(value)
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(value)
         if isinstance(value, int) and not -1e15 < value < 1e15:
@@ -43,7 +57,14 @@ class Key:
 
     def parse(self, text):
         """Command-line text -> the value kept; ValueError if not allowed."""
+        if self.kind == TEXT:
+            return None if self.nullable and text.strip().lower() in ("none", "null") \
+                else self.check(text)
+        if self.kind == PATHS:
+            return self.check([p.strip() for p in text.split(",") if p.strip()])
         word = text.strip().lower()
+        if self.kind == CHOICE:
+            return self.check(word)
         if not word.isascii():
             raise ValueError(text)  # int() and float() would take "３" or "٣" as digits
         if self.nullable and word in ("none", "null"):
@@ -55,6 +76,14 @@ class Key:
         if self.kind == SIZE:
             return self.check(parse_size(word))
         return self.check(parse_duration(word))
+
+
+def _relative_glob(value):
+    """A path or glob below the project, as worktree_copy takes: nothing absolute, no `..`."""
+    if not isinstance(value, str) or not value or "\0" in value:
+        return False
+    parts = value.replace("\\", "/").split("/")
+    return not (value.startswith(("/", "\\")) or ":" in parts[0] or ".." in parts)
 
 
 def parse_size(text):
@@ -91,6 +120,17 @@ KEYS = {key.name: key for key in (
     Key("log_max", 100 << 20, "a task's log past this size keeps its head and tail, and says "
         "how much was dropped between them", "a size >= 64K such as 100M or 1G (plain numbers "
         "are bytes), or none for no cap", SIZE, 64 << 10, nullable=True),
+    Key("isolation", "auto", "where tasks run: worktree (a git worktree and branch each), none "
+        "(the project directory), auto (worktree inside a git work tree, else none)",
+        "worktree, none or auto", CHOICE, choices=("auto", "worktree", "none")),
+    Key("merge", "manual", "manual: completed isolated tasks wait for `orchestra merge`; auto: "
+        "each is merged into its base branch when that is clean and safe",
+        "manual or auto", CHOICE, choices=("manual", "auto")),
+    Key("worktree_copy", [], "paths or globs copied from the project into each new worktree "
+        "(untracked files such as .env)", "comma-separated paths or globs below the project "
+        "(nothing absolute, no ..)", PATHS),
+    Key("worktree_setup", None, "a command line run in each new worktree before its agent; "
+        "failure fails the task (reason setup)", "a command line, or none", TEXT, nullable=True),
 )}
 
 

@@ -9,7 +9,8 @@ import time
 from orchestra import agents, debug, dependencies, logfile, process, settings
 from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide
-from orchestra.task import DEPENDENCY, LIMIT, Outcome, Status, finish, limited, with_usage
+from orchestra.task import (DEPENDENCY, LIMIT, Outcome, Status, finish, limited, with_usage,
+                            with_work)
 
 
 def sentinel_facts(store, snap, task, exited, exit_code, stream=None, tree_alive=None,
@@ -22,12 +23,13 @@ def sentinel_facts(store, snap, task, exited, exit_code, stream=None, tree_alive
         has = lambda kind: os.path.exists(store.layout.sentinel(tid, kind))  # noqa: E731
     else:
         has = lambda kind: snap.has(tid, kind)  # noqa: E731
-    error = store.read_error(tid) if has("error") else None
+    error, error_reason = store.read_error(tid, with_reason=True) if has("error") else (None, None)
     done = has("done")
     sentinel_at = None
     if done or error is not None:
         sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
     return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
+                 error_reason=error_reason,
                  cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at,
                  verdict=(stream or read_verdict(store.layout, task)) if exited else None,
                  tree_alive=tree_alive, elapsed=elapsed)
@@ -94,13 +96,44 @@ def ended(task, decision, now, backoff=(2.0, 300.0)):
 
 
 def apply(store, task, decision, now, backoff=(2.0, 300.0)):
-    """Record a decided outcome if the task is still in the run it was decided for; the new
-    task or None."""
-    done = store.transition(task.id, lambda current: ended(current, decision, now, backoff),
-                            expect=(Status.RUNNING,), attempt=task.attempt)
+    """Record a decided outcome if the task is still in the run it was decided for, with what
+    the run left in its worktree committed; the new task or None."""
+    work = save_work(store.layout, task, _said(decision))
+
+    def change(current):
+        after = ended(current, decision, now, backoff)
+        return after if work is None else with_work(after, head=work[0], changes=work[1])
+
+    done = store.transition(task.id, change, expect=(Status.RUNNING,), attempt=task.attempt)
     after = done[1] if done else None
     debug.log(f"{task.id}: {decision!r} -> {after.status if after else 'moved on'}")
     return after
+
+
+def _said(decision):
+    if decision.reason:
+        return f"{decision.status.value} ({decision.reason})"
+    return decision.status.value
+
+
+def save_work(layout, task, outcome_word):
+    """Commit what a run that has ended left in the task's worktree (worktree.save), once no
+    process of it lives; (head, changes), or None. A commit that fails is said on stderr and
+    leaves the work where it is, uncommitted: nothing removes a worktree with changes in it."""
+    if task.isolation is None:
+        return None
+    from orchestra import git, worktree
+    try:
+        with open(layout.sentinel(task.id, "done"), "rb") as f:
+            summary = f.read(4096).decode("utf-8", "replace")
+    except OSError:
+        summary = ""
+    try:
+        return worktree.save(layout, task, outcome_word, summary)
+    except (git.GitError, OSError) as e:
+        sys.stderr.write(f"orchestra: {task.id}: cannot commit its work on {task.branch}: "
+                         f"{getattr(e, 'message', e)}\n")
+        return None
 
 
 def mark(store, task, kind):

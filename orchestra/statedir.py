@@ -35,7 +35,7 @@ def ensure(layout):
 
 
 def _exclude(layout):
-    found = _work_tree(layout.root)
+    found = work_tree(layout.root)
     if found is None:
         return
     top, gitdir = found
@@ -56,7 +56,7 @@ def _exclude(layout):
                 + "# orchestra's state (tasks, logs), never to be committed\n" + pattern + "\n")
 
 
-def _work_tree(root):
+def work_tree(root):
     """(top of the git work tree holding root, its git directory), or None."""
     here = root
     while True:

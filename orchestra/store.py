@@ -16,7 +16,7 @@ from orchestra.paths import SENTINELS
 from orchestra.clock import iso
 from orchestra.files import fsync_all, json_text, read_json, write_atomic
 from orchestra.table import CELLS_FORMAT, fixed_cells
-from orchestra.task import FIELDS, Task, valid_id
+from orchestra.task import FIELDS, SETUP, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
 # The scan cache holds parsed task files keyed by (inode, mtime_ns, size), each with what
@@ -233,7 +233,7 @@ class Store:
             # What this process wrote, the next scan need not parse again (a supervisor
             # rewrites every task it runs twice).
             self._cache[name] = ((st.st_ino, st.st_mtime_ns, st.st_size), task)
-        if before is not None and (before.status != task.status or before.reason != task.reason):
+        if before is not None and any(before.data[k] != task.data[k] for k in _NOTED):
             self.record(before, task)
 
     def transition(self, task_id, change=None, *, expect, attempt=None, mark=None,
@@ -289,6 +289,7 @@ class Store:
             "time": now, "task": after.id, "agent": after.agent,
             "from": before.status if before is not None else None, "to": after.status,
             "reason": after.reason, "error": after.error, "attempt": after.attempt,
+            **_git_fields(before, after),
         }) + "\n" for after in afters).encode("utf-8")
         try:
             fd = os.open(self.layout.events, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -361,14 +362,16 @@ class Store:
         except FileNotFoundError:
             return None
 
-    def read_error(self, task_id):
-        """The message of a task's .error file: JSON {"error", "details"} or plain text."""
+    def read_error(self, task_id, with_reason=False):
+        """The message of a task's .error file: JSON {"error", "details"} or plain text. With
+        with_reason, (message, reason): reason `setup` when orchestra wrote it for a failed
+        worktree_setup (worktree_setup.py), else None."""
         try:
             with open(self.layout.sentinel(task_id, "error"), "rb") as f:
                 raw = f.read(64 * 1024).decode("utf-8", "replace").strip()
         except FileNotFoundError:
-            return None
-        message = raw
+            return (None, None) if with_reason else None
+        message, reason = raw, None
         try:
             import json
             data = json.loads(raw)
@@ -378,8 +381,10 @@ class Store:
             message = str(data.get("error") or "error")
             if data.get("details"):
                 message += f": {data['details']}"
-        message = message or "the agent wrote an empty .error file"
-        return message[:_ERROR_TEXT_MAX]
+            if data.get("orchestra") == SETUP:
+                reason = SETUP
+        message = (message or "the agent wrote an empty .error file")[:_ERROR_TEXT_MAX]
+        return (message, reason) if with_reason else message
 
     def read_exit(self, task_id):
         """The exit status the launch wrapper recorded, or None."""
@@ -388,6 +393,21 @@ class Store:
                 return int(f.read(32).strip())
         except (FileNotFoundError, ValueError):
             return None
+
+
+# A change of these is an event: of status, of reason (a task held pending for its config),
+# a merge, a branch discarded.
+_NOTED = ("status", "reason", "merged", "branch")
+
+
+def _git_fields(before, after):
+    """What an event adds for an isolated task: its branch, and a merge when it is one."""
+    if after.isolation is None:
+        return {}
+    out = {"branch": after.branch or (before.branch if before is not None else None)}
+    if after.merged and (before is None or before.merged != after.merged):
+        out["merged_into"] = after.merged_into
+    return out
 
 
 def check_id(task_id):

@@ -33,6 +33,8 @@ NO_RESULT = "no_result"      # exited 0 without the final record its output form
 LIMIT = "limit"              # a usage or rate limit stopped it: pending again, no retry used
 VERIFY = "verify"            # the agent reported success; its verification command did not
 CONFIG = "config"            # pending: the agent config cannot be read or validated just now
+SETUP = "setup"              # its worktree could not be made, or worktree_setup failed
+MERGE = "merge"              # the branches of the tasks it depends on do not merge
 
 # What an agent's output may be read as (verdict.FORMATS; kept here so task files validate
 # without importing the parser).
@@ -40,7 +42,8 @@ OUTPUT_FORMATS = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-js
                   "opencode-jsonl", "cursor-stream-json", "text")
 # Failures an automatic retry cannot mend: the command is missing or not runnable, or a
 # task it depends on failed.
-NOT_RETRIED = (LAUNCH, DEPENDENCY)
+NOT_RETRIED = (LAUNCH, DEPENDENCY, MERGE)
+WORKTREE = "worktree"  # the `isolation` of a task that runs in a git worktree of its own
 
 COMPLETION_MODES = ("either", "sentinel", "exit")
 BACKOFF_CAP = 300.0
@@ -56,6 +59,11 @@ FIELDS = {
     "log_file": None, "plan_file": None, "depends_on": (),
     "output": None, "session_id": None, "tokens_in": None, "tokens_out": None, "cost_usd": None,
     "limits": 0, "verify": None, "phase": None,
+    # Isolation (worktree.py): `base` is the commit the branch starts from, `base_branch` the
+    # branch it is to be merged into; `changes` is [files, lines added, lines removed] of
+    # base..head; `merged` when it was merged into `merged_into`.
+    "isolation": None, "base": None, "base_branch": None, "subdir": "", "worktree": None,
+    "branch": None, "head": None, "changes": None, "merged": None, "merged_into": None,
 }
 
 
@@ -69,7 +77,8 @@ _TEXTS = ("agent", "prompt")
 # Fields the queue can run without, written by orchestra from what a run showed: a hand-edited
 # value of the wrong type is read as absent (and the file rewritten without it by the next
 # save), instead of failing every command that reads or formats it.
-_OPTIONAL_TEXTS = ("reason", "error", "session_id", "log_file", "plan_file")
+_OPTIONAL_TEXTS = ("reason", "error", "session_id", "log_file", "plan_file", "base",
+                   "base_branch", "worktree", "branch", "head", "merged", "merged_into")
 _INT32 = 2 ** 31  # os.kill takes a C int (beyond it is no pid), and exit statuses fit one
 _COUNT_MAX = 2 ** 63  # tokens: far past any real run, small enough to sum and format
 _COST_MAX = 1e12
@@ -90,6 +99,10 @@ def _absent_if_wrong(d):
     for key in ("tokens_in", "tokens_out"):
         d[key] = _number(d[key], _COUNT_MAX, whole=True)
     d["cost_usd"] = _number(d["cost_usd"], _COST_MAX)
+    changes = d["changes"]
+    if not (isinstance(changes, list) and len(changes) == 3
+            and all(_number(n, _COUNT_MAX, whole=True) is not None for n in changes)):
+        d["changes"] = None
     if type(d["exit_code"]) is not int or not -_INT32 <= d["exit_code"] < _INT32:
         d["exit_code"] = None
     # A pid that is not a number an agent can have, or whose start token is not one, is no pid
@@ -124,6 +137,11 @@ def _check(d):
         raise ValueError('"depends_on" must be a list of task ids')
     if d["verify"] is not None and not isinstance(d["verify"], str):
         raise ValueError('"verify" must be a command line or null')
+    if d["isolation"] not in (None, WORKTREE):
+        raise ValueError(f"unknown isolation {d['isolation']!r}")
+    if not isinstance(d["subdir"], str) or os.path.isabs(d["subdir"]) \
+            or ".." in d["subdir"].replace("\\", "/").split("/"):
+        raise ValueError('"subdir" must be a relative path without ..')
     if d["phase"] not in (None, VERIFY):
         raise ValueError(f"unknown phase {d['phase']!r}")
     if d["output"] is not None and d["output"] not in OUTPUT_FORMATS:
@@ -170,11 +188,14 @@ class Task:
 
     @classmethod
     def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
-            completion="either", cwd=None, depends_on=(), output=None, verify=None):
+            completion="either", cwd=None, depends_on=(), output=None, verify=None,
+            isolation=None):
+        """`isolation`: None, or worktree.Isolation for a task with a worktree of its own."""
         data = dict(FIELDS)
         data.update(id=task_id, agent=agent, prompt=prompt, priority=priority, timeout=timeout,
                     max_retries=max_retries, completion=completion, cwd=cwd, created_at=iso(now),
                     depends_on=list(depends_on), output=output, verify=verify,
+                    **(isolation.fields() if isolation is not None else {}),
                     log_file=f".orchestra/logs/{task_id}.log",
                     plan_file=f".orchestra/plans/{task_id}_plan.md")
         return cls(data)
@@ -264,6 +285,10 @@ class Task:
             return None
         return started + float(timeout)
 
+    def short_id(self):
+        """The id's random part, which names its branch."""
+        return self.data["id"][19:]
+
     def order_key(self):
         """Queue order: higher priority first, then older first; the id breaks ties."""
         return (-int(self.data["priority"] or 0), self.data["created_at"] or "", self.data["id"])
@@ -285,14 +310,15 @@ class Outcome:
         return f"Outcome({self.status.value}, {self.reason!r}, {self.error!r}, {self.exit_code!r})"
 
 
-def outcome(completion, exit_code, done, error):
+def outcome(completion, exit_code, done, error, error_reason=None):
     """How a run ended, from what it left behind.
 
-    `done`: the agent wrote `.done`; `error`: the message of its `.error`, or None.
+    `done`: the agent wrote `.done`; `error`: the message of its `.error`, or None, and
+    `error_reason` the reason it names (`setup`), if any.
     `exit_code` None means the process vanished without a recorded exit status.
     """
     if error is not None:
-        return Outcome(Status.FAILED, ERROR, error, exit_code)
+        return Outcome(Status.FAILED, error_reason or ERROR, error, exit_code)
     if done and completion != "exit":
         return Outcome(Status.COMPLETED, None, None, exit_code)
     if exit_code is None:
@@ -388,11 +414,12 @@ def launched(task, *, pid, pid_start, now):
     return t
 
 
-def launch_failed(task, *, error, now):
+def launch_failed(task, *, error, now, reason=LAUNCH, retry_backoff=(2.0, BACKOFF_CAP)):
     """A launch that could not start its process: a run of its own that failed (reason
-    `launch`, never retried)."""
+    `launch`, never retried; `setup` or `merge` for its worktree)."""
     return finish(launched(task, pid=None, pid_start=None, now=now),
-                  outcome=Outcome(Status.FAILED, LAUNCH, error), now=now)
+                  outcome=Outcome(Status.FAILED, reason, error), now=now,
+                  retry_backoff=retry_backoff)
 
 
 def cancelled(task, *, now):
@@ -415,4 +442,33 @@ def retimed(task, *, timeout):
     """The task with a new timeout (None: none), counted from its start."""
     t = task.copy()
     t.update(timeout=timeout)
+    return t
+
+
+def placed(task, *, worktree, branch, base):
+    """A pending isolated task with the worktree and branch it is to run in (before they are
+    made: a launch that dies half-way leaves a record of what to reuse or clean)."""
+    t = task.copy()
+    t.update(worktree=worktree, branch=branch, base=base)
+    return t
+
+
+def with_work(task, *, head, changes):
+    """The task with its branch's head and `changes` ([files, added, removed]) since its base,
+    as committed when a run ended."""
+    t = task.copy()
+    t.update(head=head, changes=list(changes))
+    return t
+
+
+def merged(task, *, into, now):
+    t = task.copy()
+    t.update(merged=iso(now), merged_into=into)
+    return t
+
+
+def unplaced(task):
+    """The task once its worktree is gone and its branch deleted (merged, or discarded)."""
+    t = task.copy()
+    t.update(worktree=None, branch=None)
     return t

@@ -28,7 +28,8 @@ class ConfigTest(ProjectCase):
         lines = self.ok("config", "list").splitlines()
         self.assertEqual([line.split()[0] for line in lines],
                          ["parallel", "timeout", "retry_backoff_base", "retry_backoff_cap",
-                          "retention_completed", "retention_failed", "log_max"])
+                          "retention_completed", "retention_failed", "log_max", "isolation",
+                          "merge", "worktree_copy", "worktree_setup"])
         self.assertTrue(all("(default)" in line for line in lines))
         self.assertEqual(lines[1].split()[:2], ["timeout", "none"])
         self.assertEqual(lines[4].split()[:2], ["retention_completed", "7d"])
@@ -58,7 +59,9 @@ class ConfigTest(ProjectCase):
         self.assertEqual(json.loads(self.ok("config", "list", "--json")),
                          {"parallel": 1, "timeout": None, "retry_backoff_base": 1.5,
                           "retry_backoff_cap": 300, "retention_completed": 604800,
-                          "retention_failed": 1209600, "log_max": 100 << 20})
+                          "retention_failed": 1209600, "log_max": 100 << 20,
+                          "isolation": "auto", "merge": "manual", "worktree_copy": [],
+                          "worktree_setup": None})
 
     def test_unknown_keys_are_listed_and_kept(self):
         self.write_settings('{"notify": {"on_fail": "mail"}}')

@@ -43,6 +43,8 @@ def _list(console, current):
 
 def _plain(value):
     """For scripts: seconds as a plain number, no value as `none`."""
+    if isinstance(value, list):
+        return ",".join(value)
     return "none" if value is None else str(value)
 
 
@@ -50,6 +52,8 @@ def _show(name, value):
     """For people: durations in the largest unit that divides them (`7d`, `36h`, `5m`)."""
     if value is None:
         return "none"
+    if isinstance(value, list):
+        return ", ".join(value) if value else "none"
     if settings.KEYS[name].kind == settings.SIZE:
         return settings.size_text(value)
     if settings.KEYS[name].kind != settings.DURATION:

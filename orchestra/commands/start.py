@@ -22,8 +22,36 @@ def check_prompt(prompt):
         raise OrchestraError(f"the prompt {problem}{_HINTS.get(problem, '')}")
 
 
+class _Isolations:
+    """The isolation of each new task, resolved once per distinct (choice, base): `start`
+    runs git only for isolated tasks, and once per base however many lines a batch has."""
+
+    def __init__(self, layout, spec, flag, base):
+        from orchestra import settings
+        self.layout, self.spec, self.flag, self.base = layout, spec, flag, base
+        self.setting = settings.load(layout).isolation
+        self._resolved = {}
+
+    def get(self, flag=None, base=None):
+        from orchestra import worktree
+        flag = self.flag if flag is None else flag
+        base = base if base is not None else self.base
+        isolated = worktree.wanted(self.layout, flag, self.spec.isolation, self.setting)
+        if not isolated:
+            if base is not None:
+                raise OrchestraError(f"--base {base} needs a worktree: drop --no-worktree, or "
+                                     "drop --base")
+            return None
+        if base not in self._resolved:
+            self._resolved[base] = worktree.resolve(self.layout, base)
+        return self._resolved[base]
+
+
 def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retries=None,
-        depends_on=(), batch_file=None, quiet=False, as_json=False, stdin=None, verify=None):
+        depends_on=(), batch_file=None, quiet=False, as_json=False, stdin=None, verify=None,
+        isolate=None, base=None):
+    """isolate: True (--worktree), False (--no-worktree) or None (the agent's or settings');
+    base: the git ref a worktree's branch starts from (default HEAD)."""
     deps = _dependency_ids(depends_on)
     if (prompt is None) == (batch_file is None):
         raise OrchestraError("give a PROMPT (or - to read it from stdin) or --batch FILE, not "
@@ -31,7 +59,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
                              "(see `orchestra start --help`)")
     if batch_file is not None:
         return _run_batch(layout, console, agent, batch_file, priority, timeout, max_retries,
-                          deps, quiet, as_json, stdin, verify)
+                          deps, quiet, as_json, stdin, verify, isolate, base)
     if prompt == "-":
         try:
             prompt = stdin.buffer.read().decode("utf-8").rstrip("\r\n") if stdin else ""
@@ -41,6 +69,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
     check_prompt(prompt)
     spec = agents.get(layout, agent)
     spec.template()  # a missing template file is an error now, not at launch
+    isolation = _Isolations(layout, spec, isolate, base).get()
     store = Store(layout)
     now = time.time()
 
@@ -51,7 +80,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
                             max_retries=max_retries if max_retries is not None else spec.max_retries,
                             completion=spec.completion, cwd=spec.cwd, output=spec.output,
                             verify=verify or spec.spec.get("verify"),
-                            depends_on=deps)
+                            depends_on=deps, isolation=isolation)
             try:
                 store.create(task)
                 return task
@@ -93,9 +122,10 @@ def _dependency_ids(ids):
 
 
 def _run_batch(layout, console, agent, source, priority, timeout, max_retries, deps, quiet,
-               as_json, stdin, verify=None):
+               as_json, stdin, verify=None, isolate=None, base=None):
     spec = agents.get(layout, agent)
     spec.template()
+    isolations = _Isolations(layout, spec, isolate, base)
     where = "from stdin" if source == "-" else source
     try:
         if source == "-":
@@ -109,6 +139,12 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
         entries = batch.parse(data)
     except batch.BatchError as e:
         _refuse(console, e.problems, where)
+    chosen = []
+    for entry in entries:
+        try:
+            chosen.append(isolations.get(entry.worktree, entry.base))
+        except OrchestraError as e:
+            _refuse(console, [f"batch line {entry.line}: {e.message}"], where)
     store = Store(layout)
     with store.locked():
         # Checked under the lock, so a dependency cannot be cleaned before the batch is written.
@@ -131,8 +167,8 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
                 completion=spec.completion, cwd=spec.cwd, output=spec.output,
                 verify=verify or spec.spec.get("verify"),
                 depends_on=_merge([ids[d] if isinstance(d, int) else d for d in entry.depends_on],
-                                  deps))
-                for task_id, entry in zip(ids, entries)]
+                                  deps), isolation=isolation)
+                for task_id, entry, isolation in zip(ids, entries, chosen)]
             try:
                 store.create_many(tasks)
                 break
@@ -192,7 +228,8 @@ def register(sub):
                    help="the prompt (several words are joined); - reads stdin").required = False
     p.add_argument("--batch", metavar="FILE",
                    help="queue one task a line of FILE (- reads stdin): a prompt, or a JSON "
-                   'object {"prompt", "priority", "depends_on", "timeout", "max_retries"}; '
+                   'object {"prompt", "priority", "depends_on", "timeout", "max_retries", '
+                   '"worktree", "base"}; '
                    "@N in depends_on is the task of line N; the options below apply to every "
                    "line that does not set its own")
     p.add_argument("--depends-on", "--after", nargs="+", metavar="ID", default=(),
@@ -200,6 +237,15 @@ def register(sub):
     p.add_argument("--priority", type=args.integer, default=0, help="higher runs first (default 0)")
     p.add_argument("--timeout", type=args.seconds, help="wall-clock limit, e.g. 600, 30m, 2h")
     p.add_argument("--max-retries", type=args.count, help="automatic retries on failure (default: agent's maxRetries, else 0)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--worktree", dest="isolate", action="store_true", default=None,
+                       help="run in a git worktree and branch of its own (the default inside a "
+                       "git work tree; see the isolation setting)")
+    where.add_argument("--no-worktree", dest="isolate", action="store_false",
+                       help="run in the project directory itself")
+    p.add_argument("--base", metavar="REF",
+                   help="the branch, tag or commit its worktree's branch starts from "
+                   "(default: HEAD when it is queued)")
     p.add_argument("--verify", metavar="CMD",
                    help="a shell command run in the task's directory after the agent reports "
                    "success; non-zero fails the task (reason verify)")
@@ -211,7 +257,7 @@ def register(sub):
         layout, console, a.agent, " ".join(a.prompt) if a.prompt else None,
         priority=a.priority, timeout=a.timeout, max_retries=a.max_retries,
         depends_on=a.depends_on, batch_file=a.batch, quiet=a.quiet, as_json=a.json,
-        stdin=sys.stdin, verify=a.verify))
+        stdin=sys.stdin, verify=a.verify, isolate=a.isolate, base=a.base))
 
 
 def _not_live(layout, dep):
