@@ -156,8 +156,8 @@ def _merge_in(path, commit, task):
         raise git.GitError(f"merging the branches {task.id} depends on failed: "
                            f"{git.last_line(done)}")
     raise Conflict(f"the branches of the tasks it depends on conflict in {', '.join(paths)}: "
-                   "merge them by hand (`orchestra merge` them one by one), then retry it",
-                   paths)
+                   "merge them by hand (`orchestra merge` each, git for the conflict), then "
+                   "queue this task again with --base set to the result", paths)
 
 
 def _copy(source_root, target_root, patterns):

@@ -168,3 +168,38 @@ class ProjectCase(unittest.TestCase):
                                              f"{data['id']}.{data.get('attempt')}", grace=0)
                     except (OSError, ValueError, KeyError):
                         pass
+
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
+           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"}
+
+
+def git(cwd, *argv):
+    """Run git in cwd as a test's user would; its stdout (text). Fails the test on an error."""
+    done = subprocess.run(["git", *argv], cwd=cwd, capture_output=True, text=True,
+                          env=dict(os.environ, **GIT_ENV))
+    if done.returncode != 0:
+        raise AssertionError(f"git {' '.join(argv)} failed: {done.stderr}")
+    return done.stdout
+
+
+def init_repo(path, files=None):
+    """A git repository at path on branch main, with `files` (name -> text) committed."""
+    git(path, "init", "-q", "-b", "main")
+    for name, text in (files or {"README": "hello\n"}).items():
+        os.makedirs(os.path.dirname(os.path.join(path, name)) or path, exist_ok=True)
+        with open(os.path.join(path, name), "w") as f:
+            f.write(text)
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+
+
+def main_in_process(root, *argv):
+    """cli.main(["--root", root, *argv]) with captured streams: (code, stdout, stderr)."""
+    import contextlib
+    import io
+    from orchestra import cli
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["--root", root, *argv])
+    return code, out.getvalue(), err.getvalue()

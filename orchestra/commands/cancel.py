@@ -6,7 +6,8 @@ import time
 from orchestra import process
 from orchestra.errors import FAILED, OK, OrchestraError
 from orchestra.store import Store, check_id
-from orchestra.task import ACTIVE, Status, cancelled
+from orchestra.settle import save_work
+from orchestra.task import ACTIVE, Status, cancelled, with_work
 from orchestra.commands import args
 
 
@@ -73,9 +74,14 @@ def _cancel_running(store, console, tasks, grace=process.KILL_GRACE, poll=0.02):
     code = OK
     for t in tasks:
         now = time.time()
+        work = save_work(store.layout, t, "cancelled")
+
+        def change(current):
+            after = cancelled(current, now=now)
+            return after if work is None else with_work(after, head=work[0], changes=work[1])
+
         try:
-            done = store.transition(t.id, lambda c: cancelled(c, now=now),
-                                    expect=(Status.RUNNING,), attempt=t.attempt)
+            done = store.transition(t.id, change, expect=(Status.RUNNING,), attempt=t.attempt)
         except OSError as e:
             where = ("its .cancelled mark is written, so `orchestra status` records it once there "
                      "is space" if t.id not in unmarked else
