@@ -1,6 +1,7 @@
 """The built-in `demo` agent: needs nothing installed and shows a task's whole lifecycle.
 
-It writes a plan, appends a note about the prompt to orchestra-demo/notes.md in the project,
+It writes a plan, appends a note about the prompt to orchestra-demo/notes.md where it runs (the
+project, or the task's worktree),
 and reports through the protocol files. A prompt containing the word "fail" makes it report
 a failure through .error instead, so the failure path can be seen too.
 """
@@ -15,7 +16,7 @@ def main(argv):
     prompt = " ".join(argv) or "(empty prompt)"
     env = os.environ
     task_id = env.get("ORCHESTRA_TASK_ID", "task")
-    root = env.get("ORCHESTRA_ROOT", os.getcwd())
+    root = os.getcwd()  # the project, or the task's worktree when it has one
     step = float(env.get("ORCHESTRA_DEMO_STEP", "0.4"))
 
     print(f"demo agent: task {task_id}")

@@ -84,6 +84,8 @@ def prepare(layout, task, environ=os.environ):
     env.update(ORCHESTRA_TASK_ID=task.id, ORCHESTRA_AGENT=task.agent, ORCHESTRA_ROOT=layout.root,
                ORCHESTRA_PLAN_FILE=values["planFile"], ORCHESTRA_LOG_FILE=values["logFile"],
                ORCHESTRA_DONE_FILE=values["doneFile"], ORCHESTRA_ERROR_FILE=values["errorFile"])
+    if task.branch:
+        env.update(ORCHESTRA_WORKTREE=values["worktree"], ORCHESTRA_BRANCH=task.branch)
     if agent.command == agents.PYTHON:
         env = with_package_path(env)
 
