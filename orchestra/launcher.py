@@ -6,8 +6,9 @@ outlives a failure to record it."""
 import os
 
 from orchestra import debug, executor, process
-from orchestra.task import (MERGE, SETUP, VERIFY, WORKTREE, Outcome, Status, finish, held,
-                            launch_failed, launched, placed, verifying, with_usage)
+from orchestra.task import MERGE, SETUP, VERIFY, WORKTREE, Status
+from orchestra.transitions import (Outcome, finish, held, launch_failed, launched, placed,
+                                   verifying, with_usage)
 
 
 class Started:

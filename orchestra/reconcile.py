@@ -4,7 +4,8 @@ The same rules serve a supervisor watching its own children, a supervisor adopti
 children of a dead one, and `status`/`wait` settling tasks when no supervisor is alive.
 """
 
-from orchestra.task import LIMIT, TIMEOUT, VERIFY, Outcome, Status, outcome
+from orchestra.task import LIMIT, TIMEOUT, VERIFY, Status
+from orchestra.transitions import Outcome, outcome
 
 # How long an agent may keep running after writing .done or .error before its tree is
 # killed: some CLIs finish their work and then never exit.

@@ -9,8 +9,8 @@ import time
 from orchestra import agents, debug, dependencies, logfile, process, settings
 from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide
-from orchestra.task import (DEPENDENCY, LIMIT, Outcome, Status, finish, limited, with_usage,
-                            with_work)
+from orchestra.task import DEPENDENCY, LIMIT, Status
+from orchestra.transitions import Outcome, finish, limited, with_usage, with_work
 
 
 def sentinel_facts(store, snap, task, exited, exit_code, stream=None, tree_alive=None,

@@ -1,7 +1,8 @@
 import unittest
 
 from orchestra.reconcile import SENTINEL_GRACE, Facts, decide
-from orchestra.task import ERROR, EXIT, LOST, TIMEOUT, Status, Task, launched
+from orchestra.task import ERROR, EXIT, LOST, TIMEOUT, Status, Task
+from orchestra.transitions import launched
 
 NOW = 1_790_000_000.0
 

@@ -2,7 +2,8 @@ import unittest
 
 from orchestra.clock import iso
 from orchestra.runclock import RunClock
-from orchestra.task import Task, launched
+from orchestra.task import Task
+from orchestra.transitions import launched
 
 NOW = 1_790_000_000.0
 

@@ -1,8 +1,8 @@
 import unittest
 
 from orchestra.clock import iso
-from orchestra.task import (EXIT, ERROR, LAUNCH, LOST, Outcome, Status, Task, backoff,
-                            cancelled, finish, launched, new_id, outcome, requeued, valid_id)
+from orchestra.task import EXIT, ERROR, LAUNCH, LOST, Status, Task, new_id, valid_id
+from orchestra.transitions import Outcome, backoff, cancelled, finish, launched, outcome, requeued
 
 NOW = 1_790_000_000.0
 
@@ -152,7 +152,7 @@ class IdPatternTest(unittest.TestCase):
 
 class LimitAndUsageTest(unittest.TestCase):
     def test_limit_parks_without_using_a_retry(self):
-        from orchestra.task import limited
+        from orchestra.transitions import limited
         t = limited(launched(make(max_retries=1), pid=1, pid_start="t", now=NOW), message="limit",
                     reset_at=NOW + 600, now=NOW)
         self.assertEqual((t.state, t.reason, t.retries, t.limits, t.ready_at()),
@@ -161,7 +161,7 @@ class LimitAndUsageTest(unittest.TestCase):
         self.assertEqual((guessed.limits, guessed.ready_at()), (2, NOW + 600))
 
     def test_usage_adds_up_over_attempts(self):
-        from orchestra.task import with_usage
+        from orchestra.transitions import with_usage
         from orchestra.verdict import Verdict
         t = with_usage(make(), verdict=Verdict(session_id="s", tokens_in=10, tokens_out=2,
                                                    cost_usd=0.5))

@@ -10,7 +10,8 @@ from orchestra import git as orchestra_git
 from orchestra import worktree
 from orchestra.paths import Layout
 from orchestra.statedir import ensure
-from orchestra.task import Task, new_id, placed
+from orchestra.task import Task, new_id
+from orchestra.transitions import placed
 from tests.helpers import git, init_repo
 
 

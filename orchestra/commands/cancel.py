@@ -7,7 +7,8 @@ from orchestra import process
 from orchestra.errors import FAILED, OK, OrchestraError
 from orchestra.store import Store, check_id
 from orchestra.settle import save_work
-from orchestra.task import ACTIVE, Status, cancelled, with_work
+from orchestra.task import ACTIVE, Status
+from orchestra.transitions import cancelled, with_work
 from orchestra.commands import args
 
 

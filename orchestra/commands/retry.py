@@ -5,7 +5,8 @@ from orchestra import dependencies, lease
 from orchestra.commands import args
 from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
-from orchestra.task import DEPENDENCY, Status, requeued
+from orchestra.task import DEPENDENCY, Status
+from orchestra.transitions import requeued
 
 _GAVE_UP = (Status.FAILED.value, Status.CANCELLED.value)
 

@@ -5,7 +5,8 @@ import time
 from orchestra.clock import human
 from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
-from orchestra.task import ACTIVE, retimed
+from orchestra.task import ACTIVE
+from orchestra.transitions import retimed
 from orchestra.commands import args
 
 

@@ -1,0 +1,183 @@
+"""How a run ends and how a task changes: the pure transitions. Each takes a task as it is and
+gives the task it becomes; Store.transition applies them under the lock, to the task as re-read
+there. No I/O."""
+
+from orchestra.clock import iso
+from orchestra.task import (BACKOFF_CAP, CONFIG, ERROR, EXIT, LAUNCH, LIMIT, LOST, NOT_RETRIED,
+                            VERIFY, Status)
+
+
+class Outcome:
+    """How a run ended: its status, with the reason, message and exit code recorded with it."""
+
+    __slots__ = ("status", "reason", "error", "exit_code")
+
+    def __init__(self, status, reason=None, error=None, exit_code=None):
+        self.status, self.reason, self.error, self.exit_code = status, reason, error, exit_code
+
+    def __eq__(self, other):
+        return isinstance(other, Outcome) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self):
+        return f"Outcome({self.status.value}, {self.reason!r}, {self.error!r}, {self.exit_code!r})"
+
+
+def outcome(completion, exit_code, done, error, error_reason=None):
+    """How a run ended, from what it left behind.
+
+    `done`: the agent wrote `.done`; `error`: the message of its `.error`, or None, and
+    `error_reason` the reason it names (`setup`), if any.
+    `exit_code` None means the process vanished without a recorded exit status.
+    """
+    if error is not None:
+        return Outcome(Status.FAILED, error_reason or ERROR, error, exit_code)
+    if done and completion != "exit":
+        return Outcome(Status.COMPLETED, None, None, exit_code)
+    if exit_code is None:
+        return Outcome(Status.FAILED, LOST,
+                       "the process ended without a recorded exit status or sentinel")
+    if completion == "sentinel":
+        return Outcome(Status.FAILED, EXIT, f"exited with code {exit_code} without writing .done",
+                       exit_code)
+    if exit_code == 0:
+        return Outcome(Status.COMPLETED, None, None, 0)
+    return Outcome(Status.FAILED, EXIT, f"exited with code {exit_code}", exit_code)
+
+
+def backoff(attempt, base=2.0, cap=BACKOFF_CAP):
+    try:
+        return min(cap, base ** max(1, attempt))
+    except OverflowError:  # float ** raises past ~1e308 (attempt 1024 at base 2)
+        return cap
+
+
+def finish(task, *, outcome, now, retry_backoff=(2.0, BACKOFF_CAP)):
+    """The task after its run ended: final, or pending again when it has automatic retries left,
+    `retry_backoff` = (base, cap): the n-th retry waits min(cap, base ** n) seconds.
+
+    Doing both in one step is what makes a failure cause exactly one retry.
+    """
+    t = task.copy()
+    t.update(status=outcome.status.value, reason=outcome.reason, error=outcome.error,
+             exit_code=outcome.exit_code, finished_at=iso(now), phase=None)
+    d = t.data
+    if (outcome.status is Status.FAILED and outcome.reason not in NOT_RETRIED
+            and int(d["retries"] or 0) < int(d["max_retries"] or 0)):
+        t.update(status=Status.PENDING.value, retries=int(d["retries"] or 0) + 1,
+                 not_before=iso(now + backoff(int(d["attempt"] or 1), *retry_backoff)))
+    return t
+
+
+def limited(task, *, message, reset_at, now, base=300.0, cap=6 * 3600.0):
+    """The task after a usage limit stopped its run: pending again, not before the limit lifts
+    (`reset_at`, or a doubling guess from 5 minutes when the agent gave no time), without
+    using up a retry."""
+    t = task.copy()
+    hits = int(t.data["limits"] or 0) + 1
+    until = reset_at if reset_at and reset_at > now else now + min(cap, base * 2 ** (hits - 1))
+    t.update(status=Status.PENDING.value, reason=LIMIT, error=message, finished_at=iso(now),
+             not_before=iso(until), limits=hits, phase=None)
+    return t
+
+
+def held(task, *, message, now, wait=2.0):
+    """A pending task whose launch must wait for the agent config to be readable and valid
+    again: still pending, with why, tried again in `wait` seconds. Uses no retry."""
+    t = task.copy()
+    t.update(reason=CONFIG, error=message, not_before=iso(now + wait))
+    return t
+
+
+def with_usage(task, *, verdict):
+    """The task with what the agent reported of this run: its session id, and tokens and cost
+    added to those of earlier attempts."""
+    if verdict is None:
+        return task
+    t = task.copy()
+    d = t.data
+    changes = {}
+    if verdict.session_id:
+        changes["session_id"] = verdict.session_id
+    for key in ("tokens_in", "tokens_out", "cost_usd"):
+        value = getattr(verdict, key)
+        if value is not None:
+            changes[key] = (d[key] or 0) + value
+    if changes:
+        t.update(**changes)
+    return t
+
+
+def verifying(task, *, pid, pid_start):
+    """The task once the agent reported success and its verification command started."""
+    t = task.copy()
+    t.update(phase=VERIFY, pid=pid, pid_start=pid_start)
+    return t
+
+
+def launched(task, *, pid, pid_start, now):
+    t = task.copy()
+    t.update(status=Status.RUNNING.value, phase=None, attempt=int(t.data["attempt"] or 0) + 1,
+             pid=pid, pid_start=pid_start, started_at=iso(now), finished_at=None,
+             not_before=None, exit_code=None, reason=None, error=None)
+    return t
+
+
+def launch_failed(task, *, error, now, reason=LAUNCH, retry_backoff=(2.0, BACKOFF_CAP)):
+    """A launch that could not start its process: a run of its own that failed (reason
+    `launch`, never retried; `setup` or `merge` for its worktree)."""
+    return finish(launched(task, pid=None, pid_start=None, now=now),
+                  outcome=Outcome(Status.FAILED, reason, error), now=now,
+                  retry_backoff=retry_backoff)
+
+
+def cancelled(task, *, now):
+    """A pending task cancelled, or a running one once its processes are gone."""
+    t = task.copy()
+    t.update(status=Status.CANCELLED.value, reason=None, error="cancelled", exit_code=None,
+             finished_at=iso(now), not_before=None, phase=None)
+    return t
+
+
+def requeued(task):
+    """A failed or cancelled task queued again by hand: a fresh budget of automatic retries."""
+    t = task.copy()
+    t.update(status=Status.PENDING.value, retries=0, not_before=None, reason=None,
+             error=None, exit_code=None, finished_at=None, pid=None, pid_start=None)
+    return t
+
+
+def retimed(task, *, timeout):
+    """The task with a new timeout (None: none), counted from its start."""
+    t = task.copy()
+    t.update(timeout=timeout)
+    return t
+
+
+def placed(task, *, worktree, branch, base):
+    """A pending isolated task with the worktree and branch it is to run in (before they are
+    made: a launch that dies half-way leaves a record of what to reuse or clean)."""
+    t = task.copy()
+    t.update(worktree=worktree, branch=branch, base=base)
+    return t
+
+
+def with_work(task, *, head, changes):
+    """The task with its branch's head and `changes` ([files, added, removed]) since its base,
+    as committed when a run ended."""
+    t = task.copy()
+    t.update(head=head, changes=list(changes))
+    return t
+
+
+def merged(task, *, into, now):
+    t = task.copy()
+    t.update(merged=iso(now), merged_into=into)
+    return t
+
+
+def unplaced(task):
+    """The task once its worktree is gone and its branch deleted (merged, or discarded)."""
+    t = task.copy()
+    t.update(worktree=None, branch=None)
+    return t
