@@ -76,6 +76,22 @@ class SaveAndRetireTest(WorktreeCase):
         self.assertEqual(orchestra_git.dirty(worktree.directory(self.layout, t)), [])
         self.assertEqual(git(self.root, "status", "--porcelain"), "")  # the main tree: untouched
 
+    def test_a_repository_that_names_nobody_still_gets_the_work_committed(self):
+        t = self.made()
+        self.write(t, "w.txt", "w\n")
+        saved = dict(os.environ)
+        os.environ.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", HOME=self.root)
+        for name in ("EMAIL", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                     "GIT_COMMITTER_EMAIL"):
+            os.environ.pop(name, None)
+        try:
+            head, _ = worktree.save(self.layout, t, "completed")
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        self.assertEqual(git(self.root, "log", "-1", "--format=%an <%ae>", head).strip(),
+                         "orchestra <orchestra@localhost>")
+
     def test_retire_removes_only_what_is_safe(self):
         empty, work = self.made(), self.made()
         self.write(work, "w.txt", "w\n")  # left uncommitted: retire commits it first
