@@ -27,6 +27,7 @@ from orchestra.files import read_json, write_atomic
 
 COMMAND_TIMEOUT = 60.0
 STATUSES = ("pending", "running", "completed", "failed", "cancelled")
+EVENTS = STATUSES + ("merged",)  # what `on` may name; a hook without `on` hears the statuses
 
 
 def load(layout):
@@ -45,8 +46,8 @@ def load(layout):
         if not isinstance(hook, dict) or ("command" in hook) == ("url" in hook):
             raise OrchestraError(f"{where}[{i}] must be an object with a \"command\" or a \"url\"")
         on = hook.get("on", list(STATUSES))
-        if not isinstance(on, list) or not all(isinstance(s, str) and s in STATUSES for s in on):
-            raise OrchestraError(f"{where}[{i}].on must list statuses among {', '.join(STATUSES)}")
+        if not isinstance(on, list) or not all(isinstance(s, str) and s in EVENTS for s in on):
+            raise OrchestraError(f"{where}[{i}].on must list statuses among {', '.join(EVENTS)}")
         command = hook.get("command")
         if command is not None and (not isinstance(command, list) or not command
                                     or not all(isinstance(a, str) for a in command)):
@@ -67,7 +68,10 @@ def resume_at(inode, offset, st):
 
 
 def matching(hooks, event):
-    return [h for h in hooks if event.get("to") in h.get("on", STATUSES)]
+    """The hooks to run for an event: by its new status, or for an event that is no change
+    of status (a merge, a branch deleted) by its name."""
+    what = event.get("event") or event.get("to")
+    return [h for h in hooks if what in h.get("on", STATUSES)]
 
 
 def environment(layout, event, base=os.environ):

@@ -233,7 +233,7 @@ class Store:
             # What this process wrote, the next scan need not parse again (a supervisor
             # rewrites every task it runs twice).
             self._cache[name] = ((st.st_ino, st.st_mtime_ns, st.st_size), task)
-        if before is not None and any(before.data[k] != task.data[k] for k in _NOTED):
+        if before is not None and _noted(before, task):
             self.record(before, task)
 
     def transition(self, task_id, change=None, *, expect, attempt=None, mark=None,
@@ -395,18 +395,23 @@ class Store:
             return None
 
 
-# A change of these is an event: of status, of reason (a task held pending for its config),
-# a merge, a branch discarded.
-_NOTED = ("status", "reason", "merged", "branch")
+def _noted(before, after):
+    """Whether a change is an event: of status, of reason (a task held pending for its
+    config), a merge, a branch given up (discarded, or deleted once merged)."""
+    return (before.status != after.status or before.reason != after.reason
+            or before.merged != after.merged or (before.branch and not after.branch))
 
 
 def _git_fields(before, after):
-    """What an event adds for an isolated task: its branch, and a merge when it is one."""
+    """What an event adds for an isolated task: its branch, and for an event that is no
+    change of status, what it is: "merged" (with `merged_into`), or "branch_deleted"."""
     if after.isolation is None:
         return {}
     out = {"branch": after.branch or (before.branch if before is not None else None)}
     if after.merged and (before is None or before.merged != after.merged):
-        out["merged_into"] = after.merged_into
+        out.update(event="merged", merged_into=after.merged_into)
+    elif before is not None and before.branch and not after.branch:
+        out["event"] = "branch_deleted"
     return out
 
 

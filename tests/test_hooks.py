@@ -20,6 +20,17 @@ def event(task, to="failed"):
                        "from": "running", "to": to, "reason": None, "attempt": 1}) + "\n"
 
 
+class MatchingTest(unittest.TestCase):
+    def test_a_merge_is_heard_only_by_hooks_that_name_it(self):
+        on_done, on_merge, every = {"on": ["completed"]}, {"on": ["merged"]}, {}
+        hooks_ = [on_done, on_merge, every]
+        self.assertEqual(hooks.matching(hooks_, {"to": "completed"}), [on_done, every])
+        self.assertEqual(hooks.matching(hooks_, {"to": "completed", "event": "merged"}),
+                         [on_merge])
+        self.assertEqual(hooks.matching(hooks_, {"to": "completed", "event": "branch_deleted"}),
+                         [])
+
+
 class ResumeAtTest(unittest.TestCase):
     def test_the_same_file_goes_on_from_the_offset(self):
         self.assertEqual(hooks.resume_at(7, 100, stat(7, 100)), 100)
