@@ -70,13 +70,13 @@ def check(layout, task):
     and what to do. Changes nothing; work left uncommitted in the task's worktree is not
     counted (merge() commits it first)."""
     ready(task)
+    if task.merged:
+        return Plan(None, task.merged_into, already=True)
     top = git.toplevel(layout.root)
     if top is None:
         raise OrchestraError(f"{layout.root} is no longer in a git repository: nothing to merge "
                              "into", FAILED)
     into = git.current_branch(top)
-    if task.merged:
-        return Plan(top, task.merged_into or into, already=True)
     git.require(git.MERGE_TREE_VERSION, "orchestra merge (git merge-tree --write-tree)")
     if into is None:
         raise OrchestraError(f"the main worktree {top} is on a detached HEAD: check out the "
@@ -100,7 +100,8 @@ def check(layout, task):
 
 
 def _underway(top):
-    found = git.out(top, "rev-parse", *[x for name, _, _ in _UNDERWAY for x in ("--git-path", name)])
+    asked = [x for name, _, _ in _UNDERWAY for x in ("--git-path", name)]
+    found = git.out(top, "rev-parse", *asked)
     for path, (_, what, abort) in zip(found.splitlines(), _UNDERWAY):
         if os.path.exists(os.path.join(top, path)):
             raise OrchestraError(f"the main worktree {top} is in the middle of a {what}: finish "
@@ -127,7 +128,8 @@ def _safe(top, onto, result, task):
 
 def merge(store, task, how="merge", now=None):
     """Merge the task's branch into the main worktree's branch (how: merge, squash or
-    rebase) and record it; a Merged, or an OrchestraError that changed nothing."""
+    rebase) and record it; a Merged, or an OrchestraError that changed nothing (but a
+    rebase of the task's branch, when what comes after it fails)."""
     if how not in HOWS:
         raise OrchestraError(f"unknown way to merge {how!r}; use one of {', '.join(HOWS)}", USAGE)
     layout = store.layout
@@ -177,7 +179,7 @@ def _squash(task, plan):
     git.run(top, *_NO_HOOKS, "merge", "--squash", "--quiet", plan.head,
             what=f"git merge --squash of {task.branch}")
     if git.run(top, "diff", "--cached", "--quiet", check=False).returncode == 0:
-        return  # its changes are all in the branch already: there is nothing to commit
+        return  # the branch checked out holds its changes already: nothing to commit
     text = worktree.message(task, f"squashed from {task.branch}", "")
     done = git.run(top, *git.identity(top), *_NO_HOOKS, "commit", "--quiet", "--no-verify",
                    "-F", "-", input=text, check=False)
