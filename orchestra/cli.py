@@ -101,7 +101,7 @@ class _Parser(argparse.ArgumentParser):
 
 # Each names a module of orchestra.commands with register(sub) and run(...). Hidden ones are
 # left out of the usage line.
-COMMANDS = ("init", "start", "run", "status", "show", "logs", "cancel", "retry", "clean",
+COMMANDS = ("init", "start", "run", "status", "show", "logs", "cancel", "retry", "clean", "merge",
             "archive", "timeout", "wait", "events", "stats", "deps", "pause", "resume", "daemon", "config",
             "supervise")
 HIDDEN = ("supervise",)

@@ -127,6 +127,13 @@ def dirty(cwd):
     return paths
 
 
+def identity(cwd):
+    """The options a commit in cwd needs: none when the repository names who commits, else
+    orchestra's fallback (the merge of a task must not fail for it)."""
+    known = run(cwd, "var", "GIT_COMMITTER_IDENT", check=False).returncode == 0
+    return () if known else _FALLBACK_IDENTITY
+
+
 def commit_all(cwd, message):
     """Commit everything uncommitted in cwd's worktree (the repository's hooks do not run:
     the work must be kept whatever they think of it); the new commit, or None if nothing was

@@ -301,6 +301,7 @@ class Supervisor:
             if after is not None:
                 process.release_run(task.run_id())
                 self.notify(task, after)
+                self._merge_auto(after)
         if after is None:
             self._stale = True  # someone else settled it (a cancel, a `status`)
         exited.pop(task.id, None)
@@ -311,6 +312,18 @@ class Supervisor:
             snap.tasks[task.id] = after
             if after.state is not Status.RUNNING:
                 self.runclock.settled(after, now)
+
+    def _merge_auto(self, task):
+        """merge = auto: merge a task that has just completed, or say in the log why it waits
+        for review (`orchestra merge` says it again)."""
+        if task.isolation is None or task.state is not Status.COMPLETED:
+            return
+        from orchestra import merge
+        why = merge.auto(self.store, task)
+        if why:
+            sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: {task.id} waits "
+                             f"for review: {why}\n")
+            sys.stderr.flush()
 
     def _report(self, tid, error):
         """Say once what keeps a task from being settled (not on every tick it lasts)."""
