@@ -13,7 +13,8 @@ import time
 
 from orchestra import git, settings, worktree
 from orchestra.errors import FAILED, USAGE, OrchestraError
-from orchestra.task import FINAL, WORKTREE, Status, merged, placed, with_work
+from orchestra.task import FINAL, WORKTREE, Status
+from orchestra.transitions import merged, placed, with_work
 
 HOWS = ("merge", "squash", "rebase")
 _NO_HOOKS = ("-c", "core.hooksPath=/dev/null")

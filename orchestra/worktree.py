@@ -201,10 +201,13 @@ def save(layout, task, outcome_word, summary=""):
 
 
 def has_own_work(layout, task):
-    """Commits on the task's branch that its base branch (or its base, without one) lacks."""
+    """Commits on the task's branch that its base branch (or its base, without one) lacks,
+    and that were not merged (a squash merge leaves the branch itself unmerged)."""
     root = layout.root
     head = git.commit_of(root, "refs/heads/" + task.branch) if task.branch else None
     if head is None:
+        return False
+    if task.merged and head == task.head:
         return False
     into = (task.base_branch and git.commit_of(root, "refs/heads/" + task.base_branch)) or task.base
     return not (into and git.is_ancestor(root, head, into))

@@ -14,7 +14,8 @@ from orchestra import cli, git, merge, settings, worktree
 from orchestra.clock import iso
 from orchestra.paths import Layout
 from orchestra.store import Store
-from orchestra.task import Task, placed, with_work
+from orchestra.task import Task
+from orchestra.transitions import placed, with_work
 
 _ID = ("-c", "user.name=test", "-c", "user.email=test@localhost")
 
