@@ -58,3 +58,16 @@ def update_info(layout, **changes):
             info.update(changes)
             write_info(layout, info)
     return info
+
+
+def spawn_background(layout, parallel, daemon=False):
+    """Start a detached supervisor process (`orchestra supervise`); returns its pid."""
+    import sys
+    from orchestra import executor, process
+    argv = [sys.executable, "-m", "orchestra", "--root", layout.root, "supervise",
+            "--parallel", str(parallel)] + (["--daemon"] if daemon else [])
+    env = executor.with_package_path(os.environ)
+    os.makedirs(layout.state, exist_ok=True)
+    proc = process.spawn(argv, cwd=layout.root, env=env, log_path=layout.supervisor_log,
+                         exit_path=None, detach_only=True)
+    return proc.pid

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from orchestra import agents, debug, executor, hooks, launcher, lease, process, scheduler
+from orchestra import agents, debug, hooks, launcher, lease, process, scheduler
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.follow import Followers
@@ -25,20 +25,6 @@ from orchestra.task import Status
 
 IDLE_POLL = 0.5  # how often new tasks, cancels and orphans are looked for
 ARCHIVE_EVERY = 600.0  # seconds between passes that archive tasks past their retention
-
-
-# -- starting one ------------------------------------------------------------------------
-
-
-def spawn_background(layout, parallel, daemon=False):
-    """Start a detached supervisor process; returns its pid."""
-    argv = [sys.executable, "-m", "orchestra", "--root", layout.root, "supervise",
-            "--parallel", str(parallel)] + (["--daemon"] if daemon else [])
-    env = executor.with_package_path(os.environ)
-    os.makedirs(layout.state, exist_ok=True)
-    proc = process.spawn(argv, cwd=layout.root, env=env, log_path=layout.supervisor_log,
-                         exit_path=None, detach_only=True)
-    return proc.pid
 
 
 # -- the loop ------------------------------------------------------------------------------
@@ -155,9 +141,8 @@ class Supervisor:
             self._write_info()
         else:  # a `run` started another meanwhile: it adopts our children
             self.displaced = True
-        sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: .orchestra/ was "
-                         f"deleted; wrote back {len(last.tasks)} task files from memory (their "
-                         "logs and the event log so far are lost)\n")
+        _say(f".orchestra/ was deleted; wrote back {len(last.tasks)} task files from memory "
+             "(their logs and the event log so far are lost)")
         return self.store.scan()
 
     def _idle(self, now):
@@ -189,7 +174,7 @@ class Supervisor:
         try:
             moved = archive.archive_due(self.layout, now)
         except (OSError, OrchestraError) as e:
-            sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} archiving failed: {e}\n")
+            _say(f"archiving failed: {e}")
             return
         if moved:
             debug.log(f"archived {moved} finished task(s)")
@@ -210,9 +195,7 @@ class Supervisor:
             detail = ":\n" + traceback.format_exc()
         else:
             detail = f": {what}\n"
-        sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: tick failed "
-                         f"({self._errors} in a row), retrying in {delay:g}s{detail}")
-        sys.stderr.flush()
+        _say(f"tick failed ({self._errors} in a row), retrying in {delay:g}s{detail}")
         time.sleep(delay)
 
     def _remove_info(self):
@@ -321,9 +304,7 @@ class Supervisor:
         from orchestra import merge
         why = merge.auto(self.store, task)
         if why:
-            sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: {task.id} waits "
-                             f"for review: {why}\n")
-            sys.stderr.flush()
+            _say(f"{task.id} waits for review: {why}")
 
     def _report(self, tid, error):
         """Say once what keeps a task from being settled (not on every tick it lasts)."""
@@ -334,9 +315,7 @@ class Supervisor:
         if debug.enabled:
             import traceback
             what += ":\n" + traceback.format_exc()
-        sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: cannot settle "
-                         f"{tid} yet ({what}); trying again\n")
-        sys.stderr.flush()
+        _say(f"cannot settle {tid} yet ({what}); trying again")
 
     def _kill(self, snap, task, decision):
         """Carry out a decided kill. What must outlive this process (a timeout) is recorded
@@ -452,3 +431,9 @@ class Supervisor:
         except queue.Empty:
             return
         self.exits.put(tid_code)  # settled on the next pass with the others
+
+
+def _say(text):
+    """A line of the supervisor's log (stderr: supervisor.log in the background)."""
+    sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: {text.rstrip()}\n")
+    sys.stderr.flush()

@@ -25,9 +25,9 @@ def start(layout, console, parallel=None):
         console.out(f"the running supervisor (pid {info['pid']}) now stays up as the daemon"
                     + (f", parallel {parallel}" if parallel is not None else ""))
         return OK
-    from orchestra import settings, supervisor
+    from orchestra import settings
     parallel = parallel or settings.load(layout).parallel
-    pid = supervisor.spawn_background(layout, parallel, daemon=True)
+    pid = lease.spawn_background(layout, parallel, daemon=True)
     # Another `daemon start` (or a `run`) at the same moment may win the lock: any live
     # supervisor will do, made a daemon if it is not one.
     def up():

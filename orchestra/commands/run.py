@@ -37,7 +37,7 @@ def run(layout, console, parallel=None, wait=False):
     if not active:
         console.out("nothing to run: no pending tasks (`orchestra start AGENT PROMPT` queues one)")
         return OK
-    pid = supervisor.spawn_background(layout, parallel)
+    pid = lease.spawn_background(layout, parallel)
     what = f"{pending} pending task{'s' if pending != 1 else ''}"
     if len(active) > pending:
         what += f" and {len(active) - pending} left running by an earlier supervisor"
@@ -113,7 +113,7 @@ def _hand_over(layout, console, lock, parallel, interrupt):
     snap = Store(layout).scan()
     left = [t for t in snap.tasks.values() if t.state in ACTIVE]
     if left:
-        pid = supervisor.spawn_background(layout, parallel)
+        pid = lease.spawn_background(layout, parallel)
         console.warn(f"{why}: {len(left)} task(s) go on under a background supervisor "
                      f"(pid {pid}); `orchestra cancel --all` stops them")
     else:
