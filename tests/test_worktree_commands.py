@@ -102,6 +102,16 @@ class WorktreeCommandsTest(unittest.TestCase):
         self.assertEqual(code, 1)
         self.assertIn(f"the branch {t.branch} of {t.id} is gone", err)
 
+    def test_diff_of_a_running_task_shows_its_worktree_as_it_is(self):
+        t, path = self.task("still going", status="running", commit=False)
+        with open(os.path.join(path, "a.txt"), "w") as f:
+            f.write("one\ntwo\nthree\nfour\n")
+        code, out, err = self.main("diff", t.id)
+        self.assertEqual(code, 0, err)
+        self.assertIn("+four\n", out)
+        self.assertIn("is still running", err)
+        self.assertEqual(git.dirty(path), ["a.txt"])  # the agent's worktree is left as it is
+
     # -- discard ---------------------------------------------------------------------
 
     def test_discard_says_what_it_deletes(self):

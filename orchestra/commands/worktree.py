@@ -96,7 +96,7 @@ def run_prune(layout, console):
 def register(sub):
     p = args.subparser(sub, "worktree", help="list or prune the tasks' worktrees and branches",
                        description="The git worktrees and branches of isolated tasks.")
-    actions = p.add_subparsers(dest="action", metavar="{list,prune}", required=True)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     ls = args.subparser(actions, "list", help="each task's worktree, branch and their state",
                         description="Each isolated task's branch, and whether its worktree is "
                         "present, dirty, removed (by hand, or once its work was committed) or "
