@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+from orchestra import tidy
 from orchestra.errors import NotFound
 from orchestra.files import read_json
 from orchestra.store import Store
@@ -99,21 +100,37 @@ def archive(store, tasks):
 
 
 def sweep(store, now, retention_completed, retention_failed, dry_run=False):
-    """Archive what is due now: (the tasks due, problems of the scan). Decided and moved
-    under the store lock; with dry_run, only decided."""
+    """Archive what is due now: (the tasks moved, problems: of the scan, and what of their
+    worktrees and branches stayed). Decided and moved under the store lock; with dry_run,
+    only decided (and git is not asked).
+
+    A task's worktree and branch are tidied first, outside the lock (git takes its time); one
+    whose worktree holds work that could not be committed stays live until it can."""
+    stays = set()
+
     def decide(snap):
         tasks = snap.tasks.values()
-        return due(tasks, now, retention_completed, retention_failed, protected(tasks))
+        return [t for t in due(tasks, now, retention_completed, retention_failed,
+                               protected(tasks)) if t.id not in stays]
 
     snap = store.scan()
     tasks = decide(snap)
     if dry_run or not tasks:
         return tasks, snap.problems  # nothing to move: not worth the lock
+    notes = []
+    for task in tasks:
+        if tidy.needed(task):
+            done = tidy.tidy(store, task, for_what="archived")
+            if done.stays:
+                stays.add(task.id)
+                notes.append(f"{task.id} is not archived: " + "; ".join(done.kept))
+            else:
+                notes += [f"{task.id} is archived, but its {k}" for k in done.kept]
     with store.locked():
         snap = store.scan()
         tasks = decide(snap)
         archive(store, tasks)
-    return tasks, snap.problems
+    return tasks, snap.problems + notes
 
 
 def archive_due(layout, now):

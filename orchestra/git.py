@@ -51,6 +51,24 @@ def run(cwd, *argv, what=None, check=True, input=None):
     return done
 
 
+def display(cwd, *argv, to_terminal):
+    """git argv in cwd for a person to read. to_terminal: git writes to our terminal itself,
+    in its own colours and pager (in the user's locale, which a pager needs); else its output
+    is returned as bytes, as git wrote them. A failure is a GitError."""
+    env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+    pipe = None if to_terminal else subprocess.PIPE
+    try:
+        done = subprocess.run(("git",) + argv, cwd=cwd, env=env, stdout=pipe, stderr=pipe,
+                              stdin=None if to_terminal else subprocess.DEVNULL)
+    except OSError as e:
+        raise GitError(f"cannot run git: {e.strerror or e}") from None
+    if done.returncode != 0:
+        said = (done.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git {argv[0]} failed" + (f": {said[-1]}" if said else ""),
+                       stderr="\n".join(said))
+    return done.stdout
+
+
 def last_line(done):
     lines = [x.strip() for x in (done.stderr or done.stdout or "").splitlines() if x.strip()]
     for line in lines:

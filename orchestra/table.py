@@ -18,10 +18,13 @@ _STATUS_COLOR = {Status.PENDING: "yellow", Status.RUNNING: "cyan", Status.COMPLE
 _ICONS = {Status.PENDING: ("○", "."), Status.RUNNING: ("▶", ">"), Status.COMPLETED: ("✔", "+"),
           Status.FAILED: ("✖", "x"), Status.CANCELLED: ("⊘", "-")}
 RETRY_ICON = ("↻", "~")
-HEADERS = ("ID", "AGENT", "STATUS", "AGE", "TIME", "TRY", "PROMPT")
+HEADERS = ("ID", "AGENT", "STATUS", "AGE", "TIME", "TRY", "CHANGES", "PROMPT")
+_CHANGES = 6
 _GAP = "  "
 _MIN_PROMPT = 12
-_DROP_ORDER = (3, 5, 4)  # AGE, TRY, TIME: what a narrow terminal does without first
+# CHANGES, AGE, TRY, TIME: what a narrow terminal does without first (CHANGES shows only
+# where there is room, and only when a task has recorded some)
+_DROP_ORDER = (_CHANGES, 3, 5, 4)
 _MAX_PROMPT = 72
 _PENDING, _RUNNING, _FAILED = (Status.PENDING.value, Status.RUNNING.value,
                               Status.FAILED.value)
@@ -33,6 +36,7 @@ class Style:
         self.unicode = unicode
         self.sep = " · " if unicode else " - "      # between the parts of a summary line
         self.ellipsis = "…" if unicode else "~"     # where text was cut
+        self.minus = "−" if unicode else "-"        # of lines removed: "+12 −3"
 
     def paint(self, text, *names):
         if not self.color or not names:
@@ -116,20 +120,28 @@ def elapsed(task, now):
 
 # Of fixed_cells' output, in the header of the scan caches that keep it: bump it whenever
 # that output changes, so that caches holding the old cells are rebuilt rather than shown.
-CELLS_FORMAT = 3
+CELLS_FORMAT = 4
 
 
 def fixed_cells(task):
     """The cells of a task's row that depend on its file alone, not on the clock, the style or
-    the other tasks: (STATUS without its icon, TIME or None while it runs, TRY, PROMPT). The
-    scan cache keeps them (`task.memo`), so a `status` does not compute them again."""
+    the other tasks: (STATUS without its icon, TIME or None while it runs, TRY, PROMPT, and
+    (lines added, removed) or None). The scan cache keeps them (`task.memo`), so a `status`
+    does not compute them again."""
     d = task.data
     took = None if d["status"] == _RUNNING else human(elapsed(task, None))
     # One character past what a row shows, with no ellipsis: render cuts it, in the style's.
     prompt = printable(" ".join(d["prompt"].split())[:_MAX_PROMPT + 1])
     if prompt == d["prompt"]:
         prompt = d["prompt"]  # the same object, which marshal stores once in the scan cache
-    return (_word(task), took, attempt_text(task), prompt)
+    changes = d["changes"]
+    return (_word(task), took, attempt_text(task), prompt,
+            (changes[1], changes[2]) if changes else None)
+
+
+def changes_text(changes, style):
+    """'+12 −3': the lines a task's branch added and removed ([files, added, removed])."""
+    return f"+{changes[-2]} {style.minus}{changes[-1]}"
 
 
 def _rows(tasks, now, style, status_of):
@@ -137,7 +149,7 @@ def _rows(tasks, now, style, status_of):
     rows = []
     for task in tasks:
         d = task.data
-        word, took, attempt, prompt = task.memo(fixed_cells)
+        word, took, attempt, prompt, lines = task.memo(fixed_cells)
         state = d["status"]
         if state == _PENDING and (d["not_before"] or d["depends_on"] and status_of is not None):
             waits = dependencies.unmet(task, status_of) if status_of is not None else ()
@@ -145,7 +157,8 @@ def _rows(tasks, now, style, status_of):
         else:
             status = icons[state] + word
         rows.append((d["id"], d["agent"], status, human(now - task.created()),
-                     human(elapsed(task, now)) if took is None else took, attempt, prompt))
+                     human(elapsed(task, now)) if took is None else took, attempt,
+                     changes_text(lines, style) if lines else "-", prompt))
     return rows
 
 
@@ -159,6 +172,8 @@ def render(tasks, now, style, width=None, status_of=None):
     widths = [max(len(h), max(map(len, c), default=0)) for h, c in zip(HEADERS, columns)]
     widths[-1] = min(widths[-1], _MAX_PROMPT)
     shown = list(range(len(HEADERS)))
+    if not any(t.data["changes"] for t in tasks):
+        shown.remove(_CHANGES)
     if width is not None:
         drops = list(_DROP_ORDER)
         while True:
@@ -166,7 +181,9 @@ def render(tasks, now, style, width=None, status_of=None):
             if over <= 0 or widths[-1] - over >= _MIN_PROMPT or not drops:
                 widths[-1] = max(_MIN_PROMPT, widths[-1] - max(0, over))
                 break
-            shown.remove(drops.pop(0))
+            drop = drops.pop(0)
+            if drop in shown:
+                shown.remove(drop)
     ellipsis = style.ellipsis
     last, padded = shown[-1], shown[:-1]
     lines = [_GAP.join(style.paint(HEADERS[i].ljust(widths[i]) if i != last else HEADERS[i],

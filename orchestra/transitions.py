@@ -176,6 +176,14 @@ def merged(task, *, into, now):
     return t
 
 
+def retired(task):
+    """The task once its worktree is removed, its work committed on its branch, which stays
+    (a retry makes the worktree again on it)."""
+    t = task.copy()
+    t.update(worktree=None)
+    return t
+
+
 def unplaced(task):
     """The task once its worktree is gone and its branch deleted (merged, or discarded)."""
     t = task.copy()

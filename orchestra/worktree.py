@@ -98,8 +98,8 @@ def run_directory(layout, task):
 def placement(layout, task):
     """(worktree, branch) for a task about to be launched: those it has, or new ones (a branch
     name that no branch has yet)."""
-    if task.worktree and task.branch:
-        return task.worktree, task.branch
+    if task.branch:  # its worktree may have been retired: made again where it was
+        return task.worktree or relative_path(task), task.branch
     name = f"{BRANCH_PREFIX}{task.short_id()}-{slug(task.prompt)}"
     branch, n = name, 1
     while git.branch_exists(layout.root, branch):
@@ -209,8 +209,24 @@ def has_own_work(layout, task):
         return False
     if task.merged and head == task.head:
         return False
-    into = (task.base_branch and git.commit_of(root, "refs/heads/" + task.base_branch)) or task.base
+    into = target(layout, task)
     return not (into and git.is_ancestor(root, head, into))
+
+
+def own_commits(layout, task):
+    """How many commits the task's branch has that its base branch (or base) lacks; None
+    when the branch is gone."""
+    root = layout.root
+    if not task.branch or not git.branch_exists(root, task.branch):
+        return None
+    return int(git.out(root, "rev-list", "--count",
+                       f"{target(layout, task)}..refs/heads/{task.branch}"))
+
+
+def target(layout, task):
+    """The commit the task's work is to reach: its base branch's head, else its base."""
+    base_branch = task.base_branch
+    return (base_branch and git.commit_of(layout.root, "refs/heads/" + base_branch)) or task.base
 
 
 def retire(layout, task):
@@ -229,6 +245,8 @@ def retire(layout, task):
             return removed, kept
         git.run(root, "worktree", "remove", path, what="git worktree remove")
         removed.append(f"worktree {task.worktree}")
+    else:
+        forget_removed(root)
     if git.branch_exists(root, task.branch):
         if has_own_work(layout, task):
             kept.append(f"branch {task.branch} kept: it has commits {task.base_branch or 'its base'}"
@@ -239,6 +257,12 @@ def retire(layout, task):
     return removed, kept
 
 
+def forget_removed(root):
+    """`git worktree prune`: git forgets worktrees whose directory is gone (removed by hand),
+    which it would otherwise keep their branches checked out in, undeletable."""
+    git.run(root, "worktree", "prune", check=False)
+
+
 def discard(layout, task):
     """Delete the task's worktree and branch whatever is on them; what was deleted."""
     path, root, gone = directory(layout, task), layout.root, []
@@ -246,8 +270,8 @@ def discard(layout, task):
         git.run(root, "worktree", "remove", "--force", "--force", path, check=False)
         if os.path.exists(path):
             shutil.rmtree(path, ignore_errors=True)
-        git.run(root, "worktree", "prune", check=False)
         gone.append(f"worktree {task.worktree or relative_path(task)}")
+    forget_removed(root)
     if task.branch and git.branch_exists(root, task.branch):
         git.run(root, "branch", "-D", task.branch, what="git branch -D")
         gone.append(f"branch {task.branch}")

@@ -287,7 +287,7 @@ class CachedCellsTest(unittest.TestCase):
     def test_cells_from_the_cache_are_the_computed_ones(self):
         task = self.cached()
         self.assertEqual(task.memo(fixed_cells), fixed_cells(Task(dict(task.data))))
-        self.assertEqual(task.memo(fixed_cells), ("pending", "-", "-", "say hello"))
+        self.assertEqual(task.memo(fixed_cells), ("pending", "-", "-", "say hello", None))
 
     def test_a_changed_task_file_gets_new_cells(self):
         done = self.task.copy()
@@ -295,15 +295,15 @@ class CachedCellsTest(unittest.TestCase):
                     finished_at=iso(NOW + 75))
         self.writer.save(done)
         self.assertEqual(self.cached().memo(fixed_cells),
-                         ("failed: exit", "1m15s", "1", "say hello"))
+                         ("failed: exit", "1m15s", "1", "say hello", None))
 
     def test_a_cache_with_cells_of_another_format_is_not_trusted(self):
         import marshal
         with open(self.layout.scan_cache, "rb") as f:
             header, stamp, names, problems, entries = marshal.loads(f.read())
         header = header[:-1] + (header[-1] + 1,)  # as a version with other cells wrote it
-        entries = [(n, k, d, dict(derived, fixed_cells=("stale",) * 4))
+        entries = [(n, k, d, dict(derived, fixed_cells=("stale",) * 5))
                    for n, k, d, derived in entries]
         with open(self.layout.scan_cache, "wb") as f:
             marshal.dump((header, stamp, names, problems, entries), f)
-        self.assertEqual(self.cached().memo(fixed_cells), ("pending", "-", "-", "say hello"))
+        self.assertEqual(self.cached().memo(fixed_cells), ("pending", "-", "-", "say hello", None))

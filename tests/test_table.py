@@ -70,6 +70,18 @@ class GoldenTest(unittest.TestCase):
         self.assertTrue(all(len(line) <= 80 for line in text.splitlines()))
         self.assertFalse(any(ord(c) > 127 for c in text))
 
+    def test_isolated_tasks_show_their_changes_where_there_is_room(self):
+        tasks = sample()[:3]
+        tasks[0].update(isolation="worktree", changes=[3, 12, 3])
+        tasks[1].update(isolation="worktree", changes=[0, 0, 0])
+        tasks[2].update(isolation="worktree")  # running: nothing recorded yet
+        self.check("status_isolated.txt", table.render(tasks, NOW, Style(unicode=True)))
+        ascii_text = table.render(tasks, NOW, Style(unicode=False), width=110)
+        self.assertIn("  +12 -3  ", ascii_text)
+        narrow = table.render(tasks, NOW, Style(unicode=True), width=80)
+        self.assertNotIn("CHANGES", narrow)  # the first to give way
+        self.assertIn("TIME", narrow)
+
     def test_every_width_fits_or_keeps_the_essentials(self):
         for width in range(40, 160, 7):
             text = table.render(sample(), NOW, Style(color=False), width=width)

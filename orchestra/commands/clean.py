@@ -2,6 +2,7 @@
 
 import time
 
+from orchestra import tidy
 from orchestra.store import Store
 from orchestra.task import Status
 from orchestra.commands import args
@@ -16,28 +17,46 @@ def run(layout, console, completed=False, failed=False, cancelled=False, clean_a
                                   (Status.CANCELLED, cancelled)) if on} or {Status.COMPLETED}
     store = Store(layout, persist_cache=True)
     now = time.time()
-    removed = 0
-    with store.locked():
-        snap = store.scan()
-        for problem in snap.problems:
-            console.warn(problem)
+
+    def chosen(snap):
         # A pending task must still find what it waits on: keep its dependencies.
         needed = {d for t in snap.tasks.values() if not t.is_final for d in t.data["depends_on"]}
-        kept = 0
+        tasks, kept = [], 0
         for task in snap.tasks.values():
-            if task.state not in states:
+            if task.state not in states or task.id in stays:
                 continue
             if task.id in needed:
                 kept += 1
                 continue
             finished = task.finished() or task.created()
-            if older_than is not None and now - finished < older_than:
-                continue
+            if older_than is None or now - finished >= older_than:
+                tasks.append(task)
+        return tasks, kept
+
+    stays = set()
+    snap = store.scan()
+    for problem in snap.problems:
+        console.warn(problem)
+    # Worktrees and branches first, outside the lock (git takes its time): a task whose
+    # worktree holds work that could not be committed is kept, a branch with work on it stays.
+    for task in chosen(snap)[0]:
+        if tidy.needed(task):
+            done = tidy.tidy(store, task, for_what="cleaned")
+            if done.stays:
+                stays.add(task.id)
+                console.warn(f"kept {task.id}: " + "; ".join(done.kept))
+            else:
+                for k in done.kept:
+                    console.warn(f"{task.id} removed, but its {k}")
+    with store.locked():
+        tasks, kept = chosen(store.scan())
+        for task in tasks:
             store.delete(task.id)
-            removed += 1
+    removed = len(tasks)
     names = "/".join(sorted(s.value for s in states))
     console.out(f"removed {removed} {names} task{'s' if removed != 1 else ''}"
-                + (f"; kept {kept} that pending tasks depend on" if kept else ""))
+                + (f"; kept {kept} that pending tasks depend on" if kept else "")
+                + (f"; kept {len(stays)} whose worktree holds uncommitted work" if stays else ""))
     return 0
 
 

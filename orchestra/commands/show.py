@@ -6,10 +6,14 @@ import time
 from orchestra import archive, table
 from orchestra.clock import human, parse_iso
 from orchestra.commands import args, refresh
+from orchestra.errors import OrchestraError
 from orchestra.paths import SENTINELS, Layout
 from orchestra.store import Store
 from orchestra.task import TIME_FIELDS, Status
 
+_ISOLATION = ("isolation", "base", "base_branch", "subdir", "worktree", "branch", "head",
+              "changes", "merged", "merged_into")
+_SHORT = 7  # of a commit's hash
 _LONG = ("prompt", "error")  # may span lines: printed as an indented block
 _WIDTH = 12
 
@@ -37,6 +41,10 @@ def _lines(layout, task, archived, now, style):
              + ("  (archived)" if archived else "")]
     blocks = []
     for key, value in task.data.items():
+        if key in _ISOLATION:
+            if key == "isolation":
+                lines.extend(_isolation(layout, task, now, style))
+            continue
         if key in _LONG and value and ("\n" in str(value) or len(str(value)) > 60):
             blocks.append((key, str(value)))
         else:
@@ -55,6 +63,36 @@ def _lines(layout, task, archived, now, style):
     return lines
 
 
+def _isolation(layout, task, now, style):
+    """The worktree and branch, with what git says of them now."""
+    if task.isolation is None:
+        return [_field("isolation", "none (runs in the project's own tree)")]
+    d = task.data
+    lines = [_field("isolation", d["isolation"])]
+    from orchestra import worktree
+    try:
+        from orchestra.commands.worktree import condition
+        place, work = condition(layout, task)
+    except OrchestraError as e:
+        place = work = f"unknown ({e.message})"
+    base = (d["base"] or "-")[:_SHORT] + (f" ({d['base_branch']})" if d["base_branch"] else "")
+    lines.append(_field("base", base))
+    if d["subdir"]:
+        lines.append(_field("subdir", d["subdir"]))
+    lines.append(_field("branch", (d["branch"] or "-") + (f" ({work})" if work else "")))
+    lines.append(_field("head", (d["head"] or "-")[:_SHORT]))
+    lines.append(_field("worktree", f"{d['worktree'] or worktree.relative_path(task)} ({place})"))
+    changes = d["changes"]
+    if changes:
+        files = f"{changes[0]} file{'s' if changes[0] != 1 else ''}, "
+        lines.append(_field("changes", files + table.changes_text(changes, style)))
+    else:
+        lines.append(_field("changes", "-"))
+    merged = _value("merged", d["merged"], now) if d["merged"] else "no"
+    lines.append(_field("merged", merged + (f" into {d['merged_into']}" if d["merged_into"] else "")))
+    return lines
+
+
 def _field(key, text):
     return f"  {key:<{_WIDTH}} {table.printable(text)}"
 
@@ -62,7 +100,7 @@ def _field(key, text):
 def _value(key, value, now):
     if value is None or value == [] or value == ():
         return "-"
-    if key in TIME_FIELDS:
+    if key in TIME_FIELDS or key == "merged":
         try:
             ago = now - parse_iso(value)
         except (TypeError, ValueError):
