@@ -218,6 +218,9 @@ def summary(tasks, hidden, supervisor, style, paused=False):
     text = f"{n} task{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
     if hidden:
         text += f" ({hidden} older finished hidden; --all shows them)"
+    review = sum(1 for t in tasks if _to_review(t.data))
+    if review:
+        text += style.sep + f"{review} to review: `orchestra diff ID`, `orchestra merge ID`"
     costs = [t.data["cost_usd"] for t in tasks if t.data["cost_usd"] is not None]
     tokens = [(t.data["tokens_in"] or 0) + (t.data["tokens_out"] or 0) for t in tasks
               if t.data["tokens_in"] is not None or t.data["tokens_out"] is not None]
@@ -233,6 +236,13 @@ def summary(tasks, hidden, supervisor, style, paused=False):
     if paused:
         text += style.sep + "PAUSED: no task starts until `orchestra resume`"
     return text
+
+
+def _to_review(d):
+    """A completed task whose branch holds changes not yet merged (merge = manual, or an auto
+    merge that was not clean or safe)."""
+    return (d["status"] == "completed" and d["branch"] and not d["merged"]
+            and d["changes"] and d["changes"][0])
 
 
 def _count(n):

@@ -81,6 +81,10 @@ class GoldenTest(unittest.TestCase):
         narrow = table.render(tasks, NOW, Style(unicode=True), width=80)
         self.assertNotIn("CHANGES", narrow)  # the first to give way
         self.assertIn("TIME", narrow)
+        tasks[0].update(branch="orchestra/000001-add-input")
+        self.assertIn("1 to review: `orchestra diff ID`", table.summary(tasks, 0, None, Style()))
+        tasks[0].update(merged="2026-12-01T00:00:00.000Z")
+        self.assertNotIn("to review", table.summary(tasks, 0, None, Style()))
 
     def test_every_width_fits_or_keeps_the_essentials(self):
         for width in range(40, 160, 7):
