@@ -176,6 +176,13 @@ class BadInputTest(unittest.TestCase):
             os.environ["PATH"] = path
         self.assertIn("git is not installed", err)
 
+    def test_git_too_old(self):
+        init_repo(self.root)
+        from unittest import mock
+        with mock.patch("orchestra.git.version", return_value=(2, 16, 6)):
+            err = self.refused("--worktree", code=1)
+        self.assertIn("needs git 2.17 or newer; this is git 2.16.6", err)
+
     def test_detached_head_and_a_taken_branch_name_just_work(self):
         init_repo(self.root)
         git(self.root, "checkout", "-q", "--detach")
