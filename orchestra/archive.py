@@ -117,15 +117,8 @@ def sweep(store, now, retention_completed, retention_failed, dry_run=False):
     tasks = decide(snap)
     if dry_run or not tasks:
         return tasks, snap.problems  # nothing to move: not worth the lock
-    notes = []
-    for task in tasks:
-        if tidy.needed(task):
-            done = tidy.tidy(store, task, for_what="archived")
-            if done.stays:
-                stays.add(task.id)
-                notes.append(f"{task.id} is not archived: " + "; ".join(done.kept))
-            else:
-                notes += [f"{task.id} is archived, but its {k}" for k in done.kept]
+    kept, notes = tidy.before_removal(store, tasks, "archived")
+    stays.update(kept)
     with store.locked():
         snap = store.scan()
         tasks = decide(snap)

@@ -24,6 +24,22 @@ def needed(task):
     return task.isolation == WORKTREE and bool(task.branch) and task.is_final
 
 
+def before_removal(store, tasks, verb):
+    """Tidy each of `tasks` about to be `verb` ("cleaned", "archived"): (the ids that must
+    stay, since their worktrees hold work that could not be committed; notes for the user)."""
+    stays, notes = set(), []
+    for task in tasks:
+        if not needed(task):
+            continue
+        done = tidy(store, task, for_what=verb)
+        if done.stays:
+            stays.add(task.id)
+            notes.append(f"kept {task.id}: " + "; ".join(done.kept))
+        else:
+            notes += [f"{task.id} {verb}, but its {k}" for k in done.kept]
+    return stays, notes
+
+
 def tidy(store, task, for_what="removed"):
     """Retire what is safe of the task's worktree and branch, then record it (through
     Store.transition); a Tidied. `for_what` finishes the reason a task stays: "... before

@@ -195,7 +195,7 @@ class WorktreeCommandsTest(unittest.TestCase):
         self.assertIn("removed 1 completed task", out)
         self.assertIn("kept 1 whose worktree holds uncommitted work", out)
         self.assertIn(f"kept {nested.id}: worktree .orchestra/worktrees/{nested.id} kept", err)
-        self.assertIn(f"{work.id} removed, but its branch {work.branch} kept", err)
+        self.assertIn(f"{work.id} cleaned, but its branch {work.branch} kept", err)
         self.assertEqual(set(self.store.scan().tasks), {nested.id})
         self.assertTrue(os.path.exists(nested_path))
         self.assertFalse(os.path.exists(work_path))

@@ -39,15 +39,10 @@ def run(layout, console, completed=False, failed=False, cancelled=False, clean_a
         console.warn(problem)
     # Worktrees and branches first, outside the lock (git takes its time): a task whose
     # worktree holds work that could not be committed is kept, a branch with work on it stays.
-    for task in chosen(snap)[0]:
-        if tidy.needed(task):
-            done = tidy.tidy(store, task, for_what="cleaned")
-            if done.stays:
-                stays.add(task.id)
-                console.warn(f"kept {task.id}: " + "; ".join(done.kept))
-            else:
-                for k in done.kept:
-                    console.warn(f"{task.id} removed, but its {k}")
+    kept, notes = tidy.before_removal(store, chosen(snap)[0], "cleaned")
+    stays.update(kept)
+    for note in notes:
+        console.warn(note)
     with store.locked():
         tasks, kept = chosen(store.scan())
         for task in tasks:
