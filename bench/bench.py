@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Wall-clock benchmark of the orchestra CLI: start-up overhead of `start` and `status` (also
-with 10,000 tasks of history, most of them archived), and supervisor throughput on no-op tasks.
-Standard library only; see bench/README.md.
+with 10,000 tasks of history, most of them archived), supervisor throughput on no-op tasks,
+and what a git worktree per task adds to a launch. Standard library only; see bench/README.md.
 
-    python bench/bench.py [--repeat N] [--json]
+    python bench/bench.py [--repeat N] [--json] [--no-isolation]
 """
 
 import argparse
@@ -21,7 +21,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # this checkout's orchestra, for building fixtures
 
-from orchestra import archive  # noqa: E402
+from orchestra import archive, worktree  # noqa: E402
 from orchestra.clock import iso  # noqa: E402
 from orchestra.paths import Layout  # noqa: E402
 from orchestra.store import Store  # noqa: E402
@@ -44,6 +44,12 @@ HISTORY_PENDING = 20
 SUPERVISOR_TASKS = 200
 SUPERVISOR_PARALLEL = 4
 SUPERVISOR_TARGET = 1.5
+# Isolation: repositories of this many committed files; ISOLATION_TASKS no-op tasks drained
+# one at a time (so the difference is latency, not contention), with and without worktrees.
+ISOLATION_FILES = (1_000, 10_000)
+ISOLATION_TASKS = 10
+ISOLATION_ROUNDS = 3
+ISOLATION_TARGET = 0.050  # orchestra's own share of an isolated launch, seconds a task
 
 # Environment variables that would change what is measured (debug output, colour, tracing,
 # no bytecode cache, a fixed project root) are dropped; the rest of the caller's is kept.
@@ -403,6 +409,132 @@ def measure_batch(tmp, env, lines=1000, runs=3):
     return median(took)
 
 
+# -- isolation ----------------------------------------------------------------------------
+
+_GIT_IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+                 "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid"}
+
+
+def git(root, *argv):
+    """git argv in root; its stdout. A failure raises CommandFailed."""
+    proc = subprocess.run(["git", *argv], cwd=root, env=dict(os.environ, **_GIT_IDENTITY),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise CommandFailed(f"git {' '.join(argv)} exited {proc.returncode} in {root}:\n"
+                            + proc.stderr)
+    return proc.stdout
+
+
+def make_repo(parent, files):
+    """A project that is a git repository of `files` small committed files, 100 a directory:
+    written directly, then one `git add -A` and one commit."""
+    root = os.path.join(parent, f"repo{files}")
+    for i in range(files):
+        folder = os.path.join(root, "src", f"d{i // 100:03d}")
+        if i % 100 == 0:
+            os.makedirs(folder)
+        with open(os.path.join(folder, f"f{i:05d}.py"), "w") as f:
+            f.write(f"# file {i}\nVALUE = {i}\n\n\ndef get():\n    return VALUE\n")
+    git(root, "init", "-q", "-b", "main")
+    make_project(parent, f"repo{files}")  # after `git init`: .orchestra/ is excluded in it
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "--no-verify", "-m", "fixture")
+    return root
+
+
+def time_worktree_add(root, count):
+    """Seconds of each of `count` bare `git worktree add -b` runs (each removed, untimed), at
+    the place and in the form orchestra makes a task's worktree."""
+    took = []
+    for k in range(count):
+        path = os.path.join(root, ".orchestra", "worktrees", f"bench{k}")
+        t0 = time.perf_counter()
+        git(root, "worktree", "add", "--quiet", "-b", f"bench/{k}", path, "HEAD")
+        took.append(time.perf_counter() - t0)
+        git(root, "worktree", "remove", "--force", path)
+        git(root, "branch", "-D", f"bench/{k}")
+    return took
+
+
+def reset_repo(root):
+    """The repository with no tasks, task worktrees or task branches again (untimed)."""
+    shutil.rmtree(os.path.join(root, ".orchestra"))
+    git(root, "worktree", "prune")
+    for ref in git(root, "for-each-ref", "--format=%(refname)", "refs/heads/orchestra/").split():
+        git(root, "update-ref", "-d", ref)
+    Store(Layout(root)).ensure()
+
+
+def drain(root, env, isolated, tasks):
+    """Queue `tasks` no-op tasks (each in a worktree of its own or not) and time `run --wait
+    --parallel 1`; (seconds, status counts, error or None)."""
+    store = Store(Layout(root))
+    isolation = worktree.resolve(store.layout) if isolated else None
+    now = time.time()
+    for i in range(tasks):
+        created = now + i / 1000.0
+        _create(store, lambda tid, c=created, i=i: Task.new(tid, AGENT, f"no-op {i}", c,
+                                                            isolation=isolation), created)
+    try:
+        elapsed, _, code = timed(py("-m", "orchestra", "run", "--wait", "--parallel", "1"), root,
+                                 env, timeout=600, check=False)
+        error = None if code == 0 else f"run --wait exited {code}"
+    except subprocess.TimeoutExpired:
+        elapsed, error = None, "run --wait did not exit within 600 s (killed)"
+    return elapsed, count_statuses(root), error
+
+
+def measure_isolation(tmp, env):
+    """Per repository size: the bare `git worktree add`, and drains of ISOLATION_TASKS no-op
+    tasks with and without worktrees, alternated over ISOLATION_ROUNDS rounds; after each
+    drain `status` is timed, and once run with no git on PATH (it must not need git)."""
+    no_git = dict(env, PATH=tempfile.mkdtemp(prefix="no-git-", dir=tmp))
+    results = []
+    for files in ISOLATION_FILES:
+        t0 = time.perf_counter()
+        root = make_repo(tmp, files)
+        log(f"isolation: a repository of {files:,} committed files made in "
+            f"{time.perf_counter() - t0:.1f}s")
+        drain(root, env, True, 1)  # untimed: compiles the isolation modules, warms the cache
+        reset_repo(root)
+        adds, runs, status, complete = [], {True: [], False: []}, {True: [], False: []}, True
+        for rnd in range(ISOLATION_ROUNDS):
+            adds += time_worktree_add(root, 2)
+            for isolated in (True, False) if rnd % 2 == 0 else (False, True):
+                elapsed, counts, error = drain(root, env, isolated, ISOLATION_TASKS)
+                ok = counts == {"completed": ISOLATION_TASKS} and error is None
+                complete = complete and ok
+                runs[isolated].append(elapsed)
+                status[isolated] += [timed(py("-m", "orchestra", "status"), root, env)[0]
+                                     for _ in range(5)]
+                if rnd == 0 and isolated:
+                    timed(py("-m", "orchestra", "status"), root, no_git)  # fails if it needs git
+                log(f"isolation {files:,} files, round {rnd + 1}/{ISOLATION_ROUNDS}, "
+                    f"{'worktrees' if isolated else 'plain'}: "
+                    + (f"{elapsed:.2f}s" if elapsed is not None else "FAILED")
+                    + f", statuses {counts}" + (f"; {error}" if error else ""))
+                reset_repo(root)
+        done = {k: [x for x in v if x is not None] for k, v in runs.items()}
+        row = {"files": files, "tasks": ISOLATION_TASKS, "worktree_add_ms": median(adds) * 1000,
+               "worktree_add_runs_ms": [x * 1000 for x in adds],
+               "isolated_runs_s": runs[True], "plain_runs_s": runs[False],
+               "status_isolated_ms": median(status[True]) * 1000,
+               "status_plain_ms": median(status[False]) * 1000,
+               "status_without_git": "ok", "all_completed": complete,
+               "target_ms": ISOLATION_TARGET * 1000}
+        if done[True] and done[False]:
+            added = (median(done[True]) - median(done[False])) / ISOLATION_TASKS
+            row.update(isolated_median_s=median(done[True]), plain_median_s=median(done[False]),
+                       added_per_task_ms=added * 1000,
+                       own_share_ms=(added - median(adds)) * 1000)
+            row["passed"] = complete and added - median(adds) <= ISOLATION_TARGET
+        else:
+            row["passed"] = False
+        results.append(row)
+        shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
 def git_describe():
     try:
         head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
@@ -524,6 +656,26 @@ def print_report(r, elapsed):
               + "; they are in the baseline, so orchestra's own use of them is not counted")
 
 
+def print_isolation(iso):
+    print(f"isolation, in git repositories on {iso['where']}: {ISOLATION_TASKS} no-op tasks, "
+          f"run --wait --parallel 1, with worktrees and without, median of {ISOLATION_ROUNDS} "
+          "drains each")
+    for row in iso["sizes"]:
+        head = f"  {row['files']:>6,} files: git worktree add {row['worktree_add_ms']:.0f} ms"
+        if "own_share_ms" not in row:
+            print(head + "; a drain did not finish  FAIL")
+            continue
+        print(head + f"; drain {row['isolated_median_s']:.2f}s with, {row['plain_median_s']:.2f}s"
+              f" without: +{row['added_per_task_ms']:.0f} ms a task, orchestra's own share "
+              f"{row['own_share_ms']:.1f} ms  target <= {row['target_ms']:g} ms  "
+              + ("PASS" if row["passed"] else "FAIL"))
+        print(f"          status {row['status_isolated_ms']:.1f} ms (isolated tasks) vs "
+              f"{row['status_plain_ms']:.1f} ms (plain); with no git on PATH: "
+              f"{row['status_without_git']}")
+        if not row["all_completed"]:
+            print(f"!!! WARNING: not every task of the {row['files']:,}-file drains completed")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -537,6 +689,8 @@ def main(argv=None):
     ap.add_argument("--no-site", action="store_true",
                     help="run every interpreter (baseline too) with -S: no site-packages or .pth "
                     "files, as on a clean install")
+    ap.add_argument("--no-isolation", action="store_true",
+                    help="skip the isolation figures (git repositories of 1,000 and 10,000 files)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--keep", action="store_true", help="keep the temp projects (path on stderr)")
     args = ap.parse_args(argv)
@@ -567,6 +721,19 @@ def main(argv=None):
                 shutil.rmtree(in_memory, ignore_errors=True)
         else:
             sup_mem = None
+        if args.no_isolation or shutil.which("git") is None:
+            if not args.no_isolation:
+                log("no git on PATH: the isolation figures are skipped")
+            iso = None
+        else:
+            # On the memory file system where there is one: on this VM's disk a 10,000-file
+            # checkout takes 1-13 s as other work goes, which no per-task figure survives.
+            place = tempfile.mkdtemp(prefix="orchestra-bench-", dir=shm) if shm else tmp
+            try:
+                iso = {"where": "tmpfs" if shm else "disk", "sizes": measure_isolation(place, env)}
+            finally:
+                if shm:
+                    shutil.rmtree(place, ignore_errors=True)
         watch = measure_watch_idle(tmp, env)
         daemon = measure_daemon_idle(tmp, env)
         batch = measure_batch(tmp, env)
@@ -582,6 +749,7 @@ def main(argv=None):
     report["watch_idle_cpu"] = watch
     report["daemon_idle_cpu"] = daemon
     report["batch_1000_seconds"] = batch
+    report["isolation"] = iso
     done = [r["seconds"] for r in sup_mem or () if r["seconds"] is not None]
     report["supervisor_tmpfs"] = None if sup_mem is None else {
         "runs": sup_mem, "median_s": median(done) if done else None,
@@ -606,9 +774,12 @@ def main(argv=None):
             print(f"the same drain in a project on tmpfs (not judged: what the disk's file "
                   f"creation and fsync add is the difference): median {mem['median_s']:.2f}s "
                   f"(runs: {runs})")
+        if iso:
+            print_isolation(iso)
     # Missed speed targets are a finding, not an error; tasks that did not complete are.
     mem_ok = report["supervisor_tmpfs"] is None or report["supervisor_tmpfs"]["all_completed"]
-    return 0 if report["supervisor"]["all_completed"] and mem_ok else 1
+    iso_ok = iso is None or all(row["all_completed"] for row in iso["sizes"])
+    return 0 if report["supervisor"]["all_completed"] and mem_ok and iso_ok else 1
 
 
 if __name__ == "__main__":

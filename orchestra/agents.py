@@ -28,20 +28,30 @@ PRESETS = {
     },
     "codex": {
         "command": "codex",
-        "args": ["exec", "--json", "--sandbox", "workspace-write", "--skip-git-repo-check", "{prompt}"],
-        "resumeArgs": ["exec", "resume", "{sessionId}", "--json", "--skip-git-repo-check", "{prompt}"],
+        # Its sandbox lets commands write only below the cwd: --add-dir opens the protocol
+        # files' directory to a task in a worktree. `exec resume` takes no sandbox options of
+        # its own (without them a resumed session is read-only), so they come before it.
+        "args": ["exec", "--json", "--sandbox", "workspace-write", "--add-dir", "{stateDir}",
+                 "--skip-git-repo-check", "{prompt}"],
+        "resumeArgs": ["exec", "--json", "--sandbox", "workspace-write", "--add-dir", "{stateDir}",
+                       "--skip-git-repo-check", "resume", "{sessionId}", "{prompt}"],
         "output": "codex-jsonl",
         "description": "OpenAI Codex CLI, headless (stdin is always closed)",
     },
     "gemini": {
         "command": "gemini",
-        "args": ["-p", "{prompt}", "--output-format", "json", "--approval-mode", "yolo"],
+        # Its file tools refuse paths outside the workspace, and it exits 55 in a folder it
+        # has not been told to trust (every new worktree is one).
+        "args": ["-p", "{prompt}", "--output-format", "json", "--approval-mode", "yolo",
+                 "--skip-trust", "--include-directories", "{stateDir}"],
         "output": "gemini-json",
         "description": "Gemini CLI, headless",
     },
     "opencode": {
-        "command": "opencode", "args": ["run", "--format", "json", "{prompt}"],
-        "resumeArgs": ["run", "--format", "json", "--session", "{sessionId}", "{prompt}"],
+        # `run` rejects what would ask for approval, writes outside the cwd among them:
+        # --auto approves what is not denied.
+        "command": "opencode", "args": ["run", "--format", "json", "--auto", "{prompt}"],
+        "resumeArgs": ["run", "--format", "json", "--auto", "--session", "{sessionId}", "{prompt}"],
         "output": "opencode-jsonl",
         "description": "OpenCode, headless",
     },

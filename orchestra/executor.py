@@ -28,6 +28,7 @@ def placeholders(layout, task):
     tid = task.id
     return {
         "taskId": tid, "task_id": tid, "agent": task.agent, "root": layout.root,
+        "stateDir": layout.state,  # the protocol files' directory, for an agent's sandbox
         "planFile": layout.plan_file(tid), "logFile": layout.log_file(tid),
         "doneFile": layout.sentinel(tid, "done"), "errorFile": layout.sentinel(tid, "error"),
         "python": sys.executable, "sessionId": task.session_id or "",

@@ -43,6 +43,20 @@ class ConfigTest(unittest.TestCase):
         for name in ("demo", "claude", "codex", "gemini", "opencode", "aider", "cursor", "auggie"):
             self.assertEqual(agents.get(self.layout, name).name, name)
 
+    def test_sandboxed_presets_open_the_state_directory_in_both_runs(self):
+        from orchestra import executor
+        from orchestra.task import Task
+        task = Task.new("task_1780000000000_abcdef", "codex", "p", 0)
+        values = dict(executor.placeholders(self.layout, task), prompt="P", sessionId="S")
+        codex = agents.get(self.layout, "codex")
+        for argv in (codex.argv(values), codex.argv(values, resume=True)):
+            self.assertEqual(argv[argv.index("--add-dir") + 1], self.layout.state)
+        resumed = codex.argv(values, resume=True)
+        self.assertEqual(resumed[-3:], ["resume", "S", "P"])  # sandbox options come before it
+        self.assertLess(resumed.index("workspace-write"), resumed.index("resume"))
+        gemini = agents.get(self.layout, "gemini").argv(values)
+        self.assertEqual(gemini[gemini.index("--include-directories") + 1], self.layout.state)
+
     def test_old_tool_config_works(self):
         os.makedirs(self.layout.prompts)
         with open(os.path.join(self.layout.prompts, "coder.md"), "w") as f:

@@ -1,0 +1,147 @@
+"""A stand-in of Anthropic's Messages API on 127.0.0.1 for running the real Claude Code CLI.
+
+Its scripted model does what orchestra's protocol asks of an agent: a Bash tool call that
+writes hello.txt in its working directory, then a Write tool call that creates the .done file
+at the absolute path the prompt names, then a last text answer. Requests that do not carry the
+protocol prompt (side requests the CLI makes of its own) get a short text answer. Every request
+body is kept in `requests` for the test to read.
+"""
+
+import http.server
+import json
+import re
+import threading
+
+DONE_PATH = re.compile(r"(/\S+?\.done)\b")
+FILE_TEXT = "written by the agent in its worktree\n"
+SUMMARY = "wrote hello.txt"
+
+
+def _texts(message):
+    content = message.get("content")
+    if isinstance(content, str):
+        return [content]
+    return [block.get("text", "") for block in content or () if block.get("type") == "text"]
+
+
+def reply(body):
+    """The scripted answer to one request: a list of content blocks."""
+    messages = body.get("messages") or []
+    first = "\n".join(_texts(messages[0])) if messages else ""
+    done = DONE_PATH.search(first)
+    if done is None or "orchestra" not in first:
+        return [{"type": "text", "text": "ok"}]
+    called = {block.get("id") for m in messages if m.get("role") == "assistant"
+              and isinstance(m.get("content"), list) for block in m["content"]}
+    if "toolu_hello" not in called:
+        return [{"type": "tool_use", "id": "toolu_hello", "name": "Bash",
+                 "input": {"command": f"echo '{FILE_TEXT.strip()}' > hello.txt",
+                           "description": "Write hello.txt"}}]
+    if "toolu_done" not in called:
+        return [{"type": "tool_use", "id": "toolu_done", "name": "Write",
+                 "input": {"file_path": done.group(1), "content": SUMMARY + "\n"}}]
+    return [{"type": "text", "text": "Finished: " + SUMMARY}]
+
+
+def _events(blocks, model, message_id):
+    yield "message_start", {"type": "message_start", "message": {
+        "id": message_id, "type": "message", "role": "assistant", "model": model,
+        "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 25, "output_tokens": 1}}}
+    for i, block in enumerate(blocks):
+        if block["type"] == "text":
+            yield "content_block_start", {"type": "content_block_start", "index": i,
+                                          "content_block": {"type": "text", "text": ""}}
+            delta = {"type": "text_delta", "text": block["text"]}
+        else:
+            yield "content_block_start", {"type": "content_block_start", "index": i,
+                                          "content_block": dict(block, input={})}
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+        yield "content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta}
+        yield "content_block_stop", {"type": "content_block_stop", "index": i}
+    stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
+    yield "message_delta", {"type": "message_delta",
+                            "delta": {"stop_reason": stop, "stop_sequence": None},
+                            "usage": {"output_tokens": 12}}
+    yield "message_stop", {"type": "message_stop"}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            body = {}
+        if not self.path.startswith("/v1/messages") or self.path.startswith("/v1/messages/count"):
+            self._json(200, {"input_tokens": 25} if "count" in self.path else {})
+            return
+        self.server.requests.append(body)
+        blocks, model = reply(body), body.get("model", "claude-standin")
+        message_id = f"msg_standin_{len(self.server.requests)}"  # the CLI joins equal ids
+        if not body.get("stream"):
+            stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
+            self._json(200, {"id": message_id, "type": "message", "role": "assistant",
+                             "model": model, "content": blocks, "stop_reason": stop,
+                             "stop_sequence": None,
+                             "usage": {"input_tokens": 25, "output_tokens": 12}})
+            return
+        payload = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n"
+                          for name, data in _events(blocks, model, message_id)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self):
+        self._json(200, {"data": [], "has_more": False})
+
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _json(self, code, data):
+        payload = json.dumps(data).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class StandIn:
+    """The server, serving on a thread: `url` for ANTHROPIC_BASE_URL; `close()` when done."""
+
+    def __init__(self):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.daemon_threads = True
+        self.server.requests = []
+        self.requests = self.server.requests
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def tool_results(self):
+        """(tool_use_id, is_error, text) of every tool result the CLI sent back."""
+        found = {}
+        for body in self.requests:
+            for message in body.get("messages") or ():
+                content = message.get("content")
+                for block in content if isinstance(content, list) else ():
+                    if block.get("type") == "tool_result":
+                        inner = block.get("content")
+                        text = inner if isinstance(inner, str) else " ".join(
+                            b.get("text", "") for b in inner or () if isinstance(b, dict))
+                        found[block["tool_use_id"]] = (bool(block.get("is_error")), text)
+        return found
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
