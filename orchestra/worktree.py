@@ -123,19 +123,22 @@ def make(layout, task, deps=(), copy=()):
     root, path = layout.root, directory(layout, task)
     if os.path.exists(os.path.join(path, ".git")):
         return task.base, False
-    git.run(root, "worktree", "prune", what="git worktree prune")  # forget a removed one
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if git.branch_exists(root, task.branch):
+        forget_removed(root)  # git refuses to check out a branch a removed worktree still holds
         git.run(root, "worktree", "add", "--quiet", path, task.branch,
                 what=f"git worktree add of {task.branch}")
+        _copy(layout.root, run_directory(layout, task), copy)
         return task.base, True
     heads = starts(deps)
-    git.run(root, "worktree", "add", "--quiet", "-b", task.branch, path,
-            heads[0] if heads else task.base, what=f"git worktree add of {task.branch}")
+    start = heads[0] if heads else task.base
+    git.run(root, "worktree", "add", "--quiet", "-b", task.branch, path, start,
+            what=f"git worktree add of {task.branch}")
     try:
         for other in heads[1:]:
             _merge_in(path, other, task)
-        start = git.out(path, "rev-parse", "HEAD")
+        if heads[1:]:
+            start = git.out(path, "rev-parse", "HEAD")
         _copy(layout.root, run_directory(layout, task), copy)
     except BaseException:
         discard(layout, task)
@@ -191,10 +194,10 @@ def save(layout, task, outcome_word, summary=""):
     by hand) is no error: the branch holds what was committed."""
     if task.isolation != WORKTREE or not task.branch:
         return None
-    path = directory(layout, task)
+    path, head = directory(layout, task), None
     if os.path.exists(os.path.join(path, ".git")):
-        git.commit_all(path, message(task, outcome_word, summary))
-    head = git.commit_of(layout.root, "refs/heads/" + task.branch)
+        head = git.commit_all(path, message(task, outcome_word, summary))
+    head = head or git.commit_of(layout.root, "refs/heads/" + task.branch)
     if head is None:
         return None
     return head, list(git.numstat(layout.root, task.base, head)) if task.base else [0, 0, 0]
