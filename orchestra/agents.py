@@ -19,10 +19,12 @@ PRESETS = {
     },
     "claude": {
         "command": "claude",
-        "args": ["-p", "{prompt}", "--output-format", "json", "--permission-mode", "bypassPermissions"],
-        "resumeArgs": ["-p", "{prompt}", "--resume", "{sessionId}", "--output-format", "json",
-                       "--permission-mode", "bypassPermissions"],
-        "output": "claude-json",
+        # stream-json (which -p takes only with --verbose): `logs -f` shows the run as it goes.
+        "args": ["-p", "{prompt}", "--output-format", "stream-json", "--verbose",
+                 "--permission-mode", "bypassPermissions"],
+        "resumeArgs": ["-p", "{prompt}", "--resume", "{sessionId}", "--output-format",
+                       "stream-json", "--verbose", "--permission-mode", "bypassPermissions"],
+        "output": "claude-stream-json",
         "env": {"DISABLE_AUTOUPDATER": "1", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"},
         "description": "Claude Code, headless (as root it also needs IS_SANDBOX=1 in env)",
     },

@@ -70,6 +70,13 @@ class ClaudeInAWorktreeTest(ProjectCase):
         self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
         self.assertEqual(self.git("status", "--porcelain"), before)
         self.assertEqual(self.git("branch", "--show-current").strip(), "main")
+        # The stream of its run reads as a line per step; --raw gives the JSON lines.
+        shown = self.ok("logs", task_id, env=self.agent_env)
+        self.assertIn("⚙ Bash ", shown)
+        self.assertIn("✔ success: ", shown)
+        self.assertNotIn('{"type":', shown)
+        self.assertIn('{"type":"result"', self.ok("logs", "--raw", task_id, env=self.agent_env))
+        self.assertIsNotNone(task["session_id"])
 
 
 if __name__ == "__main__":

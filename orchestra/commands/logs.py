@@ -17,7 +17,8 @@ def run(layout, console, task_id, follow=False, raw=False):
     store = Store(layout, persist_cache=True)
     task, archived = archive.find(store, task_id)
     path = archive.where(layout, task.id, archived, Layout.log_file)
-    write = _Writer(console, raw=raw or not console.is_tty).write
+    write = _Writer(console, raw=raw or not console.is_tty,
+                    output=None if raw else task.output).write
     offset = 0
     last_settle = 0.0
     try:
@@ -45,13 +46,19 @@ def run(layout, console, task_id, follow=False, raw=False):
 
 class _Writer:
     """Agent output to stdout: as it is (raw), or with control sequences other than colours
-    shown as text (logfile.for_terminal), a sequence cut between two reads included."""
+    shown as text (logfile.for_terminal), a sequence cut between two reads included; the
+    output of an agent whose JSON lines stream (`output`) as lines a person reads."""
 
-    def __init__(self, console, raw):
+    def __init__(self, console, raw, output=None):
+        from orchestra import transcript
         self.console = console
         self.carry = None if raw else bytearray()
+        self.transcript = (transcript.Transcript(output, console.style.unicode)
+                           if output in transcript.STREAMING else None)
 
     def write(self, chunk, final=False):
+        if self.transcript is not None:
+            chunk = self.transcript.feed(chunk, final)
         if self.carry is not None:
             chunk = logfile.for_terminal(chunk, self.carry, final)
         if chunk:
@@ -76,13 +83,17 @@ def _copy(path, offset, write):
 
 def register(sub):
     p = args.subparser(sub, "logs", help="print a task's log",
-                       description="Print a task's log (the agent's stdout and stderr). To a "
-                       "terminal, control sequences other than colours are shown as text "
-                       "(ESC as ^[), so the output cannot move the cursor, retitle the "
-                       "terminal or write the clipboard; piped, the bytes are passed as they are.")
+                       description="Print a task's log (the agent's stdout and stderr). An "
+                       "agent whose output streams as JSON lines (Claude, Codex, OpenCode, "
+                       "Cursor) is shown a line per message, tool call and result; --raw "
+                       "shows the JSON. To a terminal, control sequences other than colours "
+                       "are shown as text (ESC as ^[), so the output cannot move the cursor, "
+                       "retitle the terminal or write the clipboard; piped, the bytes are "
+                       "passed as they are.")
     p.add_argument("id", metavar="ID")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the task ends")
     p.add_argument("--raw", action="store_true",
-                   help="pass the log's bytes to the terminal unchanged, escape sequences included")
+                   help="the log's bytes unchanged: JSON lines as the agent wrote them, escape "
+                   "sequences included")
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, a.id, follow=a.follow, raw=a.raw))

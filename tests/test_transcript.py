@@ -1,0 +1,58 @@
+"""transcript.py: streamed agent output as lines a person reads, from the recorded fixtures."""
+
+import os
+import unittest
+
+from orchestra.transcript import STREAMING, Transcript, render_line, Marks
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "agent_output")
+
+
+def rendered(fmt, name, step=37, unicode=True):
+    with open(os.path.join(FIXTURES, fmt, name), "rb") as f:
+        data = f.read()
+    t = Transcript(fmt, unicode)
+    out = b"".join(t.feed(data[i:i + step]) for i in range(0, len(data), step))
+    return (out + t.feed(b"", final=True)).decode("utf-8")
+
+
+class TranscriptTest(unittest.TestCase):
+    def test_claude_steps_one_line_each(self):
+        text = rendered("claude-stream-json", "success.log")
+        self.assertEqual(text.splitlines()[1:], [
+            "· session 5b2f8d4e-9a1c-4e7b-8f3d-2c6a0e9b1d7f (claude-sonnet-4-5)",
+            "⚙ Bash curl -s -o /dev/null -w '%{http_code}' https://api.example.test/",
+            "  ↳ 429 Too Many Requests: rate limit exceeded",
+            "· rate limit allowed_warning (five_hour)",
+            "» The test server throttles; I added a retry with backoff to the client.",
+            "✔ success: The test server throttles; I added a retry with backoff to the client."])
+        self.assertTrue(text.startswith("=== orchestra: task_"))  # headers pass as they are
+
+    def test_every_streaming_format_renders_its_fixtures_without_json(self):
+        for fmt in STREAMING:
+            for name in os.listdir(os.path.join(FIXTURES, fmt)):
+                text = rendered(fmt, name, step=5)
+                self.assertNotIn('{"type"', text, f"{fmt}/{name}")
+                self.assertEqual(text, rendered(fmt, name, step=100000), f"{fmt}/{name}")
+
+    def test_codex_and_ascii(self):
+        text = rendered("codex-jsonl", "success.log", unicode=False)
+        lines = text.splitlines()
+        for line in ("$ bash -lc ls", "x Reconnecting... 1/5 (stream disconnected before "
+                     "completion: 429 Too Many Requests)", "  -> exit 0: README.md orchestra tests",
+                     "> Added the flag and a test for it.", "= turn done: 24763 tokens in, 122 out"):
+            self.assertIn(line, lines)
+        self.assertTrue(text.isascii())
+
+    def test_what_is_not_an_event_passes(self):
+        m = Marks(True)
+        for line in ("plain text", "{not json", "[1, 2]", '{"type": "unknown"}'):
+            self.assertEqual(render_line("codex-jsonl", line, m),
+                             [] if line.startswith('{"type"') else [line])
+        long = render_line("opencode-jsonl", '{"type": "text", "part": {"text": "%s"}}'
+                           % ("x" * 500), m)
+        self.assertEqual((len(long[0]), long[0][-1]), (2 + 240, "…"))
+
+
+if __name__ == "__main__":
+    unittest.main()
