@@ -70,6 +70,30 @@ PRESETS = {
         "output": "cursor-stream-json",
         "description": "Cursor agent, headless",
     },
+    # Not tested against their real CLIs (no stand-in of their APIs here); flags checked
+    # against Qwen Code 0.15.10, GitHub Copilot CLI 1.0.102 and Amp's 2026-09-23 release.
+    "qwen": {
+        "command": "qwen",
+        "args": ["-p", "{prompt}", "--output-format", "stream-json", "--yolo",
+                 "--include-directories", "{stateDir}"],
+        "resumeArgs": ["--resume", "{sessionId}", "-p", "{prompt}", "--output-format",
+                       "stream-json", "--yolo", "--include-directories", "{stateDir}"],
+        "output": "claude-stream-json",  # Qwen Code's stream-json is Claude Code's schema
+        "description": "Qwen Code, headless",
+    },
+    "copilot": {
+        "command": "copilot",
+        "args": ["-p", "{prompt}", "--yolo", "--no-ask-user"],
+        "output": "text",
+        "description": "GitHub Copilot CLI, headless (--yolo: every tool, path and URL)",
+    },
+    "amp": {
+        "command": "amp",
+        "args": ["-x", "{prompt}", "--stream-json"],
+        "output": "claude-stream-json",  # "Claude Code-compatible stream JSON"
+        "description": "Amp, execute mode (unattended runs need amp.dangerouslyAllowAll in "
+                       "its settings)",
+    },
     "auggie": {
         "command": "auggie", "args": ["--print", "{prompt}"],
         "output": "text",

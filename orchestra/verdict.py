@@ -236,7 +236,9 @@ def _claude(parser, run, ev):
         if ev.get("is_error") is True or subtype.startswith("error"):
             errors = ev.get("errors")
             errors = "; ".join(map(str, errors)) if isinstance(errors, list) else ""
-            parser._fail(run, text or errors or subtype or "error result", ev.get("api_error_status"))
+            said = _text(_dict(ev.get("error")).get("message"))  # Qwen Code's result
+            parser._fail(run, text or said or errors or subtype or "error result",
+                         ev.get("api_error_status"))
         elif limits.is_limit_answer(text):
             parser._fail(run, text)
 

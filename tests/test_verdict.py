@@ -183,6 +183,15 @@ class AttemptsTest(unittest.TestCase):
 
 
 class StructuredTest(unittest.TestCase):
+    def test_qwen_code_s_error_result_gives_its_message(self):
+        # As Qwen Code 0.15.10 printed it with no auth configured (exit 0).
+        line = ('{"type":"result","subtype":"error_during_execution","session_id":"4329",'
+                '"is_error":true,"usage":{"input_tokens":0,"output_tokens":0},'
+                '"error":{"message":"No auth type is selected."}}')
+        v = parse("claude-stream-json", line, 0.0)
+        self.assertEqual((v.failed, v.message, v.session_id),
+                         (True, "No auth type is selected.", "4329"))
+
     def test_a_limit_the_agent_got_past_does_not_count(self):
         # codex-jsonl/success holds a "429 Too Many Requests" error event before turn.completed,
         # claude-stream-json/success a rate_limit_event that only warns and a 429 in a tool result.
