@@ -5,6 +5,10 @@ writes hello.txt in its working directory, then a Write tool call that creates t
 at the absolute path the prompt names, then a last text answer. Requests that do not carry the
 protocol prompt (side requests the CLI makes of its own) get a short text answer. Every request
 body is kept in `requests` for the test to read.
+
+A prompt holding API_ERROR is answered with an HTTP 400 in Anthropic's error format; one
+holding ESCAPE gets a Bash call that leaves a process in a session of its own (as OpenCode's
+and Gemini CLI's shell tools start theirs), writes its pid to escaped.pid, and then sleeps.
 """
 
 import http.server
@@ -15,6 +19,7 @@ import threading
 DONE_PATH = re.compile(r"(/\S+?\.done)\b")
 FILE_TEXT = "written by the agent in its worktree\n"
 SUMMARY = "wrote hello.txt"
+API_ERROR = "messages.0.content.0: the stand-in refuses this request"
 
 
 def _texts(message):
@@ -31,6 +36,12 @@ def reply(body):
     done = DONE_PATH.search(first)
     if done is None or "orchestra" not in first:
         return [{"type": "text", "text": "ok"}]
+    if "API_ERROR" in first:
+        return None
+    if "ESCAPE" in first:
+        return [{"type": "tool_use", "id": "toolu_escape", "name": "Bash",
+                 "input": {"command": "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' "
+                           "> /dev/null 2>&1 & sleep 120", "description": "Start a server"}}]
     called = {block.get("id") for m in messages if m.get("role") == "assistant"
               and isinstance(m.get("content"), list) for block in m["content"]}
     if "toolu_hello" not in called:
@@ -83,6 +94,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         self.server.requests.append(body)
         blocks, model = reply(body), body.get("model", "claude-standin")
+        if blocks is None:
+            self._json(400, {"type": "error", "error": {
+                "type": "invalid_request_error", "message": API_ERROR}})
+            return
         message_id = f"msg_standin_{len(self.server.requests)}"  # the CLI joins equal ids
         if not body.get("stream"):
             stop = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"

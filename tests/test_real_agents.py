@@ -10,7 +10,7 @@ import tempfile
 import unittest
 
 from tests import anthropic_api
-from tests.helpers import REPO, ProjectCase
+from tests.helpers import REPO, ProjectCase, pid_alive
 
 CLI_DIR = os.path.join(REPO, ".agent-clis", "node_modules", ".bin")
 
@@ -77,6 +77,24 @@ class ClaudeInAWorktreeTest(ProjectCase):
         self.assertNotIn('{"type":', shown)
         self.assertIn('{"type":"result"', self.ok("logs", "--raw", task_id, env=self.agent_env))
         self.assertIsNotNone(task["session_id"])
+
+    def test_an_api_error_fails_with_the_agent_s_message(self):
+        task_id = self.ok("start", "-q", "--no-worktree", "claude", "API_ERROR please",
+                          env=self.agent_env).strip()
+        self.run_cli("run", "--wait", env=self.agent_env, timeout=120)
+        task = self.task(task_id)
+        self.assertEqual((task["status"], task["reason"]), ("failed", "agent_error"), task)
+        self.assertIn(anthropic_api.API_ERROR, task["error"])
+
+    def test_a_timeout_ends_what_its_tools_started_in_a_session_of_their_own(self):
+        task_id = self.ok("start", "-q", "--worktree", "--timeout", "4", "claude", "ESCAPE now",
+                          env=self.agent_env).strip()
+        self.run_cli("run", "--wait", env=self.agent_env, timeout=120)
+        task = self.task(task_id)
+        self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"), task)
+        # The run's end committed the pid file the escaped process wrote.
+        pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
+        self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
 
 
 if __name__ == "__main__":
