@@ -58,8 +58,19 @@ PRESETS = {
         "description": "OpenCode, headless",
     },
     "aider": {
-        "command": "aider", "args": ["--message", "{prompt}", "--yes-always", "--no-stream"],
-        "output": "text",
+        # Aider edits files only through its chat, inside its git repository: it cannot be
+        # relied on to write the protocol files (it refuses paths the repository ignores, as
+        # .orchestra/ often is), so its exit and its output decide. orchestra commits the
+        # task's work on its branch: Aider's own commits would take in whatever it wrote,
+        # and in a run without a worktree land on the user's branch.
+        "command": "aider",
+        "args": ["--message", "{prompt}", "--yes-always", "--no-stream", "--no-pretty",
+                 "--no-fancy-input", "--no-auto-commits", "--no-dirty-commits",
+                 "--no-check-update", "--no-analytics", "--no-show-release-notes"],
+        "output": "aider-text", "completion": "exit",
+        "promptTemplate": "{prompt}\n\n{previousError}\n---\nYou are running unattended as task "
+                          "{taskId} under orchestra. Nobody will answer questions: make "
+                          "reasonable decisions yourself.\n",
         "description": "Aider, one message then exit",
     },
     "cursor": {
@@ -301,6 +312,6 @@ def config_text():
     agents = {}
     for name, spec in PRESETS.items():
         agents[name] = {k: v for k, v in spec.items()}
-        if name != "demo":
+        if "promptTemplate" not in spec:
             agents[name]["promptTemplateFile"] = "prompts/protocol.md"
     return json.dumps({"agents": agents}, indent=2) + "\n"

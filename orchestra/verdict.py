@@ -8,9 +8,9 @@ from collections import deque
 
 from orchestra import limits
 
-FORMATS = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json", "opencode-jsonl",
-           "cursor-stream-json", "text")
-STRUCTURED = FORMATS[:-1]
+STRUCTURED = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json", "opencode-jsonl",
+              "cursor-stream-json")
+FORMATS = STRUCTURED + ("aider-text", "text")
 HEADER = "=== orchestra:"  # the line orchestra writes into the log before each attempt
 LIMITED, LIMIT, AGENT_ERROR, NO_RESULT = "limited", "limit", "agent_error", "no_result"
 
@@ -24,6 +24,12 @@ SINGLE_MAX = 8 << 20  # the last characters of a single-JSON format's output tha
 _SINGLE = ("claude-json", "gemini-json")  # one JSON object at the end, maybe pretty-printed
 _NOT_NOISE = tuple('{}[]" \t')  # lines that belong to JSON, not to an agent's stderr
 _TOP_OBJECT = re.compile(r"^\{", re.M)
+# Aider prints an API error as litellm's exception text, wrapped at 80 columns, then either
+# "Retrying in 0.2 seconds..." or nothing more (it gave up, and exits 0 all the same).
+_AIDER_ERROR = re.compile(r"litellm\.\w+(?:Error|Exception)\b")
+_AIDER_RETRY = re.compile(r"Retrying in \d")
+_AIDER_TOKENS = re.compile(r"^Tokens: ([\d.]+[kM]?) sent\b.*?, ([\d.]+[kM]?) received\.")
+_AIDER_COST = re.compile(r"\bCost: \$([\d.]+) message, \$([\d.]+) session\.")
 
 
 class Verdict:
@@ -79,6 +85,8 @@ class _Run:
         self.reset_at = None    # the last reset time a signal gave
         self.lines = 0          # non-blank lines seen (text format)
         self.limit_line = None  # the number of the last of them that held a limit
+        self.error = None       # the API error Aider printed last and has not retried (yet)
+        self.error_open = False  # its wrapped lines may still follow
         self.buf = deque()      # the last lines of a single-JSON format, SINGLE_MAX at most
         self.buf_len = 0
 
@@ -161,6 +169,9 @@ class StreamParser:
         if line.startswith(HEADER):
             run.__init__()
             return
+        if self.fmt == "aider-text":
+            _aider(run, line)
+            return
         if self.fmt == "text":
             if line.strip():
                 run.lines += 1
@@ -201,6 +212,8 @@ class StreamParser:
         self._signal(run, message, loose=True, hit=str(code) == "429")
 
     def _finish(self, run):
+        if run.error is not None:
+            self._fail(run, run.error)
         if self.fmt == "text":
             limited = run.limit_line is not None and run.limit_line > run.lines - TEXT_TAIL
         else:  # a limit the agent met but then finished anyway did not stop it
@@ -211,6 +224,38 @@ class StreamParser:
                        tokens_in=run.tokens_in, tokens_out=run.tokens_out,
                        cost_usd=None if run.cost_usd is None else float(run.cost_usd),
                        has_result=run.has_result)
+
+
+def _aider(run, line):
+    """One line of Aider's plain-text output: its usage reports and its API errors. An error
+    runs on over the wrapped lines that follow it, up to a blank line."""
+    text = line.strip()
+    m = _AIDER_ERROR.search(text)
+    if m and text.startswith(m.group(0)):
+        run.error, run.error_open = text, True
+    elif _AIDER_RETRY.match(text):
+        run.error, run.error_open = None, False  # retried: a later line tells how that went
+    elif run.error_open:
+        run.error_open = bool(text) and len(run.error) < MESSAGE_MAX
+        if text:
+            run.error += " " + text
+    m = _AIDER_TOKENS.match(text)
+    if m:  # one report a model call: the run's totals are their sums
+        run.error, run.error_open = None, False  # an answer came after it
+        run.tokens_in = _add(run.tokens_in, _aider_count(m.group(1)))
+        run.tokens_out = _add(run.tokens_out, _aider_count(m.group(2)))
+    m = _AIDER_COST.search(text)
+    if m:
+        run.cost_usd = float(m.group(2))  # the session's cost so far
+
+
+def _aider_count(text):
+    """A count as Aider rounds it: 240, 6.2k, 12k, 1.5M."""
+    scale = {"k": 1000, "M": 1000000}.get(text[-1], 1)
+    try:
+        return int(round(float(text.rstrip("kM")) * scale))
+    except ValueError:
+        return None
 
 
 def _claude(parser, run, ev):

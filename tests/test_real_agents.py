@@ -1,6 +1,7 @@
 """Real agent CLIs, run by their presets in a task's worktree, against stand-ins of their
-providers' APIs on 127.0.0.1. Skipped where the CLI is not installed: install it into the
-ignored .agent-clis/ folder (`npm install --prefix .agent-clis @anthropic-ai/claude-code`)."""
+providers' APIs on 127.0.0.1. They take half a minute and more, so they run only with
+ORCHESTRA_REAL_AGENTS=1, as `.ci/real-agents` runs them after installing the CLIs into the
+ignored .agent-clis/ folder; and each is skipped where its CLI is not installed."""
 
 import json
 import os
@@ -9,16 +10,22 @@ import subprocess
 import tempfile
 import unittest
 
-from tests import anthropic_api
+from tests import anthropic_api, openai_chat_api
 from tests.helpers import REPO, ProjectCase, pid_alive
 
 CLI_DIR = os.path.join(REPO, ".agent-clis", "node_modules", ".bin")
+AIDER = os.path.join(REPO, ".agent-clis", "aider-venv", "bin", "aider")  # pip install aider-chat
 
 
 def installed(name):
     return shutil.which(name, path=CLI_DIR) or shutil.which(name)
 
 
+ASKED = unittest.skipUnless(os.environ.get("ORCHESTRA_REAL_AGENTS"),
+                            "real agent CLIs run with ORCHESTRA_REAL_AGENTS=1 (.ci/real-agents)")
+
+
+@ASKED
 @unittest.skipUnless(shutil.which("git"), "needs git")
 @unittest.skipUnless(installed("claude"), "Claude Code is not installed (see the docstring)")
 class ClaudeInAWorktreeTest(ProjectCase):
@@ -95,6 +102,77 @@ class ClaudeInAWorktreeTest(ProjectCase):
         # The run's end committed the pid file the escaped process wrote.
         pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
         self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
+
+
+
+@ASKED
+@unittest.skipUnless(shutil.which("git"), "needs git")
+@unittest.skipUnless(os.access(AIDER, os.X_OK), f"Aider is not installed at {AIDER}")
+class AiderInAWorktreeTest(ProjectCase):
+    git = ClaudeInAWorktreeTest.git
+
+    def setUp(self):
+        super().setUp()
+        self.git("init", "-q", "-b", "main")
+        with open(os.path.join(self.root, ".gitignore"), "w") as f:
+            f.write(".orchestra/\n")  # where Aider refused to write the protocol files
+        self.git("add", ".gitignore")
+        self.git("commit", "-q", "-m", "init")
+        self.api = openai_chat_api.StandIn()
+        self.addCleanup(self.api.close)
+        home = tempfile.mkdtemp(prefix="orchestra-aider-home-")
+        self.addCleanup(shutil.rmtree, home, True)
+        # A user with a name, as people are: without one, each Aider writes it into the
+        # repository's config, which parallel worktrees share (its lock then fails one).
+        with open(os.path.join(home, ".gitconfig"), "w") as f:
+            f.write("[user]\n\tname = t\n\temail = t@example.com\n")
+        # Aider fetches model prices unless its cache (a day old at most) knows the model.
+        os.makedirs(os.path.join(home, ".aider", "caches"))
+        with open(os.path.join(home, ".aider", "caches", "model_prices_and_context_window.json"),
+                  "w") as f:
+            json.dump({"openai/standin": {"max_input_tokens": 128000, "max_output_tokens": 4096,
+                                          "input_cost_per_token": 0.0001,
+                                          "output_cost_per_token": 0.0,
+                                          "litellm_provider": "openai", "mode": "chat"}}, f)
+        self.agent_env = self.env(
+            HOME=home, OPENAI_API_BASE=self.api.url, OPENAI_API_KEY="sk-standin",
+            AIDER_MODEL="openai/standin", AIDER_CHECK_UPDATE="false", AIDER_ANALYTICS="false",
+            LITELLM_LOCAL_MODEL_COST_MAP="True",
+            GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com",
+            GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com",
+            PATH=os.pathsep.join((os.path.dirname(AIDER), os.environ["PATH"])))
+
+    def test_an_edit_lands_on_the_branch_and_an_api_error_fails_the_task(self):
+        # Both in one run: Aider takes seconds to start, the two start side by side.
+        edit = self.ok("start", "-q", "aider", "create hello.txt", env=self.agent_env).strip()
+        error = self.ok("start", "-q", "aider", "create hello.txt standin-400",
+                        env=self.agent_env).strip()
+        run = self.run_cli("run", "--wait", "--parallel", "2", env=self.agent_env, timeout=120)
+        tasks = {name: self.task(task_id) for name, task_id in (("edit", edit), ("error", error))}
+        logs = {}
+        for name, task in tasks.items():
+            with open(os.path.join(self.root, task["log_file"])) as f:
+                logs[name] = f.read()
+        why = run.stdout + run.stderr + json.dumps(tasks, indent=1) + "".join(logs.values())
+
+        task = tasks["edit"]
+        self.assertEqual(task["status"], "completed", why)
+        self.assertEqual((task["tokens_in"], task["tokens_out"]),
+                         (openai_chat_api.TOKENS_IN, openai_chat_api.TOKENS_OUT), why)
+        self.assertAlmostEqual(task["cost_usd"], 0.01, msg=why)
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), openai_chat_api.FILE_TEXT)
+        # Aider committed nothing itself: the branch holds orchestra's one commit of the work,
+        # and nothing of .orchestra/ or the user's branch.
+        commits = self.git("log", "--format=%s", f"main..{task['branch']}").splitlines()
+        self.assertEqual(len(commits), 1, commits)
+        files = self.git("diff", "--name-only", f"main...{task['branch']}").split()
+        self.assertEqual(sorted(files), [".gitignore", "hello.txt"])  # Aider ignores its .aider*
+        self.assertEqual(self.git("log", "--format=%s", "main").splitlines(), ["init"])
+
+        task = tasks["error"]
+        self.assertEqual((task["status"], task["reason"]), ("failed", "agent_error"), why)
+        self.assertIn(openai_chat_api.BAD_REQUEST, task["error"])
+        self.assertIn("litellm.BadRequestError", task["error"])
 
 
 if __name__ == "__main__":

@@ -95,6 +95,24 @@ EXPECTED = {
                                      session_id="2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
                                      message="Error: 429 Too Many Requests. Your plan's request limit "
                                              "resets at 2026-01-01; try again in 45m."),
+    "aider-text/success": dict(tokens_in=100, tokens_out=7, cost_usd=0.01),
+    "aider-text/error": dict(failed=True, message="litellm.BadRequestError: OpenAIException - "
+                                                  "standin says: this request is malformed"),
+    # It printed the error and "Retrying in 0.2 seconds...", then succeeded: not a limit.
+    "aider-text/recovered": dict(tokens_in=100, tokens_out=7, cost_usd=0.01),
+    # The retry hint sits on a wrapped line of its own.
+    "aider-text/limit": dict(
+        failed=True, limited=True, reset_at=NOW + 4,
+        message="litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached "
+                "for standin in organization org-standin on tokens per min (TPM): Limit 30000, "
+                "Used 29900, Requested 1200. Please try again in 4s. The API provider has rate "
+                "limited you. Try again later or check your quotas."),
+    "aider-text/limit_no_hint": dict(
+        failed=True, limited=True,
+        message="litellm.RateLimitError: RateLimitError: OpenAIException - Rate limit reached "
+                "for standin in organization org-standin on tokens per min (TPM): Limit 30000, "
+                "Used 29900, Requested 1200. The API provider has rate limited you. Try again "
+                "later or check your quotas."),
     "text/limit": dict(limited=True, reset_at=NOW + 20, message="The API provider has rate limited "
                                                                 "you. Try again later or check your quotas."),
     "text/recovered": dict(),
@@ -293,7 +311,7 @@ class JudgeTest(unittest.TestCase):
             fmt, case = fmt_of(name), name.split("/")[1]
             got = judge(parse(fmt, fixture(name), NOW), 0, fmt)
             want = {"success": None, "error": "agent_error", "no_result": "no_result",
-                    "limit": "limit", "limit_event_only": "limit",
+                    "limit": "limit", "limit_event_only": "limit", "limit_no_hint": "limit",
                     "recovered": None, "clean": None}[case]
             self.assertEqual(got and got[1], want, name)
 

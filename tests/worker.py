@@ -17,7 +17,7 @@ def run(name):
         suite = unittest.defaultTestLoader.loadTestsFromName(name)
     except Exception as e:  # noqa: BLE001 -- a module that does not import is a failure
         REPORT.write(f"{name}: cannot load: {type(e).__name__}: {e}\n")
-        return 0, 1, 0
+        return 1, 1, 0
     result = unittest.TextTestRunner(stream=out, verbosity=1).run(suite)
     text = out.getvalue()
     if not result.wasSuccessful():
