@@ -40,23 +40,30 @@ class Conflict(OrchestraError):
         self.paths = paths
 
 
+AUTO = "auto"
+
+
 def wanted(layout, flag, agent_choice, setting):
     """Whether a new task is isolated: `start --worktree`/`--no-worktree` (flag True/False),
-    else the agent's `isolation`, else the `isolation` setting; `auto` means a worktree when
-    the project root is inside a git work tree (found without running git)."""
+    else the agent's `isolation`, else the `isolation` setting. For `auto`: False outside a
+    git work tree (found without running git), else AUTO, for `resolve` to confirm."""
     if flag is not None:
         return flag
     choice = agent_choice or setting
-    if choice == "auto":
-        return work_tree(layout.root) is not None
+    if choice == AUTO:
+        return AUTO if work_tree(layout.root) is not None else False
     return choice == WORKTREE
 
 
-def resolve(layout, base_ref=None):
-    """The Isolation of a task queued now; OrchestraError (exit 2) when there can be none."""
+def resolve(layout, base_ref=None, required=True):
+    """The Isolation of a task queued now; OrchestraError (exit 2) when there can be none.
+    required=False (isolation `auto`): None where git finds no repository after all (a
+    stray `.git` above the project, say)."""
     root = layout.root
     git.require()
     top = git.toplevel(root)
+    if top is None and not required:
+        return None
     if top is None:
         raise OrchestraError(f"{root} is not in a git repository; use --no-worktree (or "
                              "`orchestra config set isolation none`)", USAGE)

@@ -176,6 +176,18 @@ class BadInputTest(unittest.TestCase):
             os.environ["PATH"] = path
         self.assertIn("git is not installed", err)
 
+    def test_a_stray_git_directory_above_leaves_auto_without_a_worktree(self):
+        os.mkdir(os.path.join(self.root, ".git"))  # no repository: git finds none here
+        project = os.path.join(self.root, "project")
+        os.mkdir(project)
+        code, out, err = main_in_process(project, "start", "-q", "demo", "hello")
+        self.assertEqual(code, 0, err)
+        from orchestra.paths import Layout
+        from orchestra.store import Store
+        self.assertIsNone(Store(Layout(project)).get(out.strip()).isolation)
+        self.assertIn("is not in a git repository",
+                      main_in_process(project, "start", "demo", "x", "--worktree")[2])
+
     def test_git_too_old(self):
         init_repo(self.root)
         from unittest import mock

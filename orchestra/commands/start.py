@@ -42,9 +42,11 @@ class _Isolations:
                 raise OrchestraError(f"--base {base} needs a worktree: drop --no-worktree, or "
                                      "drop --base")
             return None
-        if base not in self._resolved:
-            self._resolved[base] = worktree.resolve(self.layout, base)
-        return self._resolved[base]
+        key = (base, isolated)
+        if key not in self._resolved:
+            self._resolved[key] = worktree.resolve(self.layout, base,
+                                                   required=isolated is not worktree.AUTO)
+        return self._resolved[key]
 
 
 def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retries=None,
