@@ -1,4 +1,5 @@
 import glob
+import json
 import os
 import random
 import sys
@@ -184,6 +185,20 @@ class AttemptsTest(unittest.TestCase):
 
 
 class StructuredTest(unittest.TestCase):
+    def test_codex_api_error_bodies_give_their_message(self):
+        # As Codex 0.171 printed a 400 from the Responses API.
+        body = ('{\\"error\\": {\\"message\\": \\"The model `m` does not support this.\\", '
+                '\\"type\\": \\"invalid_request_error\\", \\"param\\": null}}')
+        log = ('{"type":"thread.started","thread_id":"t1"}\n'
+               f'{{"type":"error","message":"{body}"}}\n'
+               f'{{"type":"turn.failed","error":{{"message":"unexpected status 400: {body}"}}}}\n')
+        v = parse("codex-jsonl", log, NOW)
+        self.assertEqual((v.failed, v.message), (True, "unexpected status 400: The model `m` "
+                                                       "does not support this."))
+        for text in ("{not json", '{"error": "flat"}', "{}"):
+            v = parse("codex-jsonl", json.dumps({"type": "error", "message": text}) + "\n", NOW)
+            self.assertEqual(v.message, text)
+
     def test_a_limit_the_agent_got_past_does_not_count(self):
         # codex-jsonl/success holds a "429 Too Many Requests" error event before turn.completed,
         # claude-stream-json/success a rate_limit_event that only warns and a 429 in a tool result.
