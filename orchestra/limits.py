@@ -78,20 +78,31 @@ def epoch(value):
     return value / 1000.0 if value > 1e11 else float(value)
 
 
+# A reset further away than this is not believed: a misread (a time taken for tomorrow's, a
+# wrong zone or year) would hold every task of the agent for days, while a reset read as
+# unknown only costs a few early retries (transitions.limited's doubling guess).
+PLAUSIBLE = 86400.0
+# A wall-clock reset this recently past is today's, lifted already, not tomorrow's: the agent's
+# clock and ours differ by a little, and a retry can come a moment before the reset.
+PAST_GRACE = 5 * 60.0
+
+
 def reset_at(text, now):
-    """When the limit in `text` lifts (epoch seconds), or None when the text does not say."""
+    """When the limit in `text` lifts (epoch seconds, maybe a moment ago), or None when the
+    text does not say or says something implausible (see PLAUSIBLE)."""
     m = _EPOCH.search(text)
     if m:
-        return epoch(m.group(1))
+        at = epoch(m.group(1))
+        return at if at is not None and at <= now + PLAUSIBLE else None
     m = _RELATIVE.search(text) or _RETRY_DELAY.search(text)
     if m:
         seconds = _seconds(m.group(1)) if m.re is _RELATIVE else float(m.group(1))
-        if seconds is not None and seconds < 1e9:  # a few hundred digits would make it inf
+        if seconds is not None and seconds <= PLAUSIBLE:
             return now + seconds
     for m in _CLOCK.finditer(text):
         at = _clock(m, now)
         if at is not None:
-            return at
+            return at if at <= now + PLAUSIBLE else None
     return None
 
 
@@ -124,9 +135,11 @@ def _zone(name):
 
 
 def _clock(m, now):
-    """The epoch of a wall-clock reset like "4pm (Europe/Paris)" or "Jan 30, 11:30am": the
-    next such time after `now` (a date without a year is this year's, or next year's when
-    that has passed)."""
+    """The epoch of a wall-clock reset like "4pm (Europe/Paris)" or "Jan 30, 11:30am", read as
+    the end of the minute it names (the agent dropped the seconds: "7:45 PM" said at 7:45:20 is
+    7:46). A time without a date is the next such time after `now`, or today's when it passed
+    less than PAST_GRACE ago; a date without a year is this year's, or next year's when that
+    has passed."""
     h, mi, ap = int(m.group("h")), int(m.group("mi") or 0), m.group("ap")
     if ap is None and m.group("mi") is None:
         return None  # a bare number is not a time of day
@@ -147,8 +160,10 @@ def _clock(m, now):
                 at = at.replace(year=year + 1)
         except ValueError:  # Feb 30, or Feb 29 moved to a year without one
             return None
-        return at.timestamp()
-    at = here.replace(hour=h, minute=mi, second=0, microsecond=0)
-    if at.timestamp() <= now:
-        at = (here + timedelta(days=1)).replace(hour=h, minute=mi, second=0, microsecond=0)
-    return at.timestamp()
+        return at.timestamp() + 60
+    at = _minute_end(here, h, mi)
+    return at if at > now - PAST_GRACE else _minute_end(here + timedelta(days=1), h, mi)
+
+
+def _minute_end(day, h, mi):
+    return day.replace(hour=h, minute=mi, second=0, microsecond=0).timestamp() + 60

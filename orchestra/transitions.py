@@ -2,6 +2,7 @@
 gives the task it becomes; Store.transition applies them under the lock, to the task as re-read
 there. No I/O."""
 
+from orchestra import limits
 from orchestra.clock import iso
 from orchestra.task import (BACKOFF_CAP, CONFIG, ERROR, EXIT, LAUNCH, LIMIT, LOST, NOT_RETRIED,
                             VERIFY, Status)
@@ -69,13 +70,16 @@ def finish(task, *, outcome, now, retry_backoff=(2.0, BACKOFF_CAP)):
     return t
 
 
-def limited(task, *, message, reset_at, now, base=300.0, cap=6 * 3600.0):
+def limited(task, *, message, reset_at, now, base=300.0, cap=6 * 3600.0, soon=30.0):
     """The task after a usage limit stopped its run: pending again, not before the limit lifts
-    (`reset_at`, or a doubling guess from 5 minutes when the agent gave no time), without
-    using up a retry."""
+    (`reset_at`; `soon` when that passed a moment ago; or a doubling guess from 5 minutes when
+    the agent gave no time, or one long past), without using up a retry."""
     t = task.copy()
     hits = int(t.data["limits"] or 0) + 1
-    until = reset_at if reset_at and reset_at > now else now + min(cap, base * 2 ** (hits - 1))
+    if reset_at and reset_at > now - limits.PAST_GRACE:
+        until = reset_at if reset_at > now else now + soon
+    else:
+        until = now + min(cap, base * 2 ** (hits - 1))
     t.update(status=Status.PENDING.value, reason=LIMIT, error=message, finished_at=iso(now),
              not_before=iso(until), limits=hits, phase=None)
     return t

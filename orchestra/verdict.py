@@ -300,9 +300,24 @@ def _codex(parser, run, ev):
         run.tokens_out = _sum(usage, "output_tokens")
     elif kind == "turn.failed":
         run.has_result = True
-        parser._fail(run, _text(_dict(ev.get("error")).get("message")) or "turn failed")
+        parser._fail(run, _api_message(_text(_dict(ev.get("error")).get("message")))
+                     or "turn failed")
     elif kind == "error":
-        parser._fail(run, _text(ev.get("message")) or "error")
+        parser._fail(run, _api_message(_text(ev.get("message"))) or "error")
+
+
+def _api_message(text):
+    """Codex passes an API error's body on as it came, `{"error": {"message": ...}}` (after
+    "unexpected status 400 Bad Request: " in some releases): the message it holds."""
+    start = text.find("{")
+    if start < 0:
+        return text
+    try:
+        body = json.loads(text[start:])
+    except (ValueError, RecursionError):
+        return text
+    message = _text(_dict(_dict(body).get("error")).get("message"))
+    return text[:start] + message if message else text
 
 
 def _opencode(parser, run, ev):

@@ -160,6 +160,14 @@ class LimitAndUsageTest(unittest.TestCase):
         guessed = limited(t, message="limit", reset_at=None, now=NOW)
         self.assertEqual((guessed.limits, guessed.ready_at()), (2, NOW + 600))
 
+    def test_a_reset_just_past_is_retried_soon_one_long_past_is_guessed(self):
+        from orchestra.transitions import limited
+        t = launched(make(), pid=1, pid_start="t", now=NOW)
+        self.assertEqual(limited(t, message="limit", reset_at=NOW - 90, now=NOW).ready_at(),
+                         NOW + 30)
+        self.assertEqual(limited(t, message="limit", reset_at=NOW - 3600, now=NOW).ready_at(),
+                         NOW + 300)
+
     def test_usage_adds_up_over_attempts(self):
         from orchestra.transitions import with_usage
         from orchestra.verdict import Verdict

@@ -1,4 +1,5 @@
 import glob
+import json
 import os
 import random
 import sys
@@ -23,8 +24,9 @@ def zone_known(name):
         return False
 
 
+MINUTE = 60.0  # a wall-clock reset is read as the end of the minute it names
 # 4pm in Paris is 15:00 UTC in winter; without zone data the fallback reads it as 16:00 UTC.
-PARIS_4PM = NOW + 5 * HOUR if zone_known("Europe/Paris") else NOW + 6 * HOUR
+PARIS_4PM = (NOW + 5 * HOUR if zone_known("Europe/Paris") else NOW + 6 * HOUR) + MINUTE
 
 # fixture -> the Verdict attributes it must give (unlisted ones: False / None).
 EXPECTED = {
@@ -210,6 +212,20 @@ class StructuredTest(unittest.TestCase):
         self.assertEqual((v.failed, v.message, v.session_id),
                          (True, "No auth type is selected.", "4329"))
 
+    def test_codex_api_error_bodies_give_their_message(self):
+        # As Codex 0.171 printed a 400 from the Responses API.
+        body = ('{\\"error\\": {\\"message\\": \\"The model `m` does not support this.\\", '
+                '\\"type\\": \\"invalid_request_error\\", \\"param\\": null}}')
+        log = ('{"type":"thread.started","thread_id":"t1"}\n'
+               f'{{"type":"error","message":"{body}"}}\n'
+               f'{{"type":"turn.failed","error":{{"message":"unexpected status 400: {body}"}}}}\n')
+        v = parse("codex-jsonl", log, NOW)
+        self.assertEqual((v.failed, v.message), (True, "unexpected status 400: The model `m` "
+                                                       "does not support this."))
+        for text in ("{not json", '{"error": "flat"}', "{}"):
+            v = parse("codex-jsonl", json.dumps({"type": "error", "message": text}) + "\n", NOW)
+            self.assertEqual(v.message, text)
+
     def test_a_limit_the_agent_got_past_does_not_count(self):
         # codex-jsonl/success holds a "429 Too Many Requests" error event before turn.completed,
         # claude-stream-json/success a rate_limit_event that only warns and a 429 in a tool result.
@@ -253,7 +269,7 @@ class TextTest(unittest.TestCase):
         text = "working...\nQuota of 500 credits used up; resets 4pm (UTC)\n"
         self.assertFalse(parse("text", text, NOW).limited)
         v = parse("text", text, NOW, limit_patterns=[r"quota of \d+ credits used"])
-        self.assertEqual((v.limited, v.reset_at, v.failed), (True, NOW + 6 * HOUR, False))
+        self.assertEqual((v.limited, v.reset_at, v.failed), (True, NOW + 6 * HOUR + MINUTE, False))
 
     def test_only_the_tail_counts(self):
         limit = "HTTP 429 from the API\n"
@@ -345,11 +361,11 @@ class LimitsTest(unittest.TestCase):
             "Please retry in 25.5s.": NOW + 25.5,
             "retry in 1m30s": NOW + 90,
             "retry after 500ms": NOW + 0.5,
-            "try again in 3 days 6 hours 57 minutes.": NOW + 3 * 86400 + 6 * HOUR + 57 * 60,
+            "try again in 23 hours 57 minutes.": NOW + 23 * HOUR + 57 * 60,
             '"retryDelay": "15s"': NOW + 15,
-            "You've hit your limit · resets 4pm (UTC)": NOW + 6 * HOUR,
-            "resets at 9:15 am (UTC)": NOW + 23 * HOUR + 15 * 60,  # 9:15 has passed today
-            "resets Jan 2, 9am (UTC)": NOW + 23 * HOUR,
+            "You've hit your limit · resets 4pm (UTC)": NOW + 6 * HOUR + MINUTE,
+            "resets at 9:15 am (UTC)": NOW + 23 * HOUR + 16 * 60,  # 9:15 has passed today
+            "resets Jan 2, 9am (UTC)": NOW + 23 * HOUR + MINUTE,
             "API Error: Rate limit reached": None,
             "Try again later.": None,
             "resets at 2026-01-01": None,
@@ -359,26 +375,58 @@ class LimitsTest(unittest.TestCase):
 
     def test_a_date_already_past_is_next_year(self):
         dec31 = 1767182400.0  # 2025-12-31T12:00:00Z
-        self.assertEqual(limits.reset_at("resets Jan 2, 9am (UTC)", dec31), 1767344400.0)
+        self.assertEqual(limits.reset_at("resets Jan 1, 9am (UTC)", dec31), 1767258000.0 + MINUTE)
 
     @unittest.skipUnless(zone_known("America/Recife") and zone_known("Asia/Kolkata"), "no zone data")
     def test_named_zones(self):
         self.assertEqual(limits.reset_at("You've hit your limit · resets 4pm (Europe/Paris)", NOW),
-                         NOW + 5 * HOUR)
-        self.assertEqual(limits.reset_at("resets Apr 23 at 4pm (America/Recife)", NOW),
-                         datetime(2026, 4, 23, 19, tzinfo=timezone.utc).timestamp())
-        self.assertEqual(limits.reset_at("resets Jan 30, 11:30am (Asia/Kolkata)", NOW),
-                         NOW + 29 * 86400 - 4 * HOUR)
+                         NOW + 5 * HOUR + MINUTE)
+        self.assertEqual(limits.reset_at("resets Jan 1 at 4pm (America/Recife)", NOW),
+                         datetime(2026, 1, 1, 19, 1, tzinfo=timezone.utc).timestamp())
+        self.assertEqual(limits.reset_at("resets Jan 2, 11:30am (Asia/Kolkata)", NOW),
+                         NOW + 20 * HOUR + MINUTE)
 
     def test_zone_fallback_is_utc(self):
-        self.assertEqual(limits.reset_at("resets 4pm (Mars/Olympus_Mons)", NOW), NOW + 6 * HOUR)
+        self.assertEqual(limits.reset_at("resets 4pm (Mars/Olympus_Mons)", NOW),
+                         NOW + 6 * HOUR + MINUTE)
         with mock.patch.dict(sys.modules, {"zoneinfo": None}):  # import zoneinfo fails
-            self.assertEqual(limits.reset_at("resets 4pm (Europe/Paris)", NOW), NOW + 6 * HOUR)
+            self.assertEqual(limits.reset_at("resets 4pm (Europe/Paris)", NOW),
+                             NOW + 6 * HOUR + MINUTE)
 
     def test_codex_clock_is_local_time(self):
         at = limits.reset_at("You've hit your usage limit. Try again at 3:28 PM.", NOW)
         self.assertTrue(NOW < at <= NOW + 86400)
-        self.assertEqual(datetime.fromtimestamp(at).strftime("%H:%M"), "15:28")
+        self.assertEqual(datetime.fromtimestamp(at).strftime("%H:%M:%S"), "15:29:00")
+
+    def test_a_clock_time_is_the_end_of_its_minute(self):
+        said = "You've hit your usage limit. Try again at 7:45 PM."
+        at_745_20 = local(19, 45, 20)
+        self.assertEqual(limits.reset_at(said, at_745_20), local(19, 46))
+        self.assertEqual(limits.reset_at(said, local(19, 40)), local(19, 46))
+
+    def test_a_clock_time_just_past_is_today_s(self):
+        said = "You've hit your usage limit. Try again at 7:45 PM."
+        # Said (or read) a little after the reset: it has lifted, not moved to tomorrow.
+        self.assertEqual(limits.reset_at(said, local(19, 48)), local(19, 46))
+        self.assertEqual(limits.reset_at(said, local(19, 50, 59)), local(19, 46))
+        # Long past: tomorrow's.
+        tomorrow = limits.reset_at(said, local(20, 30))
+        self.assertEqual(datetime.fromtimestamp(tomorrow).strftime("%H:%M"), "19:46")
+        self.assertTrue(local(20, 30) + 23 * HOUR < tomorrow <= local(20, 30) + 24 * HOUR)
+
+    def test_an_implausible_reset_is_unparsed(self):
+        for text in ("try again in 3 days 6 hours 57 minutes.", "retry after 90000s",
+                     "resets Jan 30, 11:30am (UTC)", "try again at Jan 3rd, 2026 7:45 AM.",
+                     "Claude AI usage limit reached|1767400000", "resets Jan 1, 2027 9am (UTC)"):
+            self.assertIsNone(limits.reset_at(text, NOW), text)
+        # Codex's form for a reset on another day, still within a day.
+        self.assertEqual(limits.reset_at("try again at Jan 2nd, 2026 7:45 AM (UTC).", NOW),
+                         NOW + 21 * HOUR + 46 * 60)
+
+
+def local(h, mi, s=0):
+    """Epoch seconds of a local wall-clock time on 2026-01-01 (Codex prints local time)."""
+    return datetime(2026, 1, 1, h, mi, s).timestamp()
 
 
 if __name__ == "__main__":
