@@ -80,6 +80,18 @@ def read_verdict(layout, task):
         return None
 
 
+def timed_out_on_limit(layout, task, facts, decision, now):
+    """`decision` again for a run no follower parses (adopted, or settled by `status`) that
+    has timed out: one whose log says it waits on a usage limit is parked, not failed."""
+    if decision is None or decision.record != "timeout" or not task.output:
+        return decision
+    v = read_verdict(layout, task)
+    if v is None or not v.limited:
+        return decision
+    facts.limit, facts.reset_at = v.message, v.reset_at
+    return decide(task, facts, now)
+
+
 def orphan_facts(store, snap, task):
     """Facts about a running task whose process is no child of ours."""
     code = store.read_exit(task.id)
@@ -181,7 +193,8 @@ def settle_orphans(store, now):
 
 
 def _settle_orphan(store, task, snap, now):
-    decision = decide(task, orphan_facts(store, snap, task), now)
+    facts = orphan_facts(store, snap, task)
+    decision = timed_out_on_limit(store.layout, task, facts, decide(task, facts, now), now)
     if decision is not None and decision.kill:
         if decision.record and not mark(store, task, decision):
             return None

@@ -18,7 +18,7 @@ from orchestra.reapers import Reapers
 from orchestra.runclock import RunClock
 from orchestra.reconcile import LIMIT_GRACE, Facts, decide
 from orchestra.settle import (apply, fail_doomed, mark, orphan_facts, retry_backoff,
-                             sentinel_facts)
+                             sentinel_facts, timed_out_on_limit)
 from orchestra.files import read_json
 from orchestra.store import Store
 from orchestra.task import Status
@@ -277,6 +277,8 @@ class Supervisor:
                 facts.limited, facts.reset_at = True, owed.reset_at
         grace = self._limit_grace() if facts.limit is not None else LIMIT_GRACE
         decision = decide(task, facts, now, limit_grace=grace)
+        if task.id not in self.procs:
+            decision = timed_out_on_limit(self.layout, task, facts, decision, now)
         if decision is None:
             return
         if decision.kill:

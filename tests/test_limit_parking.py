@@ -109,6 +109,24 @@ class DecideTest(unittest.TestCase):
             TIMEOUT)
 
 
+class UnfollowedTimeoutTest(unittest.TestCase):
+    def test_a_run_no_follower_parses_that_times_out_on_a_limit_is_parked(self):
+        from orchestra.paths import Layout
+        from orchestra.settle import timed_out_on_limit
+        root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(__import__("shutil").rmtree, root, True)
+        layout = Layout(root)
+        os.makedirs(layout.logs)
+        task = running(timeout=30, output="text")
+        facts = Facts(exited=False, elapsed=31)
+        decision = decide(task, facts, NOW)
+        self.assertIs(timed_out_on_limit(layout, task, facts, decision, NOW), decision)
+        with open(layout.log_file(task.id), "w") as f:
+            f.write("working\n" + LINE.format(15))
+        d = timed_out_on_limit(layout, task, facts, decision, NOW)
+        self.assertEqual((d.kill, d.record), (True, "limit"))
+
+
 class ProgressTest(unittest.TestCase):
     def parked(self, reset):
         t = running()
