@@ -90,6 +90,16 @@ class Followers:
             log.parser.feed(log.decoder.decode(b"", final=True))
             return log.parser.verdict()
 
+    def waiting(self, tid):
+        """(text, reset_at) of the usage limit the run waits on by its output so far
+        (verdict.StreamParser.waiting), or None."""
+        with self._wake:
+            log = self._logs.get(tid)
+        if log is None or log.parser is None:
+            return None
+        with log.lock:  # held by the thread for one chunk at most
+            return log.parser.waiting()
+
     def caught_up(self, tid):
         """True unless more than a chunk of the run's output is still to be parsed: `finish`
         then costs the caller at most one chunk, and the rest is left to the thread."""

@@ -6,7 +6,7 @@ from orchestra.errors import OrchestraError
 
 STATE_DIR = ".orchestra"
 CONFIG_DIR = ".orchestra-cli"
-SENTINELS = ("done", "error", "cancelled", "timeout", "exit")
+SENTINELS = ("done", "error", "cancelled", "timeout", "limit", "exit")
 
 
 def find_root(explicit=None, cwd=None, environ=os.environ):

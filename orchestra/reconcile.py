@@ -10,18 +10,21 @@ from orchestra.transitions import Outcome, outcome
 # How long an agent may keep running after writing .done or .error before its tree is
 # killed: some CLIs finish their work and then never exit.
 SENTINEL_GRACE = 10.0
+# A usage limit that lifts sooner than this is waited out by the agent CLI itself (the
+# `limit_grace` setting); a later one ends the run, which resumes once the limit lifts.
+LIMIT_GRACE = 60.0
 
 
 class Facts:
     """What is known about a running task's process and files at one moment."""
 
     __slots__ = ("exited", "exit_code", "done", "error", "error_reason", "cancelled", "timed_out",
-                 "sentinel_at", "ended_at", "verdict", "tree_alive", "elapsed")
+                 "limited", "limit", "reset_at", "sentinel_at", "ended_at", "verdict",
+                 "tree_alive", "elapsed")
 
     def __init__(self, *, exited, exit_code=None, done=False, error=None, error_reason=None,
-                 cancelled=False,
-                 timed_out=False, sentinel_at=None, ended_at=None, verdict=None,
-                 tree_alive=None, elapsed=None):
+                 cancelled=False, timed_out=False, limited=False, limit=None, reset_at=None,
+                 sentinel_at=None, ended_at=None, verdict=None, tree_alive=None, elapsed=None):
         self.exited = exited            # the task's own process is known to have ended
         self.exit_code = exit_code      # its status when known
         self.done = done                # .done exists
@@ -29,6 +32,9 @@ class Facts:
         self.error_reason = error_reason  # `setup`: orchestra wrote .error, for worktree_setup
         self.cancelled = cancelled      # .cancelled exists: a kill was decided for a cancel
         self.timed_out = timed_out      # .timeout exists: a kill was decided for a timeout
+        self.limited = limited          # .limit exists: a kill was decided for a usage limit
+        self.limit = limit              # the limit its live output says it waits on, or None
+        self.reset_at = reset_at        # when that limit lifts (or the .limit mark's), if known
         self.sentinel_at = sentinel_at  # mtime of .done/.error
         self.ended_at = ended_at        # when the process ended, if seen later (.exit mtime)
         self.verdict = verdict          # what its output said (verdict.Verdict), if read
@@ -70,17 +76,29 @@ class Decision:
 KILL = Decision(kill=True)
 
 
-def decide(task, facts, now, grace=SENTINEL_GRACE):
+def decide(task, facts, now, grace=SENTINEL_GRACE, limit_grace=LIMIT_GRACE):
     """The transition a running task must make now, or None to leave it running.
 
     No outcome is final while a process of the run lives: a decided kill (a cancel, a
-    timeout) is recorded as a sentinel and the outcome follows once the tree is gone."""
+    timeout, a usage limit) is recorded as a sentinel and the outcome follows once the tree
+    is gone, with what the run's output said (session, tokens)."""
+    v = facts.verdict
     if facts.cancelled:
         return KILL if facts.tree_alive else Decision(
-            Outcome(Status.CANCELLED, None, "cancelled", facts.exit_code))
+            Outcome(Status.CANCELLED, None, "cancelled", facts.exit_code), verdict=v)
     if facts.timed_out:
         return KILL if facts.tree_alive else Decision(
-            Outcome(Status.FAILED, TIMEOUT, _timeout_message(task), facts.exit_code))
+            Outcome(Status.FAILED, TIMEOUT, _timeout_message(task), facts.exit_code), verdict=v)
+    # The protocol files (.error, .done) beat the agent's output, and that beats its exit code.
+    spoke = facts.error is not None or (facts.done and task.completion != "exit")
+    if facts.limited and facts.tree_alive:
+        return KILL
+    if facts.limited and not spoke:
+        said = v is not None and v.limited
+        return Decision(Outcome(Status.PENDING, LIMIT, v.message if said else
+                                "a usage limit stopped the run", facts.exit_code),
+                        ended_at=facts.ended_at, verdict=v,
+                        reset_at=v.reset_at if said and v.reset_at else facts.reset_at)
     if facts.exited and facts.tree_alive:
         return KILL  # it left processes behind: they go before the run is judged
     if facts.exited and task.phase == VERIFY:
@@ -93,10 +111,7 @@ def decide(task, facts, now, grace=SENTINEL_GRACE):
     if facts.exited:
         result = outcome(task.completion, facts.exit_code, facts.done, facts.error,
                          facts.error_reason)
-        v = facts.verdict
-        # The agent's output beats its exit code; the protocol files (.error, .done) beat both.
-        said = facts.error is not None or (facts.done and task.completion != "exit")
-        if v is not None and not said:
+        if v is not None and not spoke:
             from orchestra import verdict
             judged = verdict.judge(v, facts.exit_code, task.output)
             if judged is not None:
@@ -105,9 +120,14 @@ def decide(task, facts, now, grace=SENTINEL_GRACE):
         return Decision(result, ended_at=facts.ended_at, verdict=v,
                         reset_at=v.reset_at if v is not None else None,
                         verify=result.status is Status.COMPLETED and bool(task.verify))
+    if facts.limit is not None and not spoke and task.phase != VERIFY:
+        # A limit the CLI sleeps on holds a slot: past the grace the run ends, parked.
+        if facts.reset_at is not None and facts.reset_at - now > limit_grace:
+            return Decision(kill=True, record="limit", reset_at=facts.reset_at)
+        if _timed_out(task, facts, now):  # it timed out waiting on the limit, not working
+            return Decision(kill=True, record="limit", reset_at=facts.reset_at)
     if _timed_out(task, facts, now):
         return Decision(kill=True, record="timeout")
-    spoke = facts.error is not None or (facts.done and task.completion != "exit")
     if spoke and task.phase != VERIFY and facts.sentinel_at is not None \
             and now >= facts.sentinel_at + grace:
         return KILL  # it reported and did not exit: judged by its sentinel once gone

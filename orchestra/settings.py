@@ -131,6 +131,9 @@ KEYS = {key.name: key for key in (
         "(nothing absolute, no ..)", PATHS),
     Key("worktree_setup", None, "a command line run in each new worktree before its agent; "
         "failure fails the task (reason setup)", "a command line, or none", TEXT, nullable=True),
+    Key("limit_grace", 60, "a usage limit that lifts later than this ends the run (the task "
+        "resumes once it lifts); a sooner one is left for the agent to wait out",
+        "a duration such as 60 or 2m, or 0 to end the run on any limit", DURATION, 0),
 )}
 
 

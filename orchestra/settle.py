@@ -7,6 +7,7 @@ import sys
 import time
 
 from orchestra import agents, debug, dependencies, logfile, process, settings
+from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.reconcile import Facts, decide
 from orchestra.task import DEPENDENCY, LIMIT, Status
@@ -28,11 +29,23 @@ def sentinel_facts(store, snap, task, exited, exit_code, stream=None, tree_alive
     sentinel_at = None
     if done or error is not None:
         sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
+    limited = has("limit")
     return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
-                 error_reason=error_reason,
-                 cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at,
+                 error_reason=error_reason, cancelled=has("cancelled"), timed_out=has("timeout"),
+                 limited=limited, reset_at=limit_reset(store, tid) if limited else None,
+                 sentinel_at=sentinel_at,
                  verdict=(stream or read_verdict(store.layout, task)) if exited else None,
                  tree_alive=tree_alive, elapsed=elapsed)
+
+
+def limit_reset(store, tid):
+    """The reset time a `.limit` mark holds (epoch seconds), or None: empty, or unreadable."""
+    from orchestra.clock import parse_iso
+    try:
+        with open(store.layout.sentinel(tid, "limit"), "rb") as f:
+            return parse_iso(f.read(64).decode("ascii").strip() or None)
+    except (OSError, ValueError):
+        return None
 
 
 LOG_READ_MAX = 16 * 1024 * 1024  # the tail of a log that is parsed for the agent's verdict
@@ -67,6 +80,18 @@ def read_verdict(layout, task):
         return None
 
 
+def timed_out_on_limit(layout, task, facts, decision, now):
+    """`decision` again for a run no follower parses (adopted, or settled by `status`) that
+    has timed out: one whose log says it waits on a usage limit is parked, not failed."""
+    if decision is None or decision.record != "timeout" or not task.output:
+        return decision
+    v = read_verdict(layout, task)
+    if v is None or not v.limited:
+        return decision
+    facts.limit, facts.reset_at = v.message, v.reset_at
+    return decide(task, facts, now)
+
+
 def orphan_facts(store, snap, task):
     """Facts about a running task whose process is no child of ours."""
     code = store.read_exit(task.id)
@@ -91,7 +116,8 @@ def ended(task, decision, now, backoff=(2.0, 300.0)):
     ran = with_usage(task, verdict=decision.verdict)
     when = decision.ended_at or now
     if decision.reason == LIMIT:
-        return limited(ran, message=decision.error, reset_at=decision.reset_at, now=when)
+        return limited(ran, message=decision.error, reset_at=decision.reset_at, now=when,
+                       exit_code=decision.outcome.exit_code)
     return finish(ran, outcome=decision.outcome, now=when, retry_backoff=backoff)
 
 
@@ -136,11 +162,14 @@ def save_work(layout, task, outcome_word):
         return None
 
 
-def mark(store, task, kind):
-    """Record a decided kill (sentinel `kind`) while the task is still in that run; False if
-    it moved on."""
+def mark(store, task, decision):
+    """Record a decided kill (the sentinel `decision.record`; a `.limit` holds the reset time,
+    or nothing when unknown) while the task is still in that run; False if it moved on."""
+    text = None
+    if decision.record == "limit":
+        text = iso(decision.reset_at) if decision.reset_at else ""
     return store.transition(task.id, expect=(Status.RUNNING,), attempt=task.attempt,
-                            mark=kind) is not None
+                            mark=decision.record, mark_text=text) is not None
 
 
 def settle_orphans(store, now):
@@ -164,9 +193,10 @@ def settle_orphans(store, now):
 
 
 def _settle_orphan(store, task, snap, now):
-    decision = decide(task, orphan_facts(store, snap, task), now)
+    facts = orphan_facts(store, snap, task)
+    decision = timed_out_on_limit(store.layout, task, facts, decide(task, facts, now), now)
     if decision is not None and decision.kill:
-        if decision.record and not mark(store, task, decision.record):
+        if decision.record and not mark(store, task, decision):
             return None
         process.kill_run(task.pid, task.pid_start, task.run_id())
         decision = decide(task, orphan_facts(store, store.scan(), task), time.time())

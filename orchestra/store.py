@@ -237,11 +237,11 @@ class Store:
             self.record(before, task)
 
     def transition(self, task_id, change=None, *, expect, attempt=None, mark=None,
-                   durable=True):
+                   mark_text=None, durable=True):
         """The one way a task changes state. Under the store lock: re-read the task; if its
         status is not one of `expect` (or, given `attempt`, it has moved on to another run),
         or it is gone, return None; else write the sentinel `mark` first (a decision that
-        must outlive us, such as "cancelled" or "timeout"), save `change(task)` unless change
+        must outlive us, such as "cancelled" or "timeout", holding `mark_text` if given), save `change(task)` unless change
         is None or returns None, and append the event. Returns (before, after); after is
         before when nothing was saved. `durable` as for save, or a function of the new task.
 
@@ -259,19 +259,20 @@ class Store:
             if before.state not in expect or (attempt is not None and before.attempt != attempt):
                 return None
             if mark:
-                self.mark(task_id, mark)
+                self.mark(task_id, mark, mark_text)
             after = change(before) if change is not None else None
             if after is None:
                 return before, before
             self.save(after, before, durable=durable(after) if callable(durable) else durable)
         return before, after
 
-    def mark(self, task_id, kind):
-        """Write the sentinel `kind` holding the time. On a full disk the file is created empty
-        (it needs no data block, so it usually can be): its presence is what counts."""
+    def mark(self, task_id, kind, text=None):
+        """Write the sentinel `kind` holding `text`, or the time. On a full disk the file is
+        created empty (it needs no data block, so it usually can be): its presence is what
+        counts."""
         path = self.layout.sentinel(task_id, kind)
         try:
-            write_atomic(path, iso(time.time()) + "\n")
+            write_atomic(path, (iso(time.time()) if text is None else text) + "\n")
         except OSError:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
 

@@ -16,9 +16,9 @@ from orchestra.follow import Followers
 from orchestra.paths import SENTINELS
 from orchestra.reapers import Reapers
 from orchestra.runclock import RunClock
-from orchestra.reconcile import Facts, decide
+from orchestra.reconcile import LIMIT_GRACE, Facts, decide
 from orchestra.settle import (apply, fail_doomed, mark, orphan_facts, retry_backoff,
-                             sentinel_facts)
+                             sentinel_facts, timed_out_on_limit)
 from orchestra.files import read_json
 from orchestra.store import Store
 from orchestra.task import Status
@@ -67,7 +67,7 @@ class Supervisor:
         self.hooks = hooks.Runner(layout)
         self._killed = set()  # (task id, attempt) whose tree is being killed
         self.runclock = RunClock(clock)  # deadlines and backoffs, on the monotonic clock
-        self._owed = {}       # (task id, attempt) -> the sentinel of a kill decided here
+        self._owed = {}       # (task id, attempt) -> the Decision of a kill decided here
         self._reported = {}   # task id -> the trouble last reported settling it
         self.followers = Followers(layout)  # parse and cap our children's logs off this loop
 
@@ -264,12 +264,21 @@ class Supervisor:
             facts.ended_at = ended_at  # when the reaper saw it, not when it is recorded
         elif task.id in self.procs:
             facts = sentinel_facts(self.store, snap, task, False, None, elapsed=elapsed)
+            waiting = self.followers.waiting(task.id)
+            if waiting is not None:
+                facts.limit, facts.reset_at = waiting
         else:
             facts = orphan_facts(self.store, snap, task)
             facts.elapsed = elapsed
-        if self._owed.get((task.id, task.attempt)) == "timeout":
-            facts.timed_out = True  # decided here, though its mark could not be written
-        decision = decide(task, facts, now)
+        owed = self._owed.get((task.id, task.attempt))
+        if owed is not None:  # decided here, though its mark could not be written
+            facts.timed_out = facts.timed_out or owed.record == "timeout"
+            if owed.record == "limit" and not facts.limited:
+                facts.limited, facts.reset_at = True, owed.reset_at
+        grace = self._limit_grace() if facts.limit is not None else LIMIT_GRACE
+        decision = decide(task, facts, now, limit_grace=grace)
+        if task.id not in self.procs:
+            decision = timed_out_on_limit(self.layout, task, facts, decision, now)
         if decision is None:
             return
         if decision.kill:
@@ -295,6 +304,11 @@ class Supervisor:
             snap.tasks[task.id] = after
             if after.state is not Status.RUNNING:
                 self.runclock.settled(after, now)
+
+    def _limit_grace(self):
+        """The `limit_grace` setting, read only while some run waits on a limit."""
+        from orchestra import settings
+        return float(settings.load(self.layout).limit_grace)
 
     def _merge_auto(self, task):
         """merge = auto: merge a task that has just completed, or say in the log why it waits
@@ -325,9 +339,9 @@ class Supervisor:
         if key in self._killed:
             return
         if decision.record:
-            self._owed[key] = decision.record
+            self._owed[key] = decision
             try:
-                if not mark(self.store, task, decision.record):
+                if not mark(self.store, task, decision):
                     self._stale = True
                     return
                 snap.names.add(f"{task.id}.{decision.record}")

@@ -89,6 +89,12 @@ def status_text(task, now, style, waits=()):
     return f"{style.status_icon(state)} {_word(task)}"
 
 
+def local_time(at, now):
+    """'16:00' in local time, or '2026-12-03 16:00' when that is not today."""
+    day = "" if time.localtime(at)[:3] == time.localtime(now)[:3] else "%Y-%m-%d "
+    return time.strftime(day + "%H:%M", time.localtime(at))
+
+
 def _word(task):
     """'completed', 'failed: timeout': the status without its icon."""
     d = task.data
@@ -258,6 +264,9 @@ def progress(before, after, now, style):
     if state is Status.PENDING and after.reason == CONFIG:
         return (f"{style.status_icon(state)} {tid} {after.agent}: waits for the agent config "
                 f"({printable(after.error)}); it starts once the config is valid")
+    if state is Status.PENDING and after.reason == LIMIT:
+        return (f"{style.status_icon(state)} {tid} {after.agent}: usage limit, resumes at "
+                f"{local_time(after.ready_at() or now, now)} ({printable(after.error)})")
     if state is Status.PENDING:
         wait = human(max(0.0, after.ready_at() - now))
         return (f"{style.paint(style.icon(RETRY_ICON), 'yellow')} {tid} {after.agent}: "

@@ -70,18 +70,20 @@ def finish(task, *, outcome, now, retry_backoff=(2.0, BACKOFF_CAP)):
     return t
 
 
-def limited(task, *, message, reset_at, now, base=300.0, cap=6 * 3600.0, soon=30.0):
-    """The task after a usage limit stopped its run: pending again, not before the limit lifts
-    (`reset_at`; `soon` when that passed a moment ago; or a doubling guess from 5 minutes when
-    the agent gave no time, or one long past), without using up a retry."""
+def limited(task, *, message, reset_at, now, exit_code=None, base=300.0, cap=6 * 3600.0,
+            soon=30.0):
+    """The task after a usage limit stopped its run (which ended with `exit_code`): pending
+    again, not before the limit lifts (`reset_at`; `soon` when that passed a moment ago; or a
+    doubling guess from 5 minutes when the agent gave no time, or one long past), without
+    using up a retry."""
     t = task.copy()
     hits = int(t.data["limits"] or 0) + 1
     if reset_at and reset_at > now - limits.PAST_GRACE:
         until = reset_at if reset_at > now else now + soon
     else:
         until = now + min(cap, base * 2 ** (hits - 1))
-    t.update(status=Status.PENDING.value, reason=LIMIT, error=message, finished_at=iso(now),
-             not_before=iso(until), limits=hits, phase=None)
+    t.update(status=Status.PENDING.value, reason=LIMIT, error=message, exit_code=exit_code,
+             finished_at=iso(now), not_before=iso(until), limits=hits, phase=None)
     return t
 
 

@@ -83,7 +83,7 @@ class _Run:
         self.message = None     # the agent's failure message
         self.limit = None       # the text of the last limit signal
         self.reset_at = None    # the last reset time a signal gave
-        self.lines = 0          # non-blank lines seen (text format)
+        self.lines = 0          # non-blank lines seen
         self.limit_line = None  # the number of the last of them that held a limit
         self.error = None       # the API error Aider printed last and has not retried (yet)
         self.error_open = False  # its wrapped lines may still follow
@@ -161,6 +161,16 @@ class StreamParser:
             self._memo = self._finish(run)
         return self._memo
 
+    def waiting(self):
+        """(text, reset_at) of the usage limit the agent waits on by its output so far, or None:
+        its last limit signal is among its last TEXT_TAIL lines, and no result since said the
+        run went well. For the supervisor, while the agent runs: some CLIs sleep on a limit."""
+        run = self._run
+        if (run.limit_line is None or run.lines - run.limit_line >= TEXT_TAIL
+                or (run.has_result and not run.failed)):
+            return None
+        return run.limit, run.reset_at
+
     def _line(self, run, line, maybe_limit=True):
         """One line of output; `maybe_limit` False when it cannot hold a limit text."""
         if len(line) > LINE_MAX:
@@ -175,9 +185,11 @@ class StreamParser:
         if self.fmt == "text":
             if line.strip():
                 run.lines += 1
-                if maybe_limit and self._signal(run, line):
-                    run.limit_line = run.lines
+                if maybe_limit:
+                    self._signal(run, line)
             return
+        if line:
+            run.lines += 1
         if self.fmt in _SINGLE:
             run.keep(line)
         elif line.startswith("{"):
@@ -201,7 +213,7 @@ class StreamParser:
         """Note a limit if `text` reports one (or `hit` says it is one); whether it did."""
         if not (hit or limits.is_limit(text, self._extra, loose)):
             return False
-        run.limit = text.strip()
+        run.limit, run.limit_line = text.strip(), run.lines
         at = limits.reset_at(text, self._now())
         if at is not None:
             run.reset_at = at
@@ -266,6 +278,7 @@ def _claude(parser, run, ev):
         info = _dict(ev.get("rate_limit_info"))
         if info.get("status") == "rejected":  # "allowed_warning" only warns
             run.limit = f"usage limit reached ({_text(info.get('rateLimitType')) or 'rate limit'})"
+            run.limit_line = run.lines
             at = limits.epoch(info.get("resetsAt"))
             if at is not None:
                 run.reset_at = at

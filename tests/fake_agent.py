@@ -14,6 +14,7 @@
   sh=CMD         run CMD, commas standing for spaces, with the shell in our working
                  directory; exit with its status if it fails
   spew=MB        print MB megabytes of 80-byte plain-text lines as fast as it can
+  limit=S        print a rate limit (HTTP 429) line whose retry hint is S seconds, on stderr
 """
 
 import json
@@ -62,6 +63,9 @@ def main(steps):
             for _ in range(int(value)):
                 sys.stdout.buffer.write(block)
             sys.stdout.flush()
+        elif name == "limit":
+            print(f"Attempt 1 failed: 429 Too Many Requests (rate limit exceeded). "
+                  f"Please retry in {value}s.", file=sys.stderr, flush=True)
         elif name == "flaky":
             path = os.path.join(env["ORCHESTRA_ROOT"], "flaky.count")
             runs = int(open(path).read()) + 1 if os.path.exists(path) else 1

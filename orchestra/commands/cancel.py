@@ -6,9 +6,9 @@ import time
 from orchestra import process
 from orchestra.errors import FAILED, OK, OrchestraError
 from orchestra.store import Store, check_id
-from orchestra.settle import save_work
+from orchestra.settle import read_verdict, save_work
 from orchestra.task import ACTIVE, Status
-from orchestra.transitions import cancelled, with_work
+from orchestra.transitions import cancelled, with_usage, with_work
 from orchestra.commands import args
 
 
@@ -76,9 +76,10 @@ def _cancel_running(store, console, tasks, grace=process.KILL_GRACE, poll=0.02):
     for t in tasks:
         now = time.time()
         work = save_work(store.layout, t, "cancelled")
+        said = read_verdict(store.layout, t)  # its session and tokens so far are kept
 
         def change(current):
-            after = cancelled(current, now=now)
+            after = cancelled(with_usage(current, verdict=said), now=now)
             return after if work is None else with_work(after, head=work[0], changes=work[1])
 
         try:
