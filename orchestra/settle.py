@@ -28,14 +28,17 @@ def sentinel_facts(store, snap, task, exited, exit_code, stream=None, tree_alive
     sentinel_at = None
     if done or error is not None:
         sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
+    said = done or error is not None
     return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
                  error_reason=error_reason,
                  cancelled=has("cancelled"), timed_out=has("timeout"), sentinel_at=sentinel_at,
                  verdict=(stream or read_verdict(store.layout, task)) if exited else None,
-                 tree_alive=tree_alive, elapsed=elapsed)
+                 tree_alive=tree_alive, elapsed=elapsed,
+                 last_words=read_last_words(store.layout, task) if exited and not said else None)
 
 
 LOG_READ_MAX = 16 * 1024 * 1024  # the tail of a log that is parsed for the agent's verdict
+WORDS_READ_MAX = 64 * 1024  # the tail of a log searched for the agent's last meaningful line
 
 
 def limit_patterns(layout, task):
@@ -50,21 +53,38 @@ def read_verdict(layout, task):
     if not task.output or task.phase:
         return None
     from orchestra import verdict
-    try:
-        with logfile.open_read(layout.log_file(task.id)) as f:
-            size = os.fstat(f.fileno()).st_size
-            f.seek(max(0, size - LOG_READ_MAX))
-            text = f.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        text = ""
-    except OSError as e:  # a link planted after the launch, say: judged by the exit code
-        sys.stderr.write(f"{task.id}: cannot read its log: {e}\n")
-        text = ""
+    text = _log_tail(layout, task, LOG_READ_MAX)
     try:
         return verdict.parse(task.output, text, time.time(), limit_patterns(layout, task))
     except ValueError as e:  # a bad limitPatterns regex: judge by exit code, and say why
         sys.stderr.write(f"{task.id}: cannot read its {task.output} output: {e}\n")
         return None
+
+
+def read_last_words(layout, task):
+    """The last meaningful line of the task's last run's output (verdict.last_words)."""
+    if task.phase:
+        return None
+    from orchestra import verdict
+    return verdict.last_words(_log_tail(layout, task, WORDS_READ_MAX))
+
+
+def _log_tail(layout, task, most):
+    """The last `most` bytes of the task's log as text, from a line's start; "" when unread."""
+    try:
+        with logfile.open_read(layout.log_file(task.id)) as f:
+            start = max(0, os.fstat(f.fileno()).st_size - most)
+            f.seek(start)
+            data = f.read()
+    except FileNotFoundError:
+        return ""
+    except OSError as e:  # a link planted after the launch, say: judged by the exit code
+        sys.stderr.write(f"{task.id}: cannot read its log: {e}\n")
+        return ""
+    if start:  # the line cut by the seek is not read as if it were whole
+        cut = data.find(b"\n")
+        data = data[cut + 1:] if cut >= 0 else b""
+    return data.decode("utf-8", "replace")
 
 
 def orphan_facts(store, snap, task):
