@@ -330,6 +330,8 @@ def _gemini(parser, run, obj):
     if err is not None:
         d = _dict(err)
         message = (_text(d.get("message")) or _text(d.get("type"))) if d else str(err)
+        if message.startswith("{"):  # the API's own error body, passed on as it came
+            message = _json_error(message) or message
         parser._fail(run, message or "error", d.get("code"))
     run.has_result = "response" in obj or err is not None
 

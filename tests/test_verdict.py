@@ -1,4 +1,5 @@
 import glob
+import json
 import os
 import random
 import sys
@@ -308,6 +309,12 @@ class LastWordsTest(unittest.TestCase):
         self.assertIsNone(verdict.last_words(log))
         self.assertIsNone(verdict.last_words(""))
         self.assertEqual(verdict.last_words("no header at all\n"), "no header at all")
+
+    def test_gemini_s_error_passing_on_the_api_s_body_gives_its_message(self):
+        body = '{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}'
+        out = json.dumps({"session_id": "s", "error": {"type": "Error", "message": body,
+                                                       "code": 400}}, indent=2)
+        self.assertEqual(parse("gemini-json", out, NOW).message, "API key not valid.")
 
     def test_json_error_records_give_their_message(self):
         for line in ('{"type":"error","message":"quota gone"}',
