@@ -4,7 +4,7 @@ The same rules serve a supervisor watching its own children, a supervisor adopti
 children of a dead one, and `status`/`wait` settling tasks when no supervisor is alive.
 """
 
-from orchestra.task import LIMIT, TIMEOUT, VERIFY, Status
+from orchestra.task import EXIT, LIMIT, NO_RESULT, TIMEOUT, VERIFY, Status
 from orchestra.transitions import Outcome, outcome
 
 # How long an agent may keep running after writing .done or .error before its tree is
@@ -20,11 +20,12 @@ class Facts:
 
     __slots__ = ("exited", "exit_code", "done", "error", "error_reason", "cancelled", "timed_out",
                  "limited", "limit", "reset_at", "sentinel_at", "ended_at", "verdict",
-                 "tree_alive", "elapsed")
+                 "tree_alive", "elapsed", "last_words")
 
     def __init__(self, *, exited, exit_code=None, done=False, error=None, error_reason=None,
                  cancelled=False, timed_out=False, limited=False, limit=None, reset_at=None,
-                 sentinel_at=None, ended_at=None, verdict=None, tree_alive=None, elapsed=None):
+                 sentinel_at=None, ended_at=None, verdict=None, tree_alive=None, elapsed=None,
+                 last_words=None):
         self.exited = exited            # the task's own process is known to have ended
         self.exit_code = exit_code      # its status when known
         self.done = done                # .done exists
@@ -42,6 +43,7 @@ class Facts:
         # moved); None: the same as not exited.
         self.tree_alive = (not exited) if tree_alive is None else tree_alive
         self.elapsed = elapsed          # seconds it has run, on a monotonic clock when known
+        self.last_words = last_words    # the last meaningful line of its output, if read
 
 
 class Decision:
@@ -117,6 +119,10 @@ def decide(task, facts, now, grace=SENTINEL_GRACE, limit_grace=LIMIT_GRACE):
             if judged is not None:
                 status = Status.PENDING if judged[1] == LIMIT else Status.FAILED
                 result = Outcome(status, judged[1], judged[2], facts.exit_code)
+        if result.reason in (EXIT, NO_RESULT) and facts.last_words:
+            # Only an exit code to go on: what the agent said last tells why.
+            result = Outcome(result.status, result.reason,
+                             f"{result.error}: {facts.last_words}", result.exit_code)
         return Decision(result, ended_at=facts.ended_at, verdict=v,
                         reset_at=v.reset_at if v is not None else None,
                         verify=result.status is Status.COMPLETED and bool(task.verify))

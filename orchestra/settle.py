@@ -30,12 +30,14 @@ def sentinel_facts(store, snap, task, exited, exit_code, stream=None, tree_alive
     if done or error is not None:
         sentinel_at = store.sentinel_mtime(tid, "error" if error is not None else "done")
     limited = has("limit")
+    said = done or error is not None
     return Facts(exited=exited, exit_code=exit_code, done=done, error=error,
                  error_reason=error_reason, cancelled=has("cancelled"), timed_out=has("timeout"),
                  limited=limited, reset_at=limit_reset(store, tid) if limited else None,
                  sentinel_at=sentinel_at,
                  verdict=(stream or read_verdict(store.layout, task)) if exited else None,
-                 tree_alive=tree_alive, elapsed=elapsed)
+                 tree_alive=tree_alive, elapsed=elapsed,
+                 last_words=read_last_words(store.layout, task) if exited and not said else None)
 
 
 def limit_reset(store, tid):
@@ -49,6 +51,7 @@ def limit_reset(store, tid):
 
 
 LOG_READ_MAX = 16 * 1024 * 1024  # the tail of a log that is parsed for the agent's verdict
+WORDS_READ_MAX = 64 * 1024  # the tail of a log searched for the agent's last meaningful line
 
 
 def limit_patterns(layout, task):
@@ -63,16 +66,7 @@ def read_verdict(layout, task):
     if not task.output or task.phase:
         return None
     from orchestra import verdict
-    try:
-        with logfile.open_read(layout.log_file(task.id)) as f:
-            size = os.fstat(f.fileno()).st_size
-            f.seek(max(0, size - LOG_READ_MAX))
-            text = f.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        text = ""
-    except OSError as e:  # a link planted after the launch, say: judged by the exit code
-        sys.stderr.write(f"{task.id}: cannot read its log: {e}\n")
-        text = ""
+    text = _log_tail(layout, task, LOG_READ_MAX)
     try:
         return verdict.parse(task.output, text, time.time(), limit_patterns(layout, task))
     except ValueError as e:  # a bad limitPatterns regex: judge by exit code, and say why
@@ -90,6 +84,32 @@ def timed_out_on_limit(layout, task, facts, decision, now):
         return decision
     facts.limit, facts.reset_at = v.message, v.reset_at
     return decide(task, facts, now)
+
+
+def read_last_words(layout, task):
+    """The last meaningful line of the task's last run's output (verdict.last_words)."""
+    if task.phase:
+        return None
+    from orchestra import verdict
+    return verdict.last_words(_log_tail(layout, task, WORDS_READ_MAX))
+
+
+def _log_tail(layout, task, most):
+    """The last `most` bytes of the task's log as text, from a line's start; "" when unread."""
+    try:
+        with logfile.open_read(layout.log_file(task.id)) as f:
+            start = max(0, os.fstat(f.fileno()).st_size - most)
+            f.seek(start)
+            data = f.read()
+    except FileNotFoundError:
+        return ""
+    except OSError as e:  # a link planted after the launch, say: judged by the exit code
+        sys.stderr.write(f"{task.id}: cannot read its log: {e}\n")
+        return ""
+    if start:  # the line cut by the seek is not read as if it were whole
+        cut = data.find(b"\n")
+        data = data[cut + 1:] if cut >= 0 else b""
+    return data.decode("utf-8", "replace")
 
 
 def orphan_facts(store, snap, task):

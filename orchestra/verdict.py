@@ -74,6 +74,49 @@ def judge(verdict, exit_code, fmt):
     return None
 
 
+WORDS_MAX = 300  # the most of an agent's last line that goes into a task's error
+_ESCAPES = re.compile(r"\x1b(?:\[[0-9;:?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def last_words(text):
+    """The last meaningful line the agent wrote in the last attempt of a log's `text`, made safe
+    to show and cut to WORDS_MAX; None when it said nothing. Skipped: blank lines, orchestra's
+    own `===`/`---` lines, JSON that reports no error, and lines with no letter (progress bars,
+    spinners); a line redrawn with carriage returns counts as what it shows last."""
+    start = text.rfind("\n" + HEADER)
+    if start >= 0:
+        text = text[start + 1:]
+    for raw in reversed(text.split("\n")):
+        line = _ESCAPES.sub("", raw.rstrip("\r").rpartition("\r")[2]).strip()
+        if line.startswith(("===", "---")) or not _LETTER.search(line):
+            continue
+        if line.startswith(_NOT_NOISE):
+            line = _json_error(line)
+            if not line:
+                continue
+        line = _CONTROLS.sub("?", " ".join(line.split()))
+        return line if len(line) <= WORDS_MAX else line[:WORDS_MAX - 1] + "…"
+    return None
+
+
+def _json_error(line):
+    """The message of a one-line JSON error record, or None for any other JSON."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    err = obj.get("error")
+    if isinstance(err, dict):
+        err = err.get("message") or _dict(err.get("data")).get("message")
+    if not err and obj.get("type") == "error":
+        err = obj.get("message")
+    return err.strip() if isinstance(err, str) else None
+
+
 class _Run:
     """What one attempt's output has shown so far."""
 
@@ -362,6 +405,8 @@ def _gemini(parser, run, obj):
     if err is not None:
         d = _dict(err)
         message = (_text(d.get("message")) or _text(d.get("type"))) if d else str(err)
+        if message.startswith("{"):  # the API's own error body, passed on as it came
+            message = _json_error(message) or message
         parser._fail(run, message or "error", d.get("code"))
     run.has_result = "response" in obj or err is not None
 

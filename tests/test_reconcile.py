@@ -101,6 +101,26 @@ class VerdictDecisionTest(unittest.TestCase):
         d = decide(task, Facts(exited=True, exit_code=0, done=True, verdict=bad), NOW)
         self.assertEqual(d.status, Status.COMPLETED)
 
+    def test_an_exit_code_alone_is_told_with_the_agent_s_last_words(self):
+        words = "Gemini CLI is not running in a trusted directory."
+        d = decide(running(), Facts(exited=True, exit_code=55, last_words=words), NOW)
+        self.assertEqual((d.status, d.reason, d.error), (Status.FAILED, EXIT,
+                                                          "exited with code 55: " + words))
+        d = decide(running(output="gemini-json"), Facts(exited=True, exit_code=0,
+                                                        verdict=self.verdict(), last_words="hm"),
+                   NOW)
+        self.assertEqual((d.reason, d.error),
+                         ("no_result", "exited 0 without a final result in its gemini-json "
+                          "output: hm"))
+        # The agent's own structured word, and the protocol files, are told as they are.
+        bad = self.verdict(failed=True, message="boom", has_result=True)
+        d = decide(running(output="claude-json"), Facts(exited=True, exit_code=1, verdict=bad,
+                                                        last_words="boom boom"), NOW)
+        self.assertEqual(d.error, "boom")
+        d = decide(running(), Facts(exited=True, exit_code=1, error="it broke",
+                                    last_words="x"), NOW)
+        self.assertEqual(d.error, "it broke")
+
     def test_no_result_and_limit(self):
         task = running(output="claude-json")
         d = decide(task, Facts(exited=True, exit_code=0, verdict=self.verdict()), NOW)

@@ -332,6 +332,48 @@ class JudgeTest(unittest.TestCase):
             self.assertEqual(got and got[1], want, name)
 
 
+class LastWordsTest(unittest.TestCase):
+    HEAD = "=== orchestra: t attempt 2, 2026-12-01T10:00:00Z: gemini ===\n"
+
+    def test_the_last_meaningful_line_of_the_last_attempt(self):
+        trust = ("Gemini CLI is not running in a trusted directory. To proceed, either use "
+                 "`--skip-trust` or trust this directory.")
+        log = ("=== orchestra: t attempt 1, 2026-12-01T09:00:00Z: gemini ===\nold failure\n"
+               + self.HEAD + "--- in worktree .orchestra/worktrees/t on branch orchestra/t ---\n"
+               "Loaded cached credentials.\n" + trust + "\n\n"
+               '{"session_id": "s", "stats": {}}\n{\n  "response": "x"\n}\n'
+               "\x1b[32m[=====     ] 50%\x1b[0m\r[==========] 100%\n"
+               "--- orchestra: 10 bytes of output dropped here ---\n  \n")
+        self.assertEqual(verdict.last_words(log), trust)
+
+    def test_only_this_attempt_counts(self):
+        log = "=== orchestra: t attempt 1, x ===\nold failure\n" + self.HEAD + "⠋ ... 42%\n"
+        self.assertIsNone(verdict.last_words(log))
+        self.assertIsNone(verdict.last_words(""))
+        self.assertEqual(verdict.last_words("no header at all\n"), "no header at all")
+
+    def test_gemini_s_error_passing_on_the_api_s_body_gives_its_message(self):
+        body = '{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}'
+        out = json.dumps({"session_id": "s", "error": {"type": "Error", "message": body,
+                                                       "code": 400}}, indent=2)
+        self.assertEqual(parse("gemini-json", out, NOW).message, "API key not valid.")
+
+    def test_json_error_records_give_their_message(self):
+        for line in ('{"type":"error","message":"quota gone"}',
+                     '{"error":{"code":400,"message":"quota gone"}}',
+                     '{"type":"error","error":{"name":"APIError","data":{"message":"quota gone"}}}'):
+            self.assertEqual(verdict.last_words(self.HEAD + "before\n" + line + "\n"),
+                             "quota gone", line)
+        self.assertEqual(verdict.last_words(self.HEAD + 'before\n{"type":"text"}\n'), "before")
+
+    def test_made_safe_and_short(self):
+        said = verdict.last_words(self.HEAD + "bad \x1b]52;c;aGk=\x07news\x07 \x1b[1mhere\x1b[0m\x9b\n")
+        self.assertEqual(said, "bad news? here?")
+        long = verdict.last_words(self.HEAD + "word " * 200 + "\n")
+        self.assertEqual(len(long), verdict.WORDS_MAX)
+        self.assertTrue(long.endswith("…"))
+
+
 class LimitsTest(unittest.TestCase):
     def test_what_is_a_limit(self):
         for text in ("Claude AI usage limit reached|1767279600", "You’ve hit your session limit",

@@ -1,0 +1,136 @@
+"""A stand-in of Google's Gemini API (`generateContent`, `streamGenerateContent`) on 127.0.0.1
+for running the real Gemini CLI.
+
+Its scripted model does what orchestra's protocol asks of an agent: a run_shell_command call
+that runs `command` (by default writing hello.txt in its working directory), then a write_file
+call that creates the .done file at the absolute path the prompt names, then a last text
+answer. Requests that do not carry the protocol prompt (side requests the CLI makes of its own)
+get a short text answer. `error=400` answers every model request with that HTTP error in
+Google's format instead. Every request body is kept in `requests` for the test to read.
+"""
+
+import http.server
+import json
+import re
+import threading
+
+DONE_PATH = re.compile(r"(/\S+?\.done)\b")
+FILE_TEXT = "written by the agent in its worktree\n"
+SUMMARY = "wrote hello.txt"
+COMMAND = f"echo '{FILE_TEXT.strip()}' > hello.txt"
+ERROR_MESSAGE = "API key not valid. Please pass a valid API key."
+USAGE = {"promptTokenCount": 40, "candidatesTokenCount": 12, "totalTokenCount": 52}
+
+
+def _parts(body, role):
+    for content in body.get("contents") or ():
+        if content.get("role", "user") == role:
+            yield from content.get("parts") or ()
+
+
+def reply(body, command=COMMAND):
+    """The scripted answer to one request: a list of parts."""
+    config = body.get("generationConfig") or {}
+    schema = config.get("responseJsonSchema") or config.get("responseSchema")
+    if schema:  # the CLI's own questions (how complex is the task, who speaks next)
+        return [{"text": json.dumps(_sample(schema))}]
+    said = "\n".join(p.get("text", "") for p in _parts(body, "user") if isinstance(p, dict))
+    done = DONE_PATH.search(said)
+    if done is None or "orchestra" not in said:
+        return [{"text": "ok"}]
+    called = {p["functionCall"].get("name") for p in _parts(body, "model")
+              if isinstance(p, dict) and "functionCall" in p}
+    if "run_shell_command" not in called:
+        return [{"functionCall": {"name": "run_shell_command",
+                                  "args": {"command": command, "description": "Run it"}}}]
+    if "write_file" not in called:
+        return [{"functionCall": {"name": "write_file",
+                                  "args": {"file_path": done.group(1),
+                                           "content": SUMMARY + "\n"}}}]
+    return [{"text": "Finished: " + SUMMARY}]
+
+
+def _sample(schema):
+    """The least value `schema` accepts: its first enum value, 1, "ok", or objects of them."""
+    if schema.get("enum"):
+        return schema["enum"][0]
+    kind = str(schema.get("type", "object")).lower()
+    if kind == "object":
+        return {k: _sample(v) for k, v in (schema.get("properties") or {}).items()}
+    return {"array": [], "boolean": False, "integer": 1, "number": 1}.get(kind, "ok")
+
+
+def _response(parts):
+    return {"candidates": [{"content": {"role": "model", "parts": parts},
+                            "finishReason": "STOP", "index": 0}],
+            "usageMetadata": USAGE, "modelVersion": "gemini-standin"}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            body = {}
+        path = self.path.split("?")[0]
+        if path.endswith(":countTokens"):
+            self._json(200, {"totalTokens": 40})
+            return
+        if not path.endswith(("generateContent", "GenerateContent")):
+            self._json(404, {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}})
+            return
+        self.server.requests.append(body)
+        if self.server.error:
+            self._json(self.server.error, {"error": {
+                "code": self.server.error, "message": ERROR_MESSAGE,
+                "status": "INVALID_ARGUMENT"}})
+            return
+        data = _response(reply(body, self.server.command))
+        if not path.endswith(":streamGenerateContent"):
+            self._json(200, data)
+            return
+        payload = f"data: {json.dumps(data)}\r\n\r\n".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _json(self, code, data):
+        payload = json.dumps(data).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class StandIn:
+    """The server, serving on a thread: `url` for GOOGLE_GEMINI_BASE_URL; `close()` when done.
+    `command`: what the model's shell tool call runs."""
+
+    def __init__(self, error=None, command=COMMAND):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.daemon_threads = True
+        self.server.requests = []
+        self.server.error, self.server.command = error, command
+        self.requests = self.server.requests
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def tool_results(self):
+        """{name: response} of every function response the CLI sent back."""
+        return {p["functionResponse"].get("name"): p["functionResponse"].get("response")
+                for body in self.requests for p in _parts(body, "user")
+                if isinstance(p, dict) and "functionResponse" in p}
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,87 @@
+"""The real Gemini CLI, run by its preset in a task's worktree, against a stand-in of Google's
+Gemini API on 127.0.0.1 (tests/gemini_api.py). Skipped where the CLI is not installed: install
+it into the ignored .agent-clis/ folder (`npm install --prefix .agent-clis @google/gemini-cli`)."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from tests import gemini_api
+from tests.helpers import ProjectCase
+from tests.test_real_agents import ASKED, installed
+
+# Pointed at a base URL it needs the API-key auth named; the rest keeps it off the network.
+SETTINGS = {"security": {"auth": {"selectedType": "gemini-api-key"}},
+            "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+            "privacy": {"usageStatisticsEnabled": False}, "telemetry": {"enabled": False}}
+
+
+@ASKED
+@unittest.skipUnless(shutil.which("git"), "needs git")
+@unittest.skipUnless(installed("gemini"), "Gemini CLI is not installed (see the docstring)")
+class GeminiInAWorktreeTest(ProjectCase):
+    def git(self, *args):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                               *args], cwd=self.root, capture_output=True, text=True,
+                              check=True).stdout
+
+    def setUp(self):
+        super().setUp()
+        self.git("init", "-q", "-b", "main")
+        with open(os.path.join(self.root, "README.md"), "w") as f:
+            f.write("a project\n")
+        self.git("add", "README.md")
+        self.git("commit", "-q", "-m", "init")
+        home = tempfile.mkdtemp(prefix="orchestra-gemini-home-")
+        self.addCleanup(shutil.rmtree, home, True)
+        os.mkdir(os.path.join(home, ".gemini"))
+        with open(os.path.join(home, ".gemini", "settings.json"), "w") as f:
+            json.dump(SETTINGS, f)
+        self.agent_env = self.env(
+            HOME=home, GEMINI_API_KEY="standin-key",
+            PATH=os.pathsep.join((os.path.dirname(installed("gemini")), os.environ["PATH"])))
+        for name in ("GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GEMINI_CLI_TRUST_WORKSPACE",
+                     "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_APPLICATION_CREDENTIALS"):
+            self.agent_env.pop(name, None)
+
+    def run_task(self, api):
+        self.addCleanup(api.close)
+        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
+        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
+                          env=env).strip()
+        run = self.run_cli("run", "--wait", env=env, timeout=120)
+        task = self.task(task_id)
+        with open(os.path.join(self.root, task["log_file"])) as f:
+            return run, task, f.read()
+
+    def test_the_preset_completes_in_a_fresh_project_s_worktree(self):
+        api = gemini_api.StandIn()
+        run, task, log = self.run_task(api)
+        self.assertEqual((run.returncode, task["status"]), (0, "completed"),
+                         run.stdout + run.stderr + log)
+        # Its shell tool ran in the worktree: the file is on the task's branch.
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), gemini_api.FILE_TEXT)
+        self.assertEqual(task["changes"][0], 1)
+        # Its write_file tool reached the .done outside the worktree (--include-directories).
+        with open(os.path.join(self.root, ".orchestra", "tasks", task["id"] + ".done")) as f:
+            self.assertEqual(f.read().strip(), gemini_api.SUMMARY)
+        usage = gemini_api.USAGE
+        self.assertEqual((task["tokens_in"], task["tokens_out"]),
+                         (usage["promptTokenCount"] * len(api.requests),
+                          usage["candidatesTokenCount"] * len(api.requests)))
+        self.assertTrue(task["session_id"])
+        self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
+
+    def test_an_api_error_fails_with_the_agent_s_message(self):
+        run, task, log = self.run_task(gemini_api.StandIn(error=400))
+        self.assertEqual((run.returncode, task["status"]), (1, "failed"),
+                         run.stdout + run.stderr + log)
+        self.assertEqual((task["reason"], task["error"]), ("agent_error", gemini_api.ERROR_MESSAGE),
+                         log)
+
+
+if __name__ == "__main__":
+    unittest.main()
