@@ -177,8 +177,9 @@ class BackgroundSupervisorTest(E2ECase):
         self.assertEqual(self.supervisor_pid(), pid)
         self.assertEqual(self.task(long)["status"], "running")
         self.assertEqual(self.supervisor_processes(), [pid])
-        self.assertIn(f"{late} fake: completed",
-                      self.read_text(self.path(".orchestra", "supervisor.log")))
+        # The log line follows the record: the task file can say completed a moment before it.
+        wait_until(lambda: f"{late} fake: completed" in self.read_text(
+            self.path(".orchestra", "supervisor.log")), 5, message="the completion logged")
 
         self.ok("cancel", long)
         self.wait_supervisor_gone(pid)
