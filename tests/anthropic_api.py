@@ -11,10 +11,10 @@ holding ESCAPE gets a Bash call that leaves a process in a session of its own (a
 and Gemini CLI's shell tools start theirs), writes its pid to escaped.pid, and then sleeps.
 """
 
-import http.server
 import json
 import re
-import threading
+
+from tests import standin
 
 DONE_PATH = re.compile(r"(/\S+?\.done)\b")
 FILE_TEXT = "written by the agent in its worktree\n"
@@ -77,18 +77,9 @@ def _events(blocks, model, message_id):
     yield "message_stop", {"type": "message_stop"}
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class _Handler(standin.Handler):
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError:
-            body = {}
+        body = self.body()
         if not self.path.startswith("/v1/messages") or self.path.startswith("/v1/messages/count"):
             self._json(200, {"input_tokens": 25} if "count" in self.path else {})
             return
@@ -108,11 +99,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         payload = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n"
                           for name, data in _events(blocks, model, message_id)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self._send(200, payload, "text/event-stream")
 
     def do_GET(self):
         self._json(200, {"data": [], "has_more": False})
@@ -122,26 +109,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _json(self, code, data):
-        payload = json.dumps(data).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
-
-class StandIn:
+class StandIn(standin.Server):
     """The server, serving on a thread: `url` for ANTHROPIC_BASE_URL; `close()` when done."""
 
     def __init__(self):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.requests = []
-        self.requests = self.server.requests
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(_Handler)
 
     def tool_results(self):
         """(tool_use_id, is_error, text) of every tool result the CLI sent back."""
@@ -157,6 +130,3 @@ class StandIn:
                         found[block["tool_use_id"]] = (bool(block.get("is_error")), text)
         return found
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()

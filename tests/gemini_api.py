@@ -9,10 +9,10 @@ get a short text answer. `error=400` answers every model request with that HTTP 
 Google's format instead. Every request body is kept in `requests` for the test to read.
 """
 
-import http.server
 import json
 import re
-import threading
+
+from tests import standin
 
 DONE_PATH = re.compile(r"(/\S+?\.done)\b")
 FILE_TEXT = "written by the agent in its worktree\n"
@@ -66,18 +66,9 @@ def _response(parts):
             "usageMetadata": USAGE, "modelVersion": "gemini-standin"}
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class _Handler(standin.Handler):
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError:
-            body = {}
+        body = self.body()
         path = self.path.split("?")[0]
         if path.endswith(":countTokens"):
             self._json(200, {"totalTokens": 40})
@@ -96,34 +87,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._json(200, data)
             return
         payload = f"data: {json.dumps(data)}\r\n\r\n".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _json(self, code, data):
-        payload = json.dumps(data).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self._send(200, payload, "text/event-stream")
 
 
-class StandIn:
+class StandIn(standin.Server):
     """The server, serving on a thread: `url` for GOOGLE_GEMINI_BASE_URL; `close()` when done.
     `command`: what the model's shell tool call runs."""
 
     def __init__(self, error=None, command=COMMAND):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.requests = []
+        super().__init__(_Handler)
         self.server.error, self.server.command = error, command
-        self.requests = self.server.requests
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def tool_results(self):
         """{name: response} of every function response the CLI sent back."""
@@ -131,6 +104,3 @@ class StandIn:
                 for body in self.requests for p in _parts(body, "user")
                 if isinstance(p, dict) and "functionResponse" in p}
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()

@@ -6,10 +6,10 @@ path the prompt names, then a last message. `fail` scripts what the next protoco
 instead: a 400, or a 429 in OpenAI's format. Every request body is kept in `requests`.
 """
 
-import http.server
 import json
 import re
-import threading
+
+from tests import standin
 
 DONE_PATH = re.compile(r"(/\S+?\.done)\b")
 FILE_TEXT = "written by the agent in its worktree\n"
@@ -65,18 +65,9 @@ def _events(items, response_id, model):
         response, status="completed", output=items, usage=USAGE)}
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class _Handler(standin.Handler):
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError:
-            body = {}
+        body = self.body()
         if not self.path.startswith("/v1/responses"):
             self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
             return
@@ -89,38 +80,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         items = reply(body)
         payload = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in
                           _events(items, f"resp_{len(server.requests)}", body.get("model"))).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self._send(200, payload, "text/event-stream")
 
     def do_GET(self):
         self._json(200, {"object": "list", "data": []})
 
-    def _json(self, code, data, headers=()):
-        payload = json.dumps(data).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
 
-
-class StandIn:
+class StandIn(standin.Server):
     """The server, serving on a thread: `url` for the provider's base_url; `close()` when done."""
 
     def __init__(self):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.requests = []
+        super().__init__(_Handler, "/v1")
         self.server.failures = []  # (status, headers, error object) for the next requests
-        self.requests = self.server.requests
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def fail(self, code, error, headers=(), times=1):
         """Answer the next `times` protocol requests with HTTP `code` and this error object."""
@@ -131,6 +102,3 @@ class StandIn:
         return {item.get("call_id"): item.get("output") for body in self.requests
                 for item in body.get("input") or () if item.get("type") == "function_call_output"}
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()

@@ -16,10 +16,11 @@ What a request gets is chosen by a word in its last user message:
 Every request body is kept in `requests` for the test to read.
 """
 
-import http.server
 import json
 import re
 import threading
+
+from tests import standin
 
 FILE_NAME = "hello.txt"
 FILE_TEXT = "written by aider in its worktree\n"
@@ -92,18 +93,9 @@ def _usage():
             "total_tokens": TOKENS_IN + TOKENS_OUT}
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class _Handler(standin.Handler):
     def do_POST(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except ValueError:
-            body = {}
+        body = self.body()
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error",
                                        "param": None, "code": None}})
@@ -129,33 +121,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self._json(200, {"object": "list", "data": []})
 
-    def _json(self, code, data, headers=None):
-        self._send(code, json.dumps(data).encode(), "application/json", headers or {})
-
-    def _send(self, code, payload, kind, headers):
-        self.send_response(code)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
 
 
-class StandIn:
+class StandIn(standin.Server):
     """The server, serving on a thread: `url` for OPENAI_API_BASE; `close()` when done."""
 
     def __init__(self):
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.requests = []
+        super().__init__(_Handler, "/v1")
         self.server.lock = threading.Lock()
         self.server.limited = 0
-        self.requests = self.server.requests
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
