@@ -87,11 +87,11 @@ def timed_out_on_limit(layout, task, facts, decision, now):
 
 
 def read_last_words(layout, task):
-    """The last meaningful line of the task's last run's output (verdict.last_words)."""
+    """The last meaningful line of the task's last run's output (lastwords.last_words)."""
     if task.phase:
         return None
-    from orchestra import verdict
-    return verdict.last_words(_log_tail(layout, task, WORDS_READ_MAX))
+    from orchestra.lastwords import last_words
+    return last_words(_log_tail(layout, task, WORDS_READ_MAX))
 
 
 def _log_tail(layout, task, most):

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from unittest import mock
 
 from orchestra import limits, verdict
+from orchestra import lastwords
+from orchestra.lastwords import last_words
 from orchestra.verdict import StreamParser, Verdict, judge, parse
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "agent_output")
@@ -344,13 +346,13 @@ class LastWordsTest(unittest.TestCase):
                '{"session_id": "s", "stats": {}}\n{\n  "response": "x"\n}\n'
                "\x1b[32m[=====     ] 50%\x1b[0m\r[==========] 100%\n"
                "--- orchestra: 10 bytes of output dropped here ---\n  \n")
-        self.assertEqual(verdict.last_words(log), trust)
+        self.assertEqual(last_words(log), trust)
 
     def test_only_this_attempt_counts(self):
         log = "=== orchestra: t attempt 1, x ===\nold failure\n" + self.HEAD + "⠋ ... 42%\n"
-        self.assertIsNone(verdict.last_words(log))
-        self.assertIsNone(verdict.last_words(""))
-        self.assertEqual(verdict.last_words("no header at all\n"), "no header at all")
+        self.assertIsNone(last_words(log))
+        self.assertIsNone(last_words(""))
+        self.assertEqual(last_words("no header at all\n"), "no header at all")
 
     def test_gemini_s_error_passing_on_the_api_s_body_gives_its_message(self):
         body = '{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}'
@@ -362,15 +364,15 @@ class LastWordsTest(unittest.TestCase):
         for line in ('{"type":"error","message":"quota gone"}',
                      '{"error":{"code":400,"message":"quota gone"}}',
                      '{"type":"error","error":{"name":"APIError","data":{"message":"quota gone"}}}'):
-            self.assertEqual(verdict.last_words(self.HEAD + "before\n" + line + "\n"),
+            self.assertEqual(last_words(self.HEAD + "before\n" + line + "\n"),
                              "quota gone", line)
-        self.assertEqual(verdict.last_words(self.HEAD + 'before\n{"type":"text"}\n'), "before")
+        self.assertEqual(last_words(self.HEAD + 'before\n{"type":"text"}\n'), "before")
 
     def test_made_safe_and_short(self):
-        said = verdict.last_words(self.HEAD + "bad \x1b]52;c;aGk=\x07news\x07 \x1b[1mhere\x1b[0m\x9b\n")
+        said = last_words(self.HEAD + "bad \x1b]52;c;aGk=\x07news\x07 \x1b[1mhere\x1b[0m\x9b\n")
         self.assertEqual(said, "bad news? here?")
-        long = verdict.last_words(self.HEAD + "word " * 200 + "\n")
-        self.assertEqual(len(long), verdict.WORDS_MAX)
+        long = last_words(self.HEAD + "word " * 200 + "\n")
+        self.assertEqual(len(long), lastwords.WORDS_MAX)
         self.assertTrue(long.endswith("…"))
 
 

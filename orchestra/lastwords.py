@@ -1,0 +1,33 @@
+"""An agent's last meaningful line of output, for the error of a run that failed on its exit
+code alone ("exited with code 55: ... not running in a trusted directory"). Pure."""
+
+import re
+
+from orchestra.formats import json_error
+from orchestra.verdict import HEADER, JSON_STARTS
+
+WORDS_MAX = 300  # the most of an agent's last line that goes into a task's error
+_ESCAPES = re.compile(r"\x1b(?:\[[0-9;:?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def last_words(text):
+    """The last meaningful line the agent wrote in the last attempt of a log's `text`, made safe
+    to show and cut to WORDS_MAX; None when it said nothing. Skipped: blank lines, orchestra's
+    own `===`/`---` lines, JSON that reports no error, and lines with no letter (progress bars,
+    spinners); a line redrawn with carriage returns counts as what it shows last."""
+    start = text.rfind("\n" + HEADER)
+    if start >= 0:
+        text = text[start + 1:]
+    for raw in reversed(text.split("\n")):
+        line = _ESCAPES.sub("", raw.rstrip("\r").rpartition("\r")[2]).strip()
+        if line.startswith(("===", "---")) or not _LETTER.search(line):
+            continue
+        if line.startswith(JSON_STARTS):
+            line = json_error(line)
+            if not line:
+                continue
+        line = _CONTROLS.sub("?", " ".join(line.split()))
+        return line if len(line) <= WORDS_MAX else line[:WORDS_MAX - 1] + "…"
+    return None
