@@ -164,8 +164,17 @@ class ProjectCase(unittest.TestCase):
                         with open(os.path.join(tasks, name)) as f:
                             data = json.load(f)
                         if data.get("status") == "running":
-                            process.kill_run(data.get("pid"), data.get("pid_start"),
-                                             f"{data['id']}.{data.get('attempt')}", grace=0)
+                            run_id = f"{data['id']}.{data.get('attempt')}"
+                            process.kill_run(data.get("pid"), data.get("pid_start"), run_id,
+                                             grace=0)
+                            # Its cgroup, which no orchestra process is left to remove, goes
+                            # once init has reaped the killed wrapper.
+                            deadline = time.monotonic() + 2
+                            process.release_run(run_id)
+                            while (process.LINUX and process.linux.find(run_id) is not None
+                                   and time.monotonic() < deadline):
+                                time.sleep(0.02)
+                                process.release_run(run_id)
                     except (OSError, ValueError, KeyError):
                         pass
 
