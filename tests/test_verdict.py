@@ -87,6 +87,13 @@ EXPECTED = {
     "opencode-jsonl/limit": dict(failed=True, limited=True, reset_at=NOW + 30,
                                  session_id="ses_7c8d9e0f1a2bIjKlMnOp",
                                  message="Request throttled by the provider; retry after 30 seconds."),
+    # OpenCode 1.18.33, run against tests/opencode_api.py: three steps of 100 in, 7 out.
+    "opencode-jsonl/real_success": dict(session_id="ses_dcbac71fcffeMZmvvP1oZy5Oa3",
+                                        has_result=True, tokens_in=300, tokens_out=21,
+                                        cost_usd=0.0),
+    "opencode-jsonl/real_api_error": dict(failed=True, session_id="ses_dcbac3ef4ffeoE41SE1cMwGX01",
+                                          message="messages.0.content.0: the stand-in refuses "
+                                                  "this request"),
     "cursor-stream-json/success": dict(session_id="f0e1d2c3-b4a5-4968-8776-655443322110",
                                        has_result=True),
     "cursor-stream-json/error": dict(failed=True, has_result=True,
@@ -328,7 +335,8 @@ class JudgeTest(unittest.TestCase):
             got = judge(parse(fmt, fixture(name), NOW), 0, fmt)
             want = {"success": None, "error": "agent_error", "no_result": "no_result",
                     "limit": "limit", "limit_event_only": "limit", "limit_no_hint": "limit",
-                    "recovered": None, "clean": None}[case]
+                    "recovered": None, "clean": None, "real_success": None,
+                    "real_api_error": "agent_error"}[case]
             self.assertEqual(got and got[1], want, name)
 
 
