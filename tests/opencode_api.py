@@ -16,6 +16,7 @@ from tests import standin
 from tests.anthropic_api import API_ERROR, DONE_PATH, FILE_TEXT, SUMMARY
 
 USAGE = {"prompt_tokens": 100, "completion_tokens": 7, "total_tokens": 107}
+RATE_LIMIT = "Rate limit reached for standin on tokens per min (TPM). Please try again in 30s."
 ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
 
 
@@ -75,6 +76,11 @@ class _Handler(standin.Handler):
         if any("API_ERROR" in _text(m) for m in messages if m.get("role") == "user"):
             self._json(400, {"error": {"message": API_ERROR, "type": "invalid_request_error",
                                        "param": None, "code": None}})
+            return
+        if any("RATE_LIMIT" in _text(m) for m in messages if m.get("role") == "user"):
+            self._json(429, {"error": {"message": RATE_LIMIT, "type": "tokens",
+                                       "param": None, "code": "rate_limit_exceeded"}},
+                       {"retry-after": "30"})
             return
         text, calls = reply(messages)
         base = {"id": f"chatcmpl-standin{len(self.server.requests)}",

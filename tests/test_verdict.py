@@ -284,6 +284,17 @@ class TextTest(unittest.TestCase):
         self.assertTrue(parse("text", limit + after + "\n  \n" * 50, NOW).limited)  # blanks don't count
         self.assertFalse(parse("text", limit + after + "one line more\n", NOW).limited)
 
+    def test_opencode_waiting_on_a_rate_limit_says_so_in_its_warnings(self):
+        # OpenCode 1.18.33 with --print-logs --log-level WARN, against a 429 with retry-after
+        # 30; its stdout stays silent meanwhile.
+        line = ('timestamp=2026-12-02T01:19:38.900Z level=ERROR run=ea06c02e message="stream '
+                'error" providerID=standin modelID=standin session.id=ses_dcbaa1bd9ffe0gem88Iq '
+                'small=false agent=build mode=primary error.error="AI_APICallError: Rate limit '
+                'reached for standin on tokens per min (TPM). Please try again in 30s."\n')
+        p = StreamParser("opencode-jsonl", lambda: NOW)
+        p.feed('{"type":"step_start","sessionID":"ses_x","part":{"type":"step-start"}}\n' + line)
+        self.assertEqual(p.waiting(), (line.strip(), NOW + 30))
+
 
 class BoundedTest(unittest.TestCase):
     def test_a_line_past_line_max_is_dropped_not_held(self):
