@@ -51,9 +51,13 @@ PRESETS = {
     },
     "opencode": {
         # `run` rejects what would ask for approval, writes outside the cwd among them:
-        # --auto approves what is not denied.
-        "command": "opencode", "args": ["run", "--format", "json", "--auto", "{prompt}"],
-        "resumeArgs": ["run", "--format", "json", "--auto", "--session", "{sessionId}", "{prompt}"],
+        # --auto approves what is not denied. It waits out a rate limit saying nothing on
+        # stdout: its warnings on stderr tell the limit and when it lifts.
+        "command": "opencode",
+        "args": ["run", "--format", "json", "--auto", "--print-logs", "--log-level", "WARN",
+                 "{prompt}"],
+        "resumeArgs": ["run", "--format", "json", "--auto", "--print-logs", "--log-level", "WARN",
+                       "--session", "{sessionId}", "{prompt}"],
         "output": "opencode-jsonl",
         "description": "OpenCode, headless",
     },

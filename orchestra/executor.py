@@ -80,6 +80,9 @@ def prepare(layout, task, environ=os.environ):
         raise LaunchError(f"working directory {cwd} does not exist")
 
     env = dict(environ)
+    # OpenCode works in $PWD, not in the directory it was started in: the caller's PWD would
+    # send its tools to the project's main checkout instead of the task's worktree.
+    env["PWD"] = os.path.abspath(cwd)
     env.pop("CLAUDECODE", None)  # Claude Code refuses to start nested inside another session
     env.update(agent.env)
     env.update(ORCHESTRA_TASK_ID=task.id, ORCHESTRA_AGENT=task.agent, ORCHESTRA_ROOT=layout.root,

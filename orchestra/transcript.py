@@ -99,8 +99,10 @@ def _opencode(o, m):
         if state.get("output"):
             yield f"{m.out} {one_line(state['output'], m)}"
     elif kind == "step_finish" and part.get("reason") == "stop":
+        # Each step is one model call and counts only its own tokens: the run's are their sum.
         tokens = part.get("tokens") or {}
-        yield f"{m.ok} done: {tokens.get('input', '?')} tokens in, {tokens.get('output', '?')} out"
+        yield (f"{m.ok} done (last step: {tokens.get('input', '?')} tokens in, "
+               f"{tokens.get('output', '?')} out)")
     elif kind == "error":
         error = o.get("error") or {}
         message = (error.get("data") or {}).get("message") or error.get("name") or "error"

@@ -1,4 +1,5 @@
-"""executor._which: PATH look-ups remembered for a moment, never past the file's removal."""
+"""executor._which: PATH look-ups remembered for a moment, never past the file's removal;
+executor.prepare: the agent's environment names the directory it starts in."""
 
 import os
 import shutil
@@ -7,6 +8,8 @@ import unittest
 from unittest import mock
 
 from orchestra import executor
+from orchestra.paths import Layout
+from orchestra.task import Task
 
 
 class WhichTest(unittest.TestCase):
@@ -37,6 +40,16 @@ class WhichTest(unittest.TestCase):
         self.make(os.path.join(first, "agent-cli"))
         with mock.patch.object(executor, "WHICH_TTL", 0.0):
             self.assertEqual(executor._which("agent-cli", path), os.path.join(first, "agent-cli"))
+
+
+class PrepareTest(unittest.TestCase):
+    def test_pwd_is_the_agent_s_working_directory_not_the_caller_s(self):
+        root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(shutil.rmtree, root, True)
+        task = Task.new("task_1780000000000_abcdef", "demo", "p", 0)
+        _, cwd, env = executor.prepare(Layout(root), task, dict(os.environ, PWD="/elsewhere"))
+        self.assertEqual(env["PWD"], os.path.abspath(cwd))
+        self.assertTrue(os.path.samefile(cwd, root))
 
 
 if __name__ == "__main__":

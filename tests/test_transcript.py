@@ -44,6 +44,16 @@ class TranscriptTest(unittest.TestCase):
             self.assertIn(line, lines)
         self.assertTrue(text.isascii())
 
+    def test_opencode_s_last_step_is_not_told_as_the_run_s_totals(self):
+        text = rendered("opencode-jsonl", "real_success.log")
+        self.assertEqual(text.splitlines()[1:], [
+            "⚙ bash echo 'written by the agent in its worktree' > hello.txt",
+            "  ↳ (no output)",
+            "⚙ write /home/me/project/.orchestra/tasks/t1.done",
+            "  ↳ Wrote file successfully.",
+            "» Finished: wrote hello.txt",
+            "✔ done (last step: 100 tokens in, 7 out)"])
+
     def test_what_is_not_an_event_passes(self):
         m = Marks(True)
         for line in ("plain text", "{not json", "[1, 2]", '{"type": "unknown"}'):

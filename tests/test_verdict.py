@@ -89,6 +89,13 @@ EXPECTED = {
     "opencode-jsonl/limit": dict(failed=True, limited=True, reset_at=NOW + 30,
                                  session_id="ses_7c8d9e0f1a2bIjKlMnOp",
                                  message="Request throttled by the provider; retry after 30 seconds."),
+    # OpenCode 1.18.33, run against tests/opencode_api.py: three steps of 100 in, 7 out.
+    "opencode-jsonl/real_success": dict(session_id="ses_dcbac71fcffeMZmvvP1oZy5Oa3",
+                                        has_result=True, tokens_in=300, tokens_out=21,
+                                        cost_usd=0.0),
+    "opencode-jsonl/real_api_error": dict(failed=True, session_id="ses_dcbac3ef4ffeoE41SE1cMwGX01",
+                                          message="messages.0.content.0: the stand-in refuses "
+                                                  "this request"),
     "cursor-stream-json/success": dict(session_id="f0e1d2c3-b4a5-4968-8776-655443322110",
                                        has_result=True),
     "cursor-stream-json/error": dict(failed=True, has_result=True,
@@ -279,6 +286,17 @@ class TextTest(unittest.TestCase):
         self.assertTrue(parse("text", limit + after + "\n  \n" * 50, NOW).limited)  # blanks don't count
         self.assertFalse(parse("text", limit + after + "one line more\n", NOW).limited)
 
+    def test_opencode_waiting_on_a_rate_limit_says_so_in_its_warnings(self):
+        # OpenCode 1.18.33 with --print-logs --log-level WARN, against a 429 with retry-after
+        # 30; its stdout stays silent meanwhile.
+        line = ('timestamp=2026-12-02T01:19:38.900Z level=ERROR run=ea06c02e message="stream '
+                'error" providerID=standin modelID=standin session.id=ses_dcbaa1bd9ffe0gem88Iq '
+                'small=false agent=build mode=primary error.error="AI_APICallError: Rate limit '
+                'reached for standin on tokens per min (TPM). Please try again in 30s."\n')
+        p = StreamParser("opencode-jsonl", lambda: NOW)
+        p.feed('{"type":"step_start","sessionID":"ses_x","part":{"type":"step-start"}}\n' + line)
+        self.assertEqual(p.waiting(), (line.strip(), NOW + 30))
+
 
 class BoundedTest(unittest.TestCase):
     def test_a_line_past_line_max_is_dropped_not_held(self):
@@ -330,7 +348,8 @@ class JudgeTest(unittest.TestCase):
             got = judge(parse(fmt, fixture(name), NOW), 0, fmt)
             want = {"success": None, "error": "agent_error", "no_result": "no_result",
                     "limit": "limit", "limit_event_only": "limit", "limit_no_hint": "limit",
-                    "recovered": None, "clean": None}[case]
+                    "recovered": None, "clean": None, "real_success": None,
+                    "real_api_error": "agent_error"}[case]
             self.assertEqual(got and got[1], want, name)
 
 

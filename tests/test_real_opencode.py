@@ -1,0 +1,101 @@
+"""The real OpenCode CLI, run by its preset in a task's worktree, against a stand-in of an
+OpenAI-compatible Chat Completions API on 127.0.0.1 (tests/opencode_api.py). Skipped where the
+CLI is not installed: install it into the ignored .agent-clis/ folder
+(`npm install --prefix .agent-clis opencode-ai`).
+
+Its `@ai-sdk/openai-compatible` provider comes inside the CLI; what it fetches from npm on a
+first run in a fresh config folder (the plugin package's tree) is sent to a closed port on
+127.0.0.1 instead, which it shrugs off."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from tests import opencode_api
+from tests.helpers import ProjectCase, pid_alive
+from tests.test_real_agents import ASKED, installed
+
+
+@ASKED
+@unittest.skipUnless(shutil.which("git"), "needs git")
+@unittest.skipUnless(installed("opencode"), "OpenCode is not installed (see the docstring)")
+class OpenCodeInAWorktreeTest(ProjectCase):
+    def git(self, *args):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
+                               *args], cwd=self.root, capture_output=True, text=True,
+                              check=True).stdout
+
+    def setUp(self):
+        super().setUp()
+        self.git("init", "-q", "-b", "main")
+        with open(os.path.join(self.root, "README.md"), "w") as f:
+            f.write("a project\n")
+        self.git("add", "README.md")
+        self.git("commit", "-q", "-m", "init")
+        self.api = opencode_api.StandIn()
+        self.addCleanup(self.api.close)
+        home = tempfile.mkdtemp(prefix="orchestra-opencode-home-")
+        self.addCleanup(shutil.rmtree, home, True)
+        config = os.path.join(home, "opencode.json")
+        with open(config, "w") as f:
+            json.dump({"provider": {"standin": {
+                "npm": "@ai-sdk/openai-compatible", "name": "standin",
+                "options": {"baseURL": self.api.url, "apiKey": "{env:STANDIN_API_KEY}"},
+                "models": {"standin": {"name": "standin"}}}},
+                "model": "standin/standin", "autoupdate": False, "share": "disabled"}, f)
+        self.agent_env = self.env(
+            HOME=home, OPENCODE_CONFIG=config, STANDIN_API_KEY="sk-standin",
+            XDG_CONFIG_HOME=os.path.join(home, "config"), XDG_DATA_HOME=os.path.join(home, "data"),
+            XDG_CACHE_HOME=os.path.join(home, "cache"), XDG_STATE_HOME=os.path.join(home, "state"),
+            OPENCODE_DISABLE_MODELS_FETCH="1", OPENCODE_DISABLE_AUTOUPDATE="1",
+            npm_config_registry="http://127.0.0.1:9/",
+            PATH=os.pathsep.join((os.path.dirname(installed("opencode")), os.environ["PATH"])))
+        for name in ("OPENCODE_CONFIG_CONTENT", "OPENCODE_CONFIG_DIR", "OPENCODE_PERMISSION"):
+            self.agent_env.pop(name, None)
+
+    def run_task(self, *flags):
+        task_id = self.ok("start", "-q", "--worktree", *flags, env=self.agent_env).strip()
+        run = self.run_cli("run", "--wait", env=self.agent_env, timeout=120)
+        task = self.task(task_id)
+        with open(os.path.join(self.root, task["log_file"])) as f:
+            return run, task, f.read()
+
+    def test_the_preset_completes_in_a_fresh_project_s_worktree(self):
+        run, task, log = self.run_task("opencode", "write hello.txt")
+        self.assertEqual((run.returncode, task["status"]), (0, "completed"),
+                         run.stdout + run.stderr + log)
+        # Its bash tool ran in the worktree: the file is on the task's branch.
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
+        self.assertEqual(task["changes"][0], 1)
+        # Its write tool reached the .done outside the worktree (--auto).
+        with open(os.path.join(self.root, ".orchestra", "tasks", task["id"] + ".done")) as f:
+            self.assertEqual(f.read().strip(), opencode_api.SUMMARY)
+        # Three steps of the task's session; the title request makes no step.
+        usage = opencode_api.USAGE
+        self.assertEqual((task["tokens_in"], task["tokens_out"]),
+                         (usage["prompt_tokens"] * 3, usage["completion_tokens"] * 3), log)
+        self.assertTrue(task["session_id"].startswith("ses_"), task)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
+        self.assertIn("⚙ bash ", self.ok("logs", task["id"], env=self.agent_env))
+
+    def test_an_api_error_fails_with_the_agent_s_message(self):
+        run, task, log = self.run_task("opencode", "API_ERROR please")
+        self.assertEqual((run.returncode, task["status"]), (1, "failed"),
+                         run.stdout + run.stderr + log)
+        self.assertEqual((task["reason"], task["error"]), ("agent_error", opencode_api.API_ERROR),
+                         log)
+
+    def test_a_timeout_ends_what_its_bash_tool_started_in_a_session_of_its_own(self):
+        run, task, log = self.run_task("--timeout", "12", "opencode", "ESCAPE now")
+        self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"),
+                         run.stdout + run.stderr + log)
+        # The run's end committed the pid file the escaped process wrote.
+        pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
+        self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
+
+
+if __name__ == "__main__":
+    unittest.main()
