@@ -25,10 +25,10 @@ ASKED = unittest.skipUnless(os.environ.get("ORCHESTRA_REAL_AGENTS"),
                             "real agent CLIs run with ORCHESTRA_REAL_AGENTS=1 (.ci/real-agents)")
 
 
-@ASKED
-@unittest.skipUnless(shutil.which("git"), "needs git")
-@unittest.skipUnless(installed("claude"), "Claude Code is not installed (see the docstring)")
-class ClaudeInAWorktreeTest(ProjectCase):
+class RealAgentCase(ProjectCase):
+    """A project that is a git repository with one commit, and `home`, a HOME of its own for
+    the CLI (its config and state)."""
+
     def git(self, *args, cwd=None):
         return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
                                *args], cwd=cwd or self.root, capture_output=True, text=True,
@@ -41,10 +41,19 @@ class ClaudeInAWorktreeTest(ProjectCase):
             f.write("a project\n")
         self.git("add", "README.md")
         self.git("commit", "-q", "-m", "init")
+        self.home = tempfile.mkdtemp(prefix="orchestra-agent-home-")
+        self.addCleanup(shutil.rmtree, self.home, True)
+
+
+@ASKED
+@unittest.skipUnless(shutil.which("git"), "needs git")
+@unittest.skipUnless(installed("claude"), "Claude Code is not installed (see the docstring)")
+class ClaudeInAWorktreeTest(RealAgentCase):
+    def setUp(self):
+        super().setUp()
         self.api = anthropic_api.StandIn()
         self.addCleanup(self.api.close)
-        home = tempfile.mkdtemp(prefix="orchestra-claude-home-")
-        self.addCleanup(shutil.rmtree, home, True)
+        home = self.home
         self.agent_env = self.env(
             ANTHROPIC_BASE_URL=self.api.url, ANTHROPIC_API_KEY="sk-standin", HOME=home,
             IS_SANDBOX="1",  # as root, bypassPermissions is refused without it
@@ -109,7 +118,7 @@ class ClaudeInAWorktreeTest(ProjectCase):
 @unittest.skipUnless(shutil.which("git"), "needs git")
 @unittest.skipUnless(os.access(AIDER, os.X_OK), f"Aider is not installed at {AIDER}")
 class AiderInAWorktreeTest(ProjectCase):
-    git = ClaudeInAWorktreeTest.git
+    git = RealAgentCase.git
 
     def setUp(self):
         super().setUp()

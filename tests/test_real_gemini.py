@@ -5,13 +5,10 @@ it into the ignored .agent-clis/ folder (`npm install --prefix .agent-clis @goog
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 import unittest
 
 from tests import gemini_api
-from tests.helpers import ProjectCase
-from tests.test_real_agents import ASKED, installed
+from tests.test_real_agents import ASKED, RealAgentCase, installed
 
 # Pointed at a base URL it needs the API-key auth named; the rest keeps it off the network.
 SETTINGS = {"security": {"auth": {"selectedType": "gemini-api-key"}},
@@ -22,21 +19,10 @@ SETTINGS = {"security": {"auth": {"selectedType": "gemini-api-key"}},
 @ASKED
 @unittest.skipUnless(shutil.which("git"), "needs git")
 @unittest.skipUnless(installed("gemini"), "Gemini CLI is not installed (see the docstring)")
-class GeminiInAWorktreeTest(ProjectCase):
-    def git(self, *args):
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
-                               *args], cwd=self.root, capture_output=True, text=True,
-                              check=True).stdout
-
+class GeminiInAWorktreeTest(RealAgentCase):
     def setUp(self):
         super().setUp()
-        self.git("init", "-q", "-b", "main")
-        with open(os.path.join(self.root, "README.md"), "w") as f:
-            f.write("a project\n")
-        self.git("add", "README.md")
-        self.git("commit", "-q", "-m", "init")
-        home = tempfile.mkdtemp(prefix="orchestra-gemini-home-")
-        self.addCleanup(shutil.rmtree, home, True)
+        home = self.home
         os.mkdir(os.path.join(home, ".gemini"))
         with open(os.path.join(home, ".gemini", "settings.json"), "w") as f:
             json.dump(SETTINGS, f)

@@ -10,35 +10,22 @@ first run in a fresh config folder (the plugin package's tree) is sent to a clos
 import json
 import os
 import shutil
-import subprocess
-import tempfile
 import unittest
 
 from tests import opencode_api
-from tests.helpers import ProjectCase, pid_alive
-from tests.test_real_agents import ASKED, installed
+from tests.helpers import pid_alive, wait_until
+from tests.test_real_agents import ASKED, RealAgentCase, installed
 
 
 @ASKED
 @unittest.skipUnless(shutil.which("git"), "needs git")
 @unittest.skipUnless(installed("opencode"), "OpenCode is not installed (see the docstring)")
-class OpenCodeInAWorktreeTest(ProjectCase):
-    def git(self, *args):
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com",
-                               *args], cwd=self.root, capture_output=True, text=True,
-                              check=True).stdout
-
+class OpenCodeInAWorktreeTest(RealAgentCase):
     def setUp(self):
         super().setUp()
-        self.git("init", "-q", "-b", "main")
-        with open(os.path.join(self.root, "README.md"), "w") as f:
-            f.write("a project\n")
-        self.git("add", "README.md")
-        self.git("commit", "-q", "-m", "init")
         self.api = opencode_api.StandIn()
         self.addCleanup(self.api.close)
-        home = tempfile.mkdtemp(prefix="orchestra-opencode-home-")
-        self.addCleanup(shutil.rmtree, home, True)
+        home = self.home
         config = os.path.join(home, "opencode.json")
         with open(config, "w") as f:
             json.dump({"provider": {"standin": {
@@ -89,9 +76,17 @@ class OpenCodeInAWorktreeTest(ProjectCase):
                          log)
 
     def test_a_timeout_ends_what_its_bash_tool_started_in_a_session_of_its_own(self):
-        run, task, log = self.run_task("--timeout", "12", "opencode", "ESCAPE now")
-        self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"),
-                         run.stdout + run.stderr + log)
+        # The timeout is set once its tool has started the process (OpenCode's start-up takes
+        # from 7 s to far more on a busy machine): it is due at once, counted from the start.
+        task_id = self.ok("start", "-q", "--worktree", "opencode", "ESCAPE now",
+                          env=self.agent_env).strip()
+        self.ok("run", env=self.agent_env)
+        pid_file = os.path.join(self.root, ".orchestra", "worktrees", task_id, "escaped.pid")
+        wait_until(lambda: os.path.exists(pid_file), 90, message="the escaped process")
+        self.ok("timeout", task_id, "1", env=self.agent_env)
+        wait_until(lambda: self.task(task_id)["status"] != "running", 30, message="the timeout")
+        task = self.task(task_id)
+        self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"), task)
         # The run's end committed the pid file the escaped process wrote.
         pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
         self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
