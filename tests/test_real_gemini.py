@@ -8,6 +8,7 @@ import shutil
 import unittest
 
 from tests import gemini_api
+from tests.helpers import pid_alive, wait_until
 from tests.test_real_agents import ASKED, RealAgentCase, installed
 
 # Pointed at a base URL it needs the API-key auth named; the rest keeps it off the network.
@@ -67,6 +68,24 @@ class GeminiInAWorktreeTest(RealAgentCase):
                          run.stdout + run.stderr + log)
         self.assertEqual((task["reason"], task["error"]), ("agent_error", gemini_api.ERROR_MESSAGE),
                          log)
+
+    def test_a_timeout_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
+        api = gemini_api.StandIn(command="setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' "
+                                         "> /dev/null 2>&1 & sleep 120")
+        self.addCleanup(api.close)
+        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
+        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
+                          env=env).strip()
+        self.ok("run", env=env)
+        pid_file = os.path.join(self.root, ".orchestra", "worktrees", task_id, "escaped.pid")
+        wait_until(lambda: os.path.exists(pid_file) and os.path.getsize(pid_file), 90,
+                   message="the escaped process")
+        self.ok("timeout", task_id, "1", env=env)  # due at once, counted from its start
+        wait_until(lambda: self.task(task_id)["status"] != "running", 30, message="the timeout")
+        task = self.task(task_id)
+        self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"), task)
+        pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
+        self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
 
 
 if __name__ == "__main__":
