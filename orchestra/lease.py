@@ -48,6 +48,30 @@ def write_info(layout, info):
     write_atomic(layout.supervisor_info, json.dumps(info) + "\n")
 
 
+def remove_info(layout):
+    try:
+        os.unlink(layout.supervisor_info)
+    except OSError:
+        pass
+
+
+def read_control(layout, seen):
+    """(mtime, supervisor.json's object) when the file changed since mtime `seen`, else
+    (seen or the mtime, None): the supervisor's cheap look, every tick, for what other
+    commands ask of it."""
+    try:
+        mtime = os.stat(layout.supervisor_info).st_mtime_ns
+    except OSError:
+        return seen, None
+    if mtime == seen:
+        return seen, None
+    try:
+        info = read_json(layout.supervisor_info)
+    except (OSError, ValueError):
+        info = None  # read again only once it changes
+    return mtime, info if isinstance(info, dict) else None
+
+
 def update_info(layout, **changes):
     """Ask the live supervisor for changes (parallel=N, daemon=True, stop=True): it re-reads
     supervisor.json on every tick. Returns the new info, or None if none runs."""

@@ -9,7 +9,8 @@ import sys
 import threading
 import time
 
-from orchestra import agents, debug, hooks, launcher, lease, process, scheduler
+from orchestra import (agents, debug, hooks, launcher, lease, merge, process, scheduler,
+                       settings)
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
 from orchestra.follow import Followers
@@ -19,7 +20,6 @@ from orchestra.runclock import RunClock
 from orchestra.reconcile import LIMIT_GRACE, Facts, decide
 from orchestra.settle import (apply, fail_doomed, mark, orphan_facts, retry_backoff,
                              sentinel_facts, timed_out_on_limit)
-from orchestra.files import read_json
 from orchestra.store import Store
 from orchestra.task import Status
 
@@ -105,7 +105,7 @@ class Supervisor:
             self.hooks.close()
             self.followers.close()
             if self.lock.held and not self.displaced:
-                self._remove_info()
+                lease.remove_info(self.layout)
 
     def _snapshot(self, now):
         """The tasks as of this tick. When the tick was woken by exits of our own children
@@ -198,29 +198,21 @@ class Supervisor:
         _say(f"tick failed ({self._errors} in a row), retrying in {delay:g}s{detail}")
         time.sleep(delay)
 
-    def _remove_info(self):
-        try:
-            os.unlink(self.layout.supervisor_info)
-        except OSError:
-            pass
-
     def _write_info(self):
         lease.write_info(self.layout, {"pid": os.getpid(), "parallel": self.parallel,
                                        "daemon": self.daemon, "started_at": iso(self.clock())})
 
     def _read_control(self):
         """Changes other commands asked for through supervisor.json."""
+        self._info_mtime, info = lease.read_control(self.layout, self._info_mtime)
+        if info is None:
+            return
         try:
-            mtime = os.stat(self.layout.supervisor_info).st_mtime_ns
-            if mtime == self._info_mtime:
-                return
-            self._info_mtime = mtime
-            info = read_json(self.layout.supervisor_info)
             self.parallel = max(1, int(info.get("parallel", self.parallel)))
             self.daemon = bool(info.get("daemon", self.daemon))
             self.stop_requested = bool(info.get("stop", False))
-        except (OSError, ValueError, TypeError, AttributeError, OverflowError):
-            pass
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            pass  # a hand-edited value: the ones in force stay
 
     def _settle(self, snap, now):
         # Exits stay in self.exited until recorded: a tick that fails half-way (a full disk)
@@ -275,7 +267,9 @@ class Supervisor:
             facts.timed_out = facts.timed_out or owed.record == "timeout"
             if owed.record == "limit" and not facts.limited:
                 facts.limited, facts.reset_at = True, owed.reset_at
-        grace = self._limit_grace() if facts.limit is not None else LIMIT_GRACE
+        # The setting is read only while a run waits on a limit: most ticks have none.
+        grace = (float(settings.load(self.layout).limit_grace) if facts.limit is not None
+                 else LIMIT_GRACE)
         decision = decide(task, facts, now, limit_grace=grace)
         if task.id not in self.procs:
             decision = timed_out_on_limit(self.layout, task, facts, decision, now)
@@ -293,7 +287,9 @@ class Supervisor:
             if after is not None:
                 process.release_run(task.run_id())
                 self.notify(task, after)
-                self._merge_auto(after)
+                why = merge.auto(self.store, after)  # merge = auto; None for all others
+                if why:
+                    _say(f"{task.id} waits for review: {why}")
         if after is None:
             self._stale = True  # someone else settled it (a cancel, a `status`)
         exited.pop(task.id, None)
@@ -304,21 +300,6 @@ class Supervisor:
             snap.tasks[task.id] = after
             if after.state is not Status.RUNNING:
                 self.runclock.settled(after, now)
-
-    def _limit_grace(self):
-        """The `limit_grace` setting, read only while some run waits on a limit."""
-        from orchestra import settings
-        return float(settings.load(self.layout).limit_grace)
-
-    def _merge_auto(self, task):
-        """merge = auto: merge a task that has just completed, or say in the log why it waits
-        for review (`orchestra merge` says it again)."""
-        if task.isolation is None or task.state is not Status.COMPLETED:
-            return
-        from orchestra import merge
-        why = merge.auto(self.store, task)
-        if why:
-            _say(f"{task.id} waits for review: {why}")
 
     def _report(self, tid, error):
         """Say once what keeps a task from being settled (not on every tick it lasts)."""
@@ -431,7 +412,7 @@ class Supervisor:
             self._snap = self.store.scan()
             if not scheduler.drained(self._snap.tasks.values()):
                 return False
-            self._remove_info()
+            lease.remove_info(self.layout)
             self.lock.release()
         return True
 
