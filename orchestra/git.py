@@ -20,9 +20,8 @@ _FALLBACK_IDENTITY = ("-c", "user.name=orchestra", "-c", "user.email=orchestra@l
 class GitError(OrchestraError):
     """git failed, or is missing: the message says what was being done and git's words."""
 
-    def __init__(self, message, code=FAILED, stderr=""):
+    def __init__(self, message, code=FAILED):
         super().__init__(message, code)
-        self.stderr = stderr
 
 
 def _env():
@@ -46,8 +45,7 @@ def run(cwd, *argv, what=None, check=True, input=None):
     except OSError as e:
         raise GitError(f"cannot run git: {e.strerror or e}") from None
     if check and done.returncode != 0:
-        raise GitError(f"{what or 'git ' + ' '.join(argv[:2])} failed: {last_line(done)}",
-                       stderr=done.stderr)
+        raise GitError(f"{what or 'git ' + ' '.join(argv[:2])} failed: {last_line(done)}")
     return done
 
 
@@ -64,8 +62,7 @@ def display(cwd, *argv, to_terminal):
         raise GitError(f"cannot run git: {e.strerror or e}") from None
     if done.returncode != 0:
         said = (done.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {argv[0]} failed" + (f": {said[-1]}" if said else ""),
-                       stderr="\n".join(said))
+        raise GitError(f"git {argv[0]} failed" + (f": {said[-1]}" if said else ""))
     return done.stdout
 
 
@@ -164,8 +161,7 @@ def commit_all(cwd, message):
     if done.returncode != 0 and "identity" in (done.stderr + done.stdout).lower():
         done = run(cwd, *(_FALLBACK_IDENTITY + args), input=message, check=False)
     if done.returncode != 0:
-        raise GitError(f"git commit of the task's work failed: {last_line(done)}",
-                       stderr=done.stderr)
+        raise GitError(f"git commit of the task's work failed: {last_line(done)}")
     return out(cwd, "rev-parse", "HEAD")
 
 
@@ -198,7 +194,7 @@ def merge_tree(cwd, ours, theirs):
         return lines[0].strip(), []
     if done.returncode == 1 and lines:
         return None, [x for x in lines[1:] if x.strip()]
-    raise GitError(f"git merge-tree failed: {last_line(done)}", stderr=done.stderr)
+    raise GitError(f"git merge-tree failed: {last_line(done)}")
 
 
 def changed_paths(cwd, a, b):

@@ -4,11 +4,11 @@ code alone ("exited with code 55: ... not running in a trusted directory"). Pure
 import re
 
 from orchestra.formats import json_error
+from orchestra.table import excerpt
 from orchestra.verdict import HEADER, JSON_STARTS
 
 WORDS_MAX = 300  # the most of an agent's last line that goes into a task's error
 _ESCAPES = re.compile(r"\x1b(?:\[[0-9;:?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|.)?")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -28,6 +28,5 @@ def last_words(text):
             line = json_error(line)
             if not line:
                 continue
-        line = _CONTROLS.sub("?", " ".join(line.split()))
-        return line if len(line) <= WORDS_MAX else line[:WORDS_MAX - 1] + "…"
+        return excerpt(line, WORDS_MAX)
     return None

@@ -40,10 +40,7 @@ def launch(store, task, now, ready_at):
         if current.branch != task.branch:
             return None  # placed again meanwhile (by another launch): that one runs it
         store.clear_sentinels(task.id)
-        try:
-            offset.append(os.path.getsize(layout.log_file(task.id)))
-        except OSError:
-            offset.append(0)
+        offset.append(_log_size(layout, task))
         try:
             proc = executor.launch(layout, current, int(current.attempt or 0) + 1, now, setup)
         except executor.ConfigError as e:
@@ -143,8 +140,15 @@ def verify(store, task, verdict, now, backoff):
     if done is None or done[1] is done[0]:
         return None
     proc = started[0][0] if started else None
-    offset = os.path.getsize(layout.log_file(task.id)) if proc else 0
-    return Started(done[0], done[1], proc, offset)
+    return Started(done[0], done[1], proc, _log_size(layout, task) if proc else 0)
+
+
+def _log_size(layout, task):
+    """Where the next run's output begins in the task's log (0 when it cannot be told)."""
+    try:
+        return os.path.getsize(layout.log_file(task.id))
+    except OSError:
+        return 0
 
 
 def _record_or_kill(store, task, change, started, **options):

@@ -398,21 +398,32 @@ class Store:
 
 def _noted(before, after):
     """Whether a change is an event: of status, of reason (a task held pending for its
-    config), a merge, a branch given up (discarded, or deleted once merged)."""
+    config), or one of _git_event's."""
     return (before.status != after.status or before.reason != after.reason
-            or before.merged != after.merged or (before.branch and not after.branch))
+            or _git_event(before, after) is not None)
+
+
+def _git_event(before, after):
+    """"merged" or "branch_deleted" (discarded, or deleted once merged) when the change is
+    one of those, else None."""
+    if after.merged and (before is None or before.merged != after.merged):
+        return "merged"
+    if before is not None and before.branch and not after.branch:
+        return "branch_deleted"
+    return None
 
 
 def _git_fields(before, after):
     """What an event adds for an isolated task: its branch, and for an event that is no
-    change of status, what it is: "merged" (with `merged_into`), or "branch_deleted"."""
+    change of status, what it is (_git_event), a merge with `merged_into`."""
     if after.isolation is None:
         return {}
     out = {"branch": after.branch or (before.branch if before is not None else None)}
-    if after.merged and (before is None or before.merged != after.merged):
-        out.update(event="merged", merged_into=after.merged_into)
-    elif before is not None and before.branch and not after.branch:
-        out["event"] = "branch_deleted"
+    event = _git_event(before, after)
+    if event is not None:
+        out["event"] = event
+        if event == "merged":
+            out["merged_into"] = after.merged_into
     return out
 
 

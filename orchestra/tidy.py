@@ -49,7 +49,7 @@ def tidy(store, task, for_what="removed"):
     from orchestra import git, worktree
     layout, root = store.layout, store.layout.root
     path = worktree.directory(layout, task)
-    shown = os.path.relpath(path, root).replace(os.sep, "/")
+    shown = task.worktree or worktree.relative_path(task)
     try:
         removed, _ = worktree.retire(layout, task)  # commits what it can first
         present = os.path.exists(os.path.join(path, ".git"))

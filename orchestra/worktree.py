@@ -33,11 +33,10 @@ class Isolation:
 
 
 class Conflict(OrchestraError):
-    """Branches that do not merge; `paths` are the conflicted files."""
+    """Branches that do not merge."""
 
-    def __init__(self, message, paths):
+    def __init__(self, message):
         super().__init__(message, 1)
-        self.paths = paths
 
 
 AUTO = "auto"
@@ -167,7 +166,7 @@ def _merge_in(path, commit, task):
                            f"{git.last_line(done)}")
     raise Conflict(f"the branches of the tasks it depends on conflict in {', '.join(paths)}: "
                    "merge them by hand (`orchestra merge` each, git for the conflict), then "
-                   "queue this task again with --base set to the result", paths)
+                   "queue this task again with --base set to the result")
 
 
 def _copy(source_root, target_root, patterns):
@@ -274,15 +273,13 @@ def forget_removed(root):
 
 
 def discard(layout, task):
-    """Delete the task's worktree and branch whatever is on them; what was deleted."""
-    path, root, gone = directory(layout, task), layout.root, []
+    """Delete the task's worktree and branch whatever is on them (discard.losses says what
+    that deletes)."""
+    path, root = directory(layout, task), layout.root
     if os.path.exists(path):
         git.run(root, "worktree", "remove", "--force", "--force", path, check=False)
         if os.path.exists(path):
             shutil.rmtree(path, ignore_errors=True)
-        gone.append(f"worktree {task.worktree or relative_path(task)}")
     forget_removed(root)
     if task.branch and git.branch_exists(root, task.branch):
         git.run(root, "branch", "-D", task.branch, what="git branch -D")
-        gone.append(f"branch {task.branch}")
-    return gone

@@ -17,8 +17,8 @@ def main(argv):
     if code != 0:
         record = {"error": f"worktree setup `{command}` failed with exit code {code}; its output "
                   "is in the log", "orchestra": "setup"}
-        with open(error_file, "w", encoding="utf-8") as f:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        from orchestra.files import write_atomic  # a kill mid-write leaves no torn record
+        write_atomic(error_file, json.dumps(record, ensure_ascii=False) + "\n")
         return code
     if os.name == "nt":  # no exec there: the agent runs as a child, in the same job object
         return subprocess.call(rest)

@@ -4,7 +4,7 @@ import os
 
 from orchestra import archive, git, worktree
 from orchestra.commands import args
-from orchestra.errors import FAILED, OK, USAGE, OrchestraError
+from orchestra.errors import FAILED, OK, USAGE
 from orchestra.store import Store
 from orchestra.task import FINAL, WORKTREE
 from orchestra.transitions import unplaced
@@ -40,7 +40,7 @@ def run(layout, console, ids):
 def losses(layout, task):
     """What deleting the task's branch and worktree deletes, as phrases: the branch with the
     commits its base branch lacks, the worktree with its uncommitted files."""
-    root, out = layout.root, []
+    out = []
     n = worktree.own_commits(layout, task)
     if n is not None:
         out.append(f"branch {task.branch} ({_count(n, 'commit')} not in "
@@ -48,7 +48,7 @@ def losses(layout, task):
     path = worktree.directory(layout, task)
     if os.path.exists(path):
         left = git.dirty(path) if os.path.exists(os.path.join(path, ".git")) else []
-        shown = os.path.relpath(path, root).replace(os.sep, "/")
+        shown = task.worktree or worktree.relative_path(task)
         out.append(f"worktree {shown} ({_count(len(left), 'uncommitted file')})")
     return out
 

@@ -6,6 +6,7 @@ from orchestra import merge as merging
 from orchestra.commands import args
 from orchestra.errors import OK, USAGE, OrchestraError
 from orchestra.store import Store, check_id
+from orchestra.table import changes_text
 from orchestra.task import WORKTREE, Status
 
 _DONE = {"merge": "merged", "squash": "squash-merged", "rebase": "rebased and merged"}
@@ -58,10 +59,9 @@ def _waiting(layout, store, console):
 def _line(console, task, result, how):
     if result.already:
         return f"{task.id} ({task.branch}) is already merged into {result.into}"
-    files, added, removed = result.changes
-    minus = "−" if console.style.unicode else "-"
+    files = result.changes[0]
     return (f"{_DONE[how]} {task.id} ({task.branch}) into {result.into}: "
-            f"{files} file{'s' if files != 1 else ''}, +{added} {minus}{removed}")
+            f"{files} file{'s' if files != 1 else ''}, {changes_text(result.changes, console.style)}")
 
 
 def register(sub):
