@@ -27,6 +27,10 @@ class Console:
     def out(self, text):
         self._emit(self.stdout, text + "\n")
 
+    def write(self, text):
+        """Text as it is: a line redrawn in place (`run --wait`'s live lines)."""
+        self._emit(self.stdout, text)
+
     def out_bytes(self, data):
         self.stdout.flush()
         self._emit(self.stdout.buffer, data)

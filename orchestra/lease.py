@@ -7,6 +7,9 @@ import os
 from orchestra.lock import FileLock
 from orchestra.files import read_json, write_atomic
 
+# A supervisor's start-up (an interpreter, its imports, the lock) well within this.
+START_WAIT = 10.0
+
 
 def lock_for(layout):
     return FileLock(layout.supervisor_lock)
@@ -85,8 +88,12 @@ def update_info(layout, **changes):
 
 
 def spawn_background(layout, parallel, daemon=False):
-    """Start a detached supervisor process (`orchestra supervise`); returns its pid."""
+    """Start a detached supervisor process (`orchestra supervise`) and wait until a supervisor
+    holds the root, so that a `status` or `wait` right after sees it. Returns (pid, info):
+    info is the live supervisor's (ours, or one that won the race), None if ours exited or
+    did not come up in time."""
     import sys
+    import time
     from orchestra import executor, process
     argv = [sys.executable, "-m", "orchestra", "--root", layout.root, "supervise",
             "--parallel", str(parallel)] + (["--daemon"] if daemon else [])
@@ -94,4 +101,19 @@ def spawn_background(layout, parallel, daemon=False):
     os.makedirs(layout.state, exist_ok=True)
     proc = process.spawn(argv, cwd=layout.root, env=env, log_path=layout.supervisor_log,
                          exit_path=None, detach_only=True)
-    return proc.pid
+    deadline = time.monotonic() + START_WAIT
+    while True:
+        info = read_info(layout)
+        if info is not None or proc.poll() is not None or time.monotonic() >= deadline:
+            return proc.pid, info or read_info(layout)
+        time.sleep(0.01)
+
+
+def next_step(layout, it="it"):
+    """Who starts what was just queued: said after `start`, `retry` and `resume`."""
+    if os.path.exists(layout.paused):
+        return f"the queue is paused: `orchestra resume` lets the supervisor start {it}"
+    info = read_info(layout)
+    if info is None:
+        return f"`orchestra run` starts {it}"
+    return f"the running {'daemon' if info.get('daemon') else 'supervisor'} starts {it}"

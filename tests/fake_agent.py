@@ -15,6 +15,7 @@
                  directory; exit with its status if it fails
   spew=MB        print MB megabytes of 80-byte plain-text lines as fast as it can
   limit=S        print a rate limit (HTTP 429) line whose retry hint is S seconds, on stderr
+  plan=D/N       write a plan checklist of N items, the first D of them ticked
 """
 
 import json
@@ -55,6 +56,10 @@ def main(steps):
             with open(value + ".tmp", "w") as f:
                 f.write("\n".join(str(p) for p in [os.getpid()] + [c.pid for c in children]) + "\n")
             os.replace(value + ".tmp", value)
+        elif name == "plan":
+            ticked, total = (int(n) for n in value.split("/"))
+            with open(env["ORCHESTRA_PLAN_FILE"], "w") as f:
+                f.writelines(f"- [{'x' if i < ticked else ' '}] step {i + 1}\n" for i in range(total))
         elif name == "argv":
             with open(value, "w") as f:
                 json.dump(sys.argv[1:], f)

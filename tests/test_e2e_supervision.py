@@ -137,12 +137,15 @@ class BackgroundSupervisorTest(E2ECase):
         m = re.search(r"in the background \(pid (\d+), parallel 1\)", r.stdout)
         self.assertIsNotNone(m, r.stdout)
         pid = int(m.group(1))
-        self.assertEqual(wait_until(self.supervisor_pid, 5, message="supervisor.json"), pid)
-        self.assertTrue(pid_alive(pid))
-
-        # While it runs, `status` names it.
-        wait_until(lambda: self.task(a)["status"] == "running", 5, message="first task running")
+        # `run` returned once the supervisor was up: the very next command sees it.
         self.assertIn(f"supervisor pid {pid}, parallel 1", self.ok("status"))
+        self.assertEqual(self.supervisor_pid(), pid)
+        self.assertTrue(pid_alive(pid))
+        c = self.run_cli("start", "fake", "echo=third done")
+        self.assertIn("; the running supervisor starts it", c.stdout)
+        c = re.search(r"queued (\S+)", c.stdout).group(1)
+        w = self.run_cli("wait", c, timeout=30)
+        self.assertEqual((w.returncode, w.stderr), (0, ""))
 
         # It runs both to completion by itself (the task files, not a `status`, say so)...
         ta = self.wait_disk_status(a, "completed")
@@ -160,7 +163,7 @@ class BackgroundSupervisorTest(E2ECase):
                       self.read_text(self.path(".orchestra", "supervisor.log")))
         out = self.ok("status")
         self.assertNotIn("supervisor pid", out)
-        self.assertIn("2 tasks: 2 completed", out)
+        self.assertIn("3 tasks: 3 completed", out)
 
     def test_task_queued_while_supervisor_runs_is_picked_up(self):
         long = self.start("sleep=30")

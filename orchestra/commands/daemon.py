@@ -27,19 +27,14 @@ def start(layout, console, parallel=None):
         return OK
     from orchestra import settings
     parallel = parallel or settings.load(layout).parallel
-    pid = lease.spawn_background(layout, parallel, daemon=True)
-    # Another `daemon start` (or a `run`) at the same moment may win the lock: any live
-    # supervisor will do, made a daemon if it is not one.
-    def up():
-        info = lease.read_info(layout)
-        if info is not None and not info.get("daemon"):
-            lease.update_info(layout, daemon=True)
-        return info is not None
-
-    if not _wait_for(up, 5.0):
+    pid, running = lease.spawn_background(layout, parallel, daemon=True)
+    if running is None:
         console.warn(f"the daemon (pid {pid}) did not come up; see {layout.supervisor_log}")
         return FAILED
-    running = lease.read_info(layout) or {}
+    # Another `daemon start` (or a `run`) at the same moment may have won the lock: any live
+    # supervisor will do, made a daemon if it is not one.
+    if not running.get("daemon"):
+        lease.update_info(layout, daemon=True)
     if running.get("pid") != pid:
         console.out(f"the daemon is already running (pid {running.get('pid')})")
         return OK

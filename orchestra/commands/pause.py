@@ -26,8 +26,7 @@ def resume(layout, console):
     except FileNotFoundError:
         console.out("the queue is not paused")
         return 0
-    hint = "" if lease.read_info(layout) else "; `orchestra run` starts the pending tasks"
-    console.out(f"resumed{hint}")
+    console.out("resumed; " + lease.next_step(layout, "the pending tasks"))
     return 0
 
 

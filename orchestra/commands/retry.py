@@ -35,8 +35,8 @@ def run(layout, console, task_id):
 
         for t in [task] + reopened:
             store.transition(t.id, requeue, expect=(Status.FAILED, Status.CANCELLED))
-    hint = "" if lease.read_info(layout) else "; `orchestra run` starts it"
-    console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}){hint}")
+    console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}); "
+                + lease.next_step(layout))
     if reopened:
         console.out(f"re-opened {len(reopened)} task{'s' if len(reopened) != 1 else ''} that "
                     f"depend on it: " + ", ".join(t.id for t in reopened))

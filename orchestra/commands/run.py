@@ -1,8 +1,10 @@
 """`run`: supervise pending tasks, in the background (default) or the foreground (--wait)."""
 
+import contextlib
 import time
 
 from orchestra import lease, process, settings, supervisor, table
+from orchestra.liveline import LiveLines
 from orchestra.errors import FAILED, OK, STDOUT_CLOSED, Interrupted, interruption
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
@@ -37,7 +39,14 @@ def run(layout, console, parallel=None, wait=False):
     if not active:
         console.out("nothing to run: no pending tasks (`orchestra start AGENT PROMPT` queues one)")
         return OK
-    pid = lease.spawn_background(layout, parallel)
+    pid, info = lease.spawn_background(layout, parallel)
+    if info is None:
+        console.warn(f"the background supervisor (pid {pid}) did not come up; see "
+                     f"{layout.supervisor_log}")
+        return FAILED
+    if info.get("pid") != pid:
+        console.out(f"a supervisor started meanwhile (pid {info.get('pid')}) runs the tasks")
+        return OK
     what = f"{pending} pending task{'s' if pending != 1 else ''}"
     if len(active) > pending:
         what += f" and {len(active) - pending} left running by an earlier supervisor"
@@ -50,18 +59,23 @@ def _foreground(layout, console, parallel, watched):
     """Supervise here until drained. A hang-up (the terminal or ssh connection closed), a
     SIGTERM or a closed stdout (`run --wait | head -1`) leaves as Ctrl-C does: the queue
     goes on under a background supervisor."""
+    live = LiveLines(console, layout) if console.is_tty else None
+    say = live.say if live else console.out
+
     def notify(before, after):
         try:
-            console.out(table.progress(before, after, time.time(), console.style))
+            say(table.progress(before, after, time.time(), console.style))
         except BrokenPipeError:
             # Raised past the supervisor's handler of failed ticks, which would retry it.
             raise Interrupted("standard output was closed", STDOUT_CLOSED) from None
 
-    with process.StopSignals():
-        return _supervise_or_follow(layout, console, parallel, watched, notify)
+    with process.StopSignals(), live or contextlib.nullcontext():
+        return _supervise_or_follow(layout, console, parallel, watched, notify,
+                                    quiet=live.close if live else lambda: None)
 
 
-def _supervise_or_follow(layout, console, parallel, watched, notify):
+def _supervise_or_follow(layout, console, parallel, watched, notify, quiet):
+    """`quiet` takes the live lines off the screen before anything final is printed."""
     lock = lease.lock_for(layout)
     store = Store(layout)
     seen = {}
@@ -73,6 +87,7 @@ def _supervise_or_follow(layout, console, parallel, watched, notify):
             try:
                 sup.run()
             except KeyboardInterrupt as e:
+                quiet()
                 return _hand_over(layout, console, lock, parallel, e)
             finally:
                 if lock.held:
@@ -93,9 +108,11 @@ def _supervise_or_follow(layout, console, parallel, watched, notify):
                 break
             time.sleep(WATCH_POLL)
         except KeyboardInterrupt as e:
+            quiet()
             why, code = interruption(e)
             console.warn(f"{why}; the other supervisor goes on running the tasks")
             return code
+    quiet()
     snap = store.scan()
     mine = [snap.tasks[t] for t in ran if t in snap.tasks]
     if not mine and not watched:
@@ -113,7 +130,8 @@ def _hand_over(layout, console, lock, parallel, interrupt):
     snap = Store(layout).scan()
     left = [t for t in snap.tasks.values() if t.state in ACTIVE]
     if left:
-        pid = lease.spawn_background(layout, parallel)
+        pid, info = lease.spawn_background(layout, parallel)
+        pid = info.get("pid") if info else pid
         console.warn(f"{why}: {len(left)} task(s) go on under a background supervisor "
                      f"(pid {pid}); `orchestra cancel --all` stops them")
     else:

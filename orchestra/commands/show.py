@@ -3,7 +3,7 @@
 import os
 import time
 
-from orchestra import archive, table
+from orchestra import activity, archive, table
 from orchestra.clock import human, parse_iso
 from orchestra.commands import args, refresh
 from orchestra.errors import OrchestraError
@@ -57,6 +57,13 @@ def _lines(layout, task, archived, now, style):
     for label, path_of in (("log", Layout.log_file), ("plan", Layout.plan_file)):
         path = archive.where(layout, task.id, archived, path_of)
         lines.append(_field(label, _file(layout, path)))
+        if label == "plan" and os.path.exists(path):
+            done = activity.read_plan(path)
+            lines.append(_field("progress", f"{done[0]} of {done[1]} plan items ticked"
+                                if done else "no checklist in the plan"))
+    if task.state is Status.RUNNING:
+        said = activity.read_latest(layout.log_file(task.id), task.output)
+        lines.append(_field("latest", said or "nothing said yet"))
     for key, value in blocks:
         lines.append(f"{key}:")
         lines.extend("  " + table.printable(line) for line in value.splitlines())

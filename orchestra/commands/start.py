@@ -2,7 +2,7 @@ import os
 import sys
 import time
 
-from orchestra import agents, batch
+from orchestra import agents, batch, lease
 from orchestra.errors import OrchestraError
 from orchestra.store import Store
 from orchestra.task import Task, new_id, valid_id
@@ -105,7 +105,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
         console.out(task.id)
     else:
         after = f"; after {len(deps)} task{'s' if len(deps) != 1 else ''}" if deps else ""
-        console.out(f"queued {task.id} ({agent}{after}); `orchestra run` starts it")
+        console.out(f"queued {task.id} ({agent}{after}); {lease.next_step(layout)}")
     return 0
 
 
@@ -188,7 +188,7 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
         console.out("\n".join(ids))
         if not quiet:
             console.warn(f"queued {len(ids)} task{'s' if len(ids) != 1 else ''} ({agent}); "
-                         "`orchestra run` starts them")
+                         + lease.next_step(layout, "them"))
     return 0
 
 
