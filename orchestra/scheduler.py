@@ -7,8 +7,9 @@ _PENDING = Status.PENDING.value
 _COMPLETED = Status.COMPLETED.value
 
 
-def pick(tasks, free_slots, now, busy=(), agent_limits=None, ready_at=Task.ready_at):
-    """Up to `free_slots` tasks to launch now, highest priority first, then oldest (FIFO).
+def pick(tasks, free_slots, now, busy=(), agent_limits=None, ready_at=Task.ready_at, loans=()):
+    """Up to `free_slots` tasks to launch now, highest priority first, then oldest (FIFO),
+    and for each of `loans` (sets of ids: see `loans`) one more among those ids.
 
     A task qualifies when it is pending, past its retry backoff, not still occupying a
     process (`busy` ids), every task it depends on has completed, and its agent is below its
@@ -17,7 +18,7 @@ def pick(tasks, free_slots, now, busy=(), agent_limits=None, ready_at=Task.ready
     nothing starves. `ready_at(task)`: when its backoff ends (the supervisor measures that on
     the monotonic clock).
     """
-    if free_slots <= 0:
+    if free_slots <= 0 and not loans:
         return []
     # One pass with plain dict reads: the supervisor calls this on every tick it launches on,
     # over every task of the project.
@@ -45,16 +46,65 @@ def pick(tasks, free_slots, now, busy=(), agent_limits=None, ready_at=Task.ready
         ready.append(t)
     ready.sort(key=Task.order_key)
     chosen = []
-    for t in ready:
+
+    def take(t):
         agent = t.data["agent"]
         limit = limits.get(agent)
-        if agent in held or (limit is not None and in_use.get(agent, 0) >= limit):
-            continue
+        if t in chosen or agent in held or (limit is not None and in_use.get(agent, 0) >= limit):
+            return False
         chosen.append(t)
         in_use[agent] = in_use.get(agent, 0) + 1
-        if len(chosen) == free_slots:
+        return True
+
+    for t in ready:
+        if len(chosen) >= free_slots:
             break
+        take(t)
+    for wanted in loans:
+        for t in ready:
+            if t.data["id"] in wanted and take(t):
+                break
     return chosen
+
+
+def loans(tasks, alive):
+    """The slots of running tasks whose agents block in `orchestra wait` (the `waiting` field,
+    while `alive(waiting)` says that wait's process lives) for tasks not yet final: a task
+    waiting on sub-tasks it queued would otherwise hold a slot they need, and with every slot
+    so held nothing would run again. Each such task lends its slot to what it waits for (and
+    what that depends on). Returns (riders, open): riders, how many running tasks use a lent
+    slot (not to be counted against `parallel`); open, the id sets of the loans still free."""
+    by_id = {t.data["id"]: t for t in tasks}
+    riders, free, taken = 0, [], set()
+    for t in tasks:
+        d = t.data
+        w = d["waiting"]
+        if d["status"] != _RUNNING or not w or not alive(w):
+            continue
+        wanted = _unfinished(w["ids"], by_id)
+        if not wanted:
+            continue
+        rider = next((i for i in sorted(wanted)
+                      if by_id[i].data["status"] == _RUNNING and i not in taken), None)
+        if rider is None:
+            free.append(wanted)
+        else:
+            taken.add(rider)
+            riders += 1
+    return riders, free
+
+
+def _unfinished(ids, by_id):
+    """`ids` and what they depend on, transitively, that is pending or running."""
+    found, todo = set(), list(ids)
+    while todo:
+        tid = todo.pop()
+        t = by_id.get(tid)
+        if tid in found or t is None or t.data["status"] not in (_PENDING, _RUNNING):
+            continue
+        found.add(tid)
+        todo.extend(t.data["depends_on"])
+    return found
 
 
 def limited_agents(tasks, now):

@@ -355,12 +355,14 @@ class Supervisor:
         return len(self.procs) + len(orphans)
 
     def _launch(self, snap, now):
-        free = self.parallel - self._busy(snap)
-        if free <= 0:
+        riders, loans = scheduler.loans(snap.tasks.values(), _wait_alive)
+        free = self.parallel - self._busy(snap) + riders
+        if free <= 0 and not loans:
             return
         limits = agents.limits(self.layout)
         for task in scheduler.pick(snap.tasks.values(), free, now, busy=self.procs,
-                                   agent_limits=limits, ready_at=self.runclock.ready_at):
+                                   agent_limits=limits, ready_at=self.runclock.ready_at,
+                                   loans=loans):
             after = self._launch_one(task, now)
             if after is None:
                 self._stale = True  # no longer pending, or gone
@@ -432,3 +434,7 @@ def _say(text):
     """A line of the supervisor's log (stderr: supervisor.log in the background)."""
     sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: {text.rstrip()}\n")
     sys.stderr.flush()
+
+
+def _wait_alive(waiting):
+    return process.start_token(waiting["pid"]) == waiting["pid_start"]

@@ -65,6 +65,9 @@ FIELDS = {
     # base..head; `merged` when it was merged into `merged_into`.
     "isolation": None, "base": None, "base_branch": None, "subdir": "", "worktree": None,
     "branch": None, "head": None, "changes": None, "merged": None, "merged_into": None,
+    # While the task's own agent blocks in `orchestra wait`: {"ids", "pid", "pid_start"} of
+    # that wait, whose process lending the task's slot to what it waits for (scheduler.loans).
+    "waiting": None,
 }
 
 
@@ -106,6 +109,13 @@ def _absent_if_wrong(d):
         d["changes"] = None
     if type(d["exit_code"]) is not int or not -_INT32 <= d["exit_code"] < _INT32:
         d["exit_code"] = None
+    w = d["waiting"]
+    if w is not None and not (
+            isinstance(w, dict) and isinstance(w.get("ids"), list)
+            and all(isinstance(i, str) and valid_id(i) for i in w["ids"])
+            and type(w.get("pid")) is int and 1 < w["pid"] < _INT32
+            and isinstance(w.get("pid_start"), str)):
+        d["waiting"] = None
     # A pid that is not a number an agent can have, or whose start token is not one, is no pid
     # at all: a hand-edited "pid": "12345" must never lead to signalling process 12345. No
     # agent is 0 or 1 either, and a kill of their group is one of ours (killpg(0)) or of

@@ -125,7 +125,16 @@ def launched(task, *, pid, pid_start, now):
     t = task.copy()
     t.update(status=Status.RUNNING.value, phase=None, attempt=int(t.data["attempt"] or 0) + 1,
              pid=pid, pid_start=pid_start, started_at=iso(now), finished_at=None,
-             not_before=None, exit_code=None, reason=None, error=None)
+             not_before=None, exit_code=None, reason=None, error=None, waiting=None)
+    return t
+
+
+def waiting(task, *, ids, pid, pid_start):
+    """A running task whose agent now blocks in `orchestra wait` (process `pid`) for `ids`;
+    ids=None when that wait is over."""
+    t = task.copy()
+    t.update(waiting=None if ids is None else {"ids": list(ids), "pid": pid,
+                                               "pid_start": pid_start})
     return t
 
 

@@ -2,12 +2,18 @@
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 import unittest
+from unittest import mock
 
 from orchestra.clock import parse_iso
-from tests.helpers import FAKE_AGENT, ProjectCase, pid_alive, wait_until
+from orchestra.paths import Layout
+from orchestra.store import Store
+from orchestra.task import Task
+from tests.helpers import FAKE_AGENT, ProjectCase, main_in_process, pid_alive, wait_until
 
 FAKE = {"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"], "promptTemplate": "{prompt}"}
 
@@ -24,6 +30,27 @@ class SchedulingCase(ProjectCase):
 
     def stop_daemon(self):
         self.run_cli("daemon", "stop")
+
+
+class SubTaskTest(SchedulingCase):
+    def test_a_task_waiting_on_its_sub_task_lends_it_the_only_slot(self):
+        # parallel 1: without the loan the sub-task could never start, and the parent would
+        # wait until its timeout
+        orchestra = f"{sys.executable},-m,orchestra"
+        parent = self.start(f"sh={orchestra},wait,$({orchestra},start,-q,fake,echo=sub,done) done",
+                            "--timeout", "30")
+        self.start("echo=later done")  # queued before the sub-task: the loan passes it by
+        t0 = time.monotonic()
+        self.run_wait("--parallel", "1")
+        self.assertLess(time.monotonic() - t0, 20)
+        tasks = json.loads(self.ok("status", "--json", "--all"))
+        self.assertEqual([t["status"] for t in tasks], ["completed"] * 3)
+        sub = next(t for t in tasks if t["prompt"] == "echo=sub done")
+        later = next(t for t in tasks if t["prompt"] == "echo=later done")
+        self.assertLess(parse_iso(sub["finished_at"]), parse_iso(self.task(parent)["finished_at"]))
+        self.assertGreaterEqual(parse_iso(later["started_at"]),
+                                parse_iso(self.task(parent)["finished_at"]))
+        self.assertIsNone(self.task(parent)["waiting"])
 
 
 class DependencyTest(SchedulingCase):
@@ -229,3 +256,27 @@ class DaemonTest(SchedulingCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SubTaskRefusalTest(unittest.TestCase):
+    """A wait an agent could never see the end of is refused at once (in-process)."""
+
+    def test_waiting_for_itself_or_for_a_task_that_depends_on_it_is_exit_2(self):
+        root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(shutil.rmtree, root)
+        store = Store(Layout(root))
+        me = Task.new("task_1790000000000_aaaaaa", "fake", "parent", time.time())
+        me.update(status="running", attempt=1, started_at="2026-12-01T00:00:00Z")
+        after = Task.new("task_1790000000001_bbbbbb", "fake", "after me", time.time(),
+                         depends_on=[me.id])
+        other = Task.new("task_1790000000002_cccccc", "fake", "unrelated", time.time())
+        for t in (me, after, other):
+            store.create(t)
+        with mock.patch.dict(os.environ, {"ORCHESTRA_TASK_ID": me.id}):
+            code, out, err = main_in_process(root, "wait", me.id)
+            self.assertEqual(code, 2)
+            self.assertIn("cannot wait for itself", err)
+            code, out, err = main_in_process(root, "wait", other.id, after.id, "--timeout", "1")
+            self.assertEqual(code, 2)
+            self.assertIn(f"{after.id} depends on {me.id}", err)
+            self.assertNotIn("Traceback", err)

@@ -53,3 +53,42 @@ class PickTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LoanTest(unittest.TestCase):
+    """A running task whose agent waits on sub-tasks lends them its slot."""
+
+    def setUp(self):
+        self.parent = task(1, status="running")
+        self.older, self.sub_a, self.sub_b = task(2), task(5), task(6)
+        self.parent.update(waiting={"ids": [self.sub_a.id, self.sub_b.id], "pid": 4242,
+                                    "pid_start": "t"})
+        self.tasks = [self.parent, self.older, self.sub_a, self.sub_b]
+
+    def test_an_open_loan_goes_to_what_is_waited_for_not_to_the_oldest(self):
+        riders, loans = scheduler.loans(self.tasks, alive=lambda w: True)
+        self.assertEqual((riders, loans), (0, [{self.sub_a.id, self.sub_b.id}]))
+        # parallel 1, held by the parent: no free slot but the loan, which takes one sub-task
+        picked = scheduler.pick(self.tasks, 0, NOW + 100, loans=loans)
+        self.assertEqual(picked, [self.sub_a])
+        # a free slot too: the oldest task, and the loan still goes to a sub-task
+        self.assertEqual(scheduler.pick(self.tasks, 1, NOW + 100, loans=loans),
+                         [self.older, self.sub_a])
+
+    def test_a_running_sub_task_rides_on_the_loan(self):
+        self.sub_a.update(status="running")
+        self.assertEqual(scheduler.loans(self.tasks, alive=lambda w: True), (1, []))
+
+    def test_no_loan_once_the_wait_is_gone_or_what_it_waits_for_ended(self):
+        self.assertEqual(scheduler.loans(self.tasks, alive=lambda w: False), (0, []))
+        self.sub_a.update(status="completed")
+        self.sub_b.update(status="failed")
+        self.assertEqual(scheduler.loans(self.tasks, alive=lambda w: True), (0, []))
+
+    def test_the_loan_covers_what_a_waited_task_depends_on(self):
+        dep = task(7)
+        self.sub_a.update(depends_on=[dep.id])
+        self.parent.update(waiting={"ids": [self.sub_a.id], "pid": 4242, "pid_start": "t"})
+        _, loans = scheduler.loans(self.tasks + [dep], alive=lambda w: True)
+        self.assertEqual(loans, [{self.sub_a.id, dep.id}])
+        self.assertEqual(scheduler.pick(self.tasks + [dep], 0, NOW + 100, loans=loans), [dep])

@@ -1,20 +1,61 @@
 """`wait`: block until tasks reach a final outcome (after any automatic retries)."""
 
+import os
 import time
 
-from orchestra import lease
+from orchestra import lease, process
 from orchestra.commands import refresh
-from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT
+from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT, USAGE, OrchestraError
 from orchestra.store import Store
 from orchestra.table import printable
 from orchestra.task import Status
+from orchestra.transitions import waiting
 from orchestra.commands import args
 
 
 def run(layout, console, ids, timeout=None):
     store = Store(layout, persist_cache=True)
     start = time.monotonic()
-    _resolve(store, store.scan(), ids)  # unknown or malformed ids fail before any waiting
+    snap = store.scan()
+    ids = [t.id for t in _resolve(store, snap, ids)]  # unknown ids fail before any waiting
+    me = _waiting_task(snap, ids)
+    if me is None:
+        return _wait(layout, console, store, ids, timeout, start)
+    # An agent waiting on tasks (sub-tasks it queued, most likely): its slot is theirs while
+    # it waits (scheduler.loans), so they run even when every slot is taken by such waits.
+    pid = os.getpid()
+    token = process.start_token(pid)
+    store.transition(me, lambda t: waiting(t, ids=ids, pid=pid, pid_start=token),
+                     expect=(Status.RUNNING,))
+    try:
+        return _wait(layout, console, store, ids, timeout, start)
+    finally:
+        try:
+            store.transition(me, lambda t: waiting(t, ids=None, pid=None, pid_start=None)
+                             if t.data["waiting"] else None, expect=(Status.RUNNING,))
+        except OSError:
+            pass  # a loan whose wait has ended is ignored all the same (scheduler.loans)
+
+
+def _waiting_task(snap, ids):
+    """The running task whose agent runs this `wait` (its ORCHESTRA_TASK_ID), or None. A
+    wait it could never see the end of is refused."""
+    me = os.environ.get("ORCHESTRA_TASK_ID")
+    task = snap.tasks.get(me) if me else None
+    if task is None or task.state is not Status.RUNNING:
+        return None
+    from orchestra import dependencies
+    after_me = dependencies.descendants(me, snap.tasks.values())
+    for tid in ids:
+        if tid == me:
+            raise OrchestraError(f"task {me} cannot wait for itself: it would never end", USAGE)
+        if tid in after_me:
+            raise OrchestraError(f"{tid} depends on {me}, which is waiting for it: it starts "
+                                 f"only once {me} has ended, so this wait would never end", USAGE)
+    return me
+
+
+def _wait(layout, console, store, ids, timeout, start):
     poll, hinted = 0.05, False
     try:
         while True:
