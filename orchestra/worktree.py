@@ -201,8 +201,14 @@ def save(layout, task, outcome_word, summary=""):
     if task.isolation != WORKTREE or not task.branch:
         return None
     path, head = directory(layout, task), None
-    if os.path.exists(os.path.join(path, ".git")):
-        head = git.commit_all(path, message(task, outcome_word, summary))
+    found = work_tree(path) if os.path.exists(os.path.join(path, ".git")) else None
+    if found is not None:
+        # A cancel and the supervisor that saw the run end may both commit at once; one at a
+        # time, the second finds the work committed and records the same head. The lock sits
+        # in the worktree's own git directory, which `git worktree remove` takes with it.
+        from orchestra.lock import FileLock
+        with FileLock(os.path.join(found[1], "orchestra-commit.lock")):
+            head = git.commit_all(path, message(task, outcome_word, summary))
     head = head or git.commit_of(layout.root, "refs/heads/" + task.branch)
     if head is None:
         return None

@@ -76,6 +76,30 @@ class SaveAndRetireTest(WorktreeCase):
         self.assertEqual(orchestra_git.dirty(worktree.directory(self.layout, t)), [])
         self.assertEqual(git(self.root, "status", "--porcelain"), "")  # the main tree: untouched
 
+    def test_two_saves_at_once_commit_once_and_record_the_same_head(self):
+        # a cancel and the supervisor that saw the run end: no index.lock failure for either
+        import threading
+        t = self.made()
+        for round_ in range(3):
+            for n in range(20):
+                self.write(t, f"f{round_}_{n}.txt", "x\n" * n)
+            results, errors = [], []
+
+            def save():
+                try:
+                    results.append(worktree.save(self.layout, t, "cancelled"))
+                except orchestra_git.GitError as e:
+                    errors.append(e)
+            threads = [threading.Thread(target=save) for _ in range(2)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            self.assertEqual(errors, [])
+            self.assertEqual(results[0], results[1])
+            self.assertEqual(results[0][0], orchestra_git.commit_of(self.root, "refs/heads/" + t.branch))
+            self.assertFalse(orchestra_git.dirty(worktree.directory(self.layout, t)))
+
     def test_a_repository_that_names_nobody_still_gets_the_work_committed(self):
         t = self.made()
         self.write(t, "w.txt", "w\n")
