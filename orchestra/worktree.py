@@ -216,26 +216,20 @@ def save(layout, task, outcome_word, summary=""):
 
 
 def has_own_work(layout, task):
-    """Commits on the task's branch that its base branch (or its base, without one) lacks,
-    and that were not merged (a squash merge leaves the branch itself unmerged)."""
-    root = layout.root
-    head = git.commit_of(root, "refs/heads/" + task.branch) if task.branch else None
-    if head is None:
-        return False
-    if task.merged and head == task.head:
-        return False
-    into = target(layout, task)
-    return not (into and git.is_ancestor(root, head, into))
+    return bool(own_commits(layout, task))
 
 
 def own_commits(layout, task):
-    """How many commits the task's branch has that its base branch (or base) lacks; None
-    when the branch is gone."""
+    """How many commits the task's branch has that its base branch (or its base, without
+    one) lacks, none once it was merged at its head (a squash merge leaves the branch itself
+    unmerged); None when the branch is gone."""
     root = layout.root
-    if not task.branch or not git.branch_exists(root, task.branch):
+    head = git.commit_of(root, "refs/heads/" + task.branch) if task.branch else None
+    if head is None:
         return None
-    return int(git.out(root, "rev-list", "--count",
-                       f"{target(layout, task)}..refs/heads/{task.branch}"))
+    if task.merged and head == task.head:
+        return 0
+    return int(git.out(root, "rev-list", "--count", f"{target(layout, task)}..{head}"))
 
 
 def target(layout, task):
