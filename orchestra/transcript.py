@@ -5,6 +5,7 @@ stderr) pass unchanged. Pure: bytes in, bytes out."""
 
 import json
 
+LINE_MAX = 16 * 1024 * 1024  # the longest line held back to be rendered whole
 STREAMING = ("claude-stream-json", "cursor-stream-json", "codex-jsonl", "opencode-jsonl")
 _WIDTH = 240  # characters of a message or a tool's output shown on its line
 
@@ -134,8 +135,13 @@ class Transcript:
 
     def __init__(self, output, unicode=True):
         self.output, self.marks, self.partial = output, Marks(unicode), b""
+        self.overlong = False  # within a line past LINE_MAX: passed on as it is, to its end
 
     def feed(self, chunk, final=False):
+        passed = b""
+        if self.overlong:
+            head, newline, chunk = chunk.partition(b"\n")
+            passed, self.overlong = head + newline, not newline
         data = self.partial + chunk
         lines = data.split(b"\n")
         self.partial = lines.pop() if not final else b""
@@ -145,4 +151,7 @@ class Transcript:
         for raw in lines:
             text = raw.decode("utf-8", "replace")
             out += render_line(self.output, text, self.marks)
-        return "".join(x + "\n" for x in out).encode("utf-8")
+        rendered = passed + "".join(x + "\n" for x in out).encode("utf-8")
+        if len(self.partial) > LINE_MAX:  # no JSON to render in sight: memory stays bounded
+            rendered, self.partial, self.overlong = rendered + self.partial, b"", True
+        return rendered

@@ -63,6 +63,15 @@ class TranscriptTest(unittest.TestCase):
                            % ("x" * 500), m)
         self.assertEqual((len(long[0]), long[0][-1]), (2 + 240, "…"))
 
+    def test_a_line_past_line_max_passes_as_it_is_and_is_not_held(self):
+        from unittest import mock
+        with mock.patch("orchestra.transcript.LINE_MAX", 100):
+            t = Transcript("claude-stream-json")
+            out = t.feed(b'{"type": "assistant", ' + b"x" * 150)
+            self.assertEqual((out[:22], len(t.partial)), (b'{"type": "assistant", ', 0))
+            out = t.feed(b"y" * 50 + b'\n{"type": "system"}\nplain\n')
+            self.assertEqual(out, b"y" * 50 + b"\nplain\n")  # the rest of it, then as usual
+
 
 if __name__ == "__main__":
     unittest.main()
