@@ -91,7 +91,7 @@ class Followers:
             return log.parser.verdict()
 
     def waiting(self, tid):
-        """(text, reset_at) of the usage limit the run waits on by its output so far
+        """(text, reset_at, for how long) of the usage limit the run waits on by its output so far
         (verdict.StreamParser.waiting), or None."""
         with self._wake:
             log = self._logs.get(tid)

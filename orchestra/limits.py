@@ -11,6 +11,7 @@ _STRICT = re.compile("|".join((
     r"You[’']ve hit your (?:\w+ )?limit",             # Claude (limit, session limit), Codex (usage limit)
     r"UsageLimitExceeded|usage_limit_(?:exceeded|reached)",
     r"RESOURCE_EXHAUSTED",                            # Gemini's 429
+    r"You exceeded your current quota|Quota exceeded for quota metric",  # Google's 429 texts
     r"RateLimitError|rate_limit_(?:error|exceeded)",  # litellm (aider), Anthropic, OpenAI
     r"\brate[ -]?limit(?:ed\b|\s+(?:reached|exceeded|hit)\b)",
     r"\busage limit (?:reached|exceeded)\b",
@@ -39,7 +40,7 @@ _CLOCK = re.compile(
 
 # A word that every text _STRICT or _LOOSE matches holds: text without any of them is no
 # limit, found far faster than by the patterns. Keep it in step with them.
-_WORDS = ("limit", "429", "resource_exhausted", "too many requests")
+_WORDS = ("limit", "429", "resource_exhausted", "too many requests", "quota")
 
 
 def mentioned(text):

@@ -20,11 +20,11 @@ class Facts:
 
     __slots__ = ("exited", "exit_code", "done", "error", "error_reason", "cancelled", "timed_out",
                  "limited", "limit", "reset_at", "sentinel_at", "ended_at", "verdict",
-                 "tree_alive", "elapsed", "last_words")
+                 "limit_for", "tree_alive", "elapsed", "last_words")
 
     def __init__(self, *, exited, exit_code=None, done=False, error=None, error_reason=None,
                  cancelled=False, timed_out=False, limited=False, limit=None, reset_at=None,
-                 sentinel_at=None, ended_at=None, verdict=None, tree_alive=None, elapsed=None,
+                 limit_for=0.0, sentinel_at=None, ended_at=None, verdict=None, tree_alive=None, elapsed=None,
                  last_words=None):
         self.exited = exited            # the task's own process is known to have ended
         self.exit_code = exit_code      # its status when known
@@ -36,6 +36,7 @@ class Facts:
         self.limited = limited          # .limit exists: a kill was decided for a usage limit
         self.limit = limit              # the limit its live output says it waits on, or None
         self.reset_at = reset_at        # when that limit lifts (or the .limit mark's), if known
+        self.limit_for = limit_for      # seconds its output has kept on saying it is limited
         self.sentinel_at = sentinel_at  # mtime of .done/.error
         self.ended_at = ended_at        # when the process ended, if seen later (.exit mtime)
         self.verdict = verdict          # what its output said (verdict.Verdict), if read
@@ -127,8 +128,10 @@ def decide(task, facts, now, grace=SENTINEL_GRACE, limit_grace=LIMIT_GRACE):
                         reset_at=v.reset_at if v is not None else None,
                         verify=result.status is Status.COMPLETED and bool(task.verify))
     if facts.limit is not None and not spoke and task.phase != VERIFY:
-        # A limit the CLI sleeps on holds a slot: past the grace the run ends, parked.
-        if facts.reset_at is not None and facts.reset_at - now > limit_grace:
+        # A limit the CLI sleeps on holds a slot: past the grace the run ends, parked. So
+        # does one it retries over and over, each wait short, for longer than the grace.
+        if (facts.reset_at is not None and facts.reset_at - now > limit_grace) \
+                or facts.limit_for >= limit_grace:
             return Decision(kill=True, record="limit", reset_at=facts.reset_at)
         if _timed_out(task, facts, now):  # it timed out waiting on the limit, not working
             return Decision(kill=True, record="limit", reset_at=facts.reset_at)

@@ -258,7 +258,7 @@ class Supervisor:
             facts = sentinel_facts(self.store, snap, task, False, None, elapsed=elapsed)
             waiting = self.followers.waiting(task.id)
             if waiting is not None:
-                facts.limit, facts.reset_at = waiting
+                facts.limit, facts.reset_at, facts.limit_for = waiting
         else:
             facts = orphan_facts(self.store, snap, task)
             facts.elapsed = elapsed

@@ -4,6 +4,7 @@ the clock passed in. How each format reads is formats.py's; the limit texts and 
 are in limits.py."""
 
 import json
+import time
 from collections import deque
 
 from orchestra import limits
@@ -18,6 +19,7 @@ LIMITED, LIMIT, AGENT_ERROR, NO_RESULT = "limited", "limit", "agent_error", "no_
 # A limit in a plain-text log counts only among its last lines: a limit the agent met and
 # retried past earlier (aider retries litellm's RateLimitError itself) did not stop the run.
 TEXT_TAIL = 30
+LIMIT_GAP = 120.0  # longer between two limit signals, and the second starts a fresh run of them
 # No agent CLI emits a record this long: a longer line is dropped unread rather than held.
 LINE_MAX = 1 << 20
 SINGLE_MAX = 8 << 20  # the last characters of a single-JSON format's output that are kept
@@ -76,6 +78,9 @@ class _Run:
         self.reset_at = None    # the last reset time a signal gave
         self.lines = 0          # non-blank lines seen
         self.limit_line = None  # the number of the last of them that held a limit
+        # When, on the parser's monotonic clock, the current run of limit signals began and
+        # when its last came: a CLI retrying a limit over and over keeps them coming.
+        self.limit_first = self.limit_last = None
         self.error = None       # the API error Aider printed last and has not retried (yet)
         self.error_open = False  # its wrapped lines may still follow
         self.buf = deque()      # the last lines of a single-JSON format, SINGLE_MAX at most
@@ -99,11 +104,11 @@ class StreamParser:
     state stays bounded whatever it is fed: a line past LINE_MAX is dropped, and a single-JSON
     format keeps only its last SINGLE_MAX characters."""
 
-    def __init__(self, fmt, now_fn, limit_patterns=()):
+    def __init__(self, fmt, now_fn, limit_patterns=(), monotonic=time.monotonic):
         if fmt not in FORMATS:
             raise ValueError(f"unknown output format {fmt!r}; known: {', '.join(FORMATS)}")
         self.fmt = fmt
-        self._now = now_fn
+        self._now, self._monotonic = now_fn, monotonic
         self._extra = limits.compile_patterns(limit_patterns)
         self._event = HANDLERS.get(fmt)
         self._run = _Run()
@@ -153,14 +158,17 @@ class StreamParser:
         return self._memo
 
     def waiting(self):
-        """(text, reset_at) of the usage limit the agent waits on by its output so far, or None:
-        its last limit signal is among its last TEXT_TAIL lines, and no result since said the
-        run went well. For the supervisor, while the agent runs: some CLIs sleep on a limit."""
+        """(text, reset_at, for how long) of the usage limit the agent waits on by its output
+        so far, or None: its last limit signal is among its last TEXT_TAIL lines, and no
+        result since said the run went well. For the supervisor, while the agent runs: some
+        CLIs sleep on a limit. `for how long`: seconds from the first to the last of the
+        signals that came one after another, each within LIMIT_GAP of the one before (Gemini
+        CLI says "Please retry in 15s" about 15 times before it gives up)."""
         run = self._run
         if (run.limit_line is None or run.lines - run.limit_line >= TEXT_TAIL
                 or (run.has_result and not run.failed)):
             return None
-        return run.limit, run.reset_at
+        return run.limit, run.reset_at, run.limit_last - run.limit_first
 
     def _line(self, run, line, maybe_limit=True):
         """One line of output; `maybe_limit` False when it cannot hold a limit text."""
@@ -204,7 +212,11 @@ class StreamParser:
         """Note a limit if `text` reports one (or `hit` says it is one); whether it did."""
         if not (hit or limits.is_limit(text, self._extra, loose)):
             return False
-        run.limit, run.limit_line = text.strip(), run.lines
+        seen = self._monotonic()
+        if (run.limit_last is None or seen - run.limit_last > LIMIT_GAP
+                or run.lines - run.limit_line >= TEXT_TAIL):
+            run.limit_first = seen
+        run.limit, run.limit_line, run.limit_last = text.strip(), run.lines, seen
         at = limits.reset_at(text, self._now())
         if at is not None:
             run.reset_at = at

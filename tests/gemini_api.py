@@ -6,7 +6,8 @@ that runs `command` (by default writing hello.txt in its working directory), the
 call that creates the .done file at the absolute path the prompt names, then a last text
 answer. Requests that do not carry the protocol prompt (side requests the CLI makes of its own)
 get a short text answer. `error=400` answers every model request with that HTTP error in
-Google's format instead. Every request body is kept in `requests` for the test to read.
+Google's format instead; `retry_after=S` answers the protocol's requests with a 429 quota
+error whose RetryInfo asks for S seconds. Every request body is kept in `requests` for the test to read.
 """
 
 import json
@@ -77,6 +78,14 @@ class _Handler(standin.Handler):
             self._json(404, {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}})
             return
         self.server.requests.append(body)
+        if self.server.retry_after and "orchestra" in json.dumps(body):
+            self._json(429, {"error": {
+                "code": 429, "status": "RESOURCE_EXHAUSTED",
+                "message": "You exceeded your current quota, please check your plan and billing "
+                           f"details. Please retry in {self.server.retry_after}s.",
+                "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                             "retryDelay": f"{self.server.retry_after}s"}]}})
+            return
         if self.server.error:
             self._json(self.server.error, {"error": {
                 "code": self.server.error, "message": ERROR_MESSAGE,
@@ -94,9 +103,10 @@ class StandIn(standin.Server):
     """The server, serving on a thread: `url` for GOOGLE_GEMINI_BASE_URL; `close()` when done.
     `command`: what the model's shell tool call runs."""
 
-    def __init__(self, error=None, command=COMMAND):
+    def __init__(self, error=None, command=COMMAND, retry_after=None):
         super().__init__(_Handler)
         self.server.error, self.server.command = error, command
+        self.server.retry_after = retry_after
 
     def tool_results(self):
         """{name: response} of every function response the CLI sent back."""

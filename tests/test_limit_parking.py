@@ -35,7 +35,7 @@ class WaitingTest(unittest.TestCase):
         p.feed("working\n")
         self.assertIsNone(p.waiting())
         p.feed(LINE.format(3600))
-        self.assertEqual(p.waiting(), (LINE.format(3600).strip(), NOW + 3600))
+        self.assertEqual(p.waiting(), (LINE.format(3600).strip(), NOW + 3600, 0.0))
         p.feed("".join(f"step {i}\n" for i in range(verdict.TEXT_TAIL)))
         self.assertIsNone(p.waiting(), "the agent went on: it no longer waits")
 
@@ -44,7 +44,7 @@ class WaitingTest(unittest.TestCase):
         p.feed('{"type":"thread.started","thread_id":"t1"}\n'
                '{"type":"error","message":"Reconnecting... 1/5 (exceeded retry limit, last '
                'status: 429 Too Many Requests)"}\n')
-        text, reset = p.waiting()
+        text, reset, _ = p.waiting()
         self.assertIn("Reconnecting", text)
         self.assertIsNone(reset)
         p.feed('{"type":"turn.completed","usage":{"input_tokens":1,"output_tokens":1}}\n')
@@ -54,6 +54,20 @@ class WaitingTest(unittest.TestCase):
         p = parser("gemini-json")
         p.feed("Attempt 2 failed with status 429. Please retry in 15s.\n")
         self.assertEqual(p.waiting()[1], NOW + 15)
+
+
+    def test_hints_that_keep_coming_add_up_and_a_long_gap_starts_afresh(self):
+        clock = [0.0]
+        p = verdict.StreamParser("gemini-json", lambda: NOW, monotonic=lambda: clock[0])
+        for n in range(5):
+            clock[0] = 15.0 * n
+            p.feed(f"Attempt {n + 1} failed: You exceeded your current quota, please check "
+                   "your plan and billing details. Please retry in 15s.\n"
+                   "Suggested retry after 15s.. Retrying after 15000ms...\n")
+        self.assertEqual(p.waiting()[1:], (NOW + 15, 60.0))
+        clock[0] += verdict.LIMIT_GAP + 1  # a limit met again long after: a fresh start
+        p.feed("Attempt 1 failed with status 429. Please retry in 15s.\n")
+        self.assertEqual(p.waiting()[2], 0.0)
 
 
 class DecideTest(unittest.TestCase):
@@ -69,6 +83,12 @@ class DecideTest(unittest.TestCase):
     def test_a_short_or_unknown_reset_is_left_to_the_cli(self):
         self.assertIsNone(decide(running(), self.live(NOW + 15), NOW))
         self.assertIsNone(decide(running(), self.live(None), NOW))
+
+    def test_short_waits_said_again_and_again_past_the_grace_park(self):
+        self.assertIsNone(decide(running(), self.live(NOW + 15, limit_for=59), NOW))
+        for reset in (NOW + 15, None):
+            d = decide(running(), self.live(reset, limit_for=60), NOW)
+            self.assertEqual((d.kill, d.record, d.reset_at), (True, "limit", reset))
 
     def test_a_timeout_while_waiting_on_a_limit_parks(self):
         d = decide(running(timeout=30), self.live(NOW + 15, elapsed=31), NOW)

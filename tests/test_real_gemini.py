@@ -5,6 +5,7 @@ it into the ignored .agent-clis/ folder (`npm install --prefix .agent-clis @goog
 import json
 import os
 import shutil
+import time
 import unittest
 
 from tests import gemini_api
@@ -68,6 +69,25 @@ class GeminiInAWorktreeTest(RealAgentCase):
                          run.stdout + run.stderr + log)
         self.assertEqual((task["reason"], task["error"]), ("agent_error", gemini_api.ERROR_MESSAGE),
                          log)
+
+    def test_a_quota_error_retried_again_and_again_parks_past_the_grace(self):
+        # Each retry waits 2 s, well within the grace: only that they keep coming, for longer
+        # than the grace, says the CLI is stuck on the limit (it retries for minutes).
+        api = gemini_api.StandIn(retry_after=2)
+        self.addCleanup(api.close)
+        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
+        self.ok("config", "set", "limit_grace", "5", env=env)
+        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
+                          env=env).strip()
+        t0 = time.monotonic()
+        self.ok("run", env=env)
+        wait_until(lambda: self.task(task_id)["reason"] == "limit", 60, message="the park")
+        took = time.monotonic() - t0
+        task = self.task(task_id)
+        self.assertEqual(task["status"], "pending", task)
+        self.assertIn("retry in 2s", task["error"])
+        self.assertLess(took, 30, "parked only when the CLI gave up")
+        self.assertGreaterEqual(len(api.requests), 2)  # it did retry before it was parked
 
     def test_a_timeout_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
         api = gemini_api.StandIn(command="setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' "

@@ -295,7 +295,7 @@ class TextTest(unittest.TestCase):
                 'reached for standin on tokens per min (TPM). Please try again in 30s."\n')
         p = StreamParser("opencode-jsonl", lambda: NOW)
         p.feed('{"type":"step_start","sessionID":"ses_x","part":{"type":"step-start"}}\n' + line)
-        self.assertEqual(p.waiting(), (line.strip(), NOW + 30))
+        self.assertEqual(p.waiting(), (line.strip(), NOW + 30, 0.0))
 
 
 class BoundedTest(unittest.TestCase):
