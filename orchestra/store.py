@@ -16,7 +16,7 @@ from orchestra.paths import SENTINELS
 from orchestra.clock import iso
 from orchestra.files import fsync_all, json_text, read_json, write_atomic
 from orchestra.table import CELLS_FORMAT, fixed_cells
-from orchestra.task import FIELDS, SETUP, Task, valid_id
+from orchestra.task import EDITABLE, FIELDS, SCHEDULED, SETUP, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
 # The scan cache holds parsed task files keyed by (inode, mtime_ns, size), each with what
@@ -290,7 +290,8 @@ class Store:
             "time": now, "task": after.id, "agent": after.agent,
             "from": before.status if before is not None else None, "to": after.status,
             "reason": after.reason, "error": after.error, "attempt": after.attempt,
-            **_git_fields(before, after),
+            **({"labels": list(after.labels)} if after.labels else {}),
+            **_edit_fields(before, after), **_git_fields(before, after),
         }) + "\n" for after in afters).encode("utf-8")
         try:
             fd = os.open(self.layout.events, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -398,9 +399,26 @@ class Store:
 
 def _noted(before, after):
     """Whether a change is an event: of status, of reason (a task held pending for its
-    config), or one of _git_event's."""
+    config), an `edit`, or one of _git_event's."""
     return (before.status != after.status or before.reason != after.reason
-            or _git_event(before, after) is not None)
+            or _edited(before, after) or _git_event(before, after) is not None)
+
+
+def _edited(before, after):
+    """The EDITABLE fields a change of a task that kept its status made, in that order. A
+    not_before moved by a config hold (reason config, every few seconds) is no edit."""
+    if before is None or before.status != after.status:
+        return []
+    return [k for k in EDITABLE
+            if before.data[k] != after.data[k]
+            and not (k == "depends_on" and list(before.data[k]) == list(after.data[k]))
+            and not (k == "not_before" and after.reason != SCHEDULED
+                     and after.not_before is not None)]
+
+
+def _edit_fields(before, after):
+    changed = _edited(before, after)
+    return {"event": "edited", "changed": changed} if changed else {}
 
 
 def _git_event(before, after):
