@@ -127,5 +127,5 @@ def parse_since(text, now):
     try:
         return parse_at(text, now, past=True)
     except ValueError:
-        raise ValueError(f"not a duration or a time: {text!r} (use e.g. 30m, 2h, or "
-                         f"{AT_FORMS})") from None
+        raise ValueError(f"not a duration or a time: {text!r} (use e.g. 30m, 2h, 09:30 or "
+                         "2026-12-01 09:30)") from None

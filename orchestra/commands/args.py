@@ -82,21 +82,23 @@ def task_filter(a):
     return Filter(sum(a.status or [], []), a.agent or (), sum(a.label or [], []))
 
 
-def add_schedule(parser):
+def add_schedule(parser, now_help=False):
     """--delay and --at: when a pending task may start; read back by `not_before(a, now)`."""
     from orchestra.clock import AT_FORMS
     g = parser.add_mutually_exclusive_group()
     g.add_argument("--delay", type=seconds_or_zero, metavar="DURATION",
-                   help="start no sooner than this long from now, e.g. 90s, 30m, 8h")
+                   help="start no sooner than this long from now, e.g. 90s, 30m, 8h"
+                   + ("; 0 lets it start as soon as it can" if now_help else ""))
     g.add_argument("--at", metavar="TIME", help=f"start no sooner than TIME: {AT_FORMS}")
 
 
 def not_before(a, now):
-    """The time --delay or --at names, None when neither is given; OrchestraError for a bad
-    --at (it is read against the clock of the command, not of the parser)."""
+    """The time --delay or --at names, None when neither is given (or --delay 0);
+    OrchestraError for a bad --at (it is read against the clock of the command, not of the
+    parser)."""
     from orchestra.clock import parse_at
     if a.delay is not None:
-        return now + a.delay
+        return now + a.delay if a.delay else None
     if a.at is None:
         return None
     try:
