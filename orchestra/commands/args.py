@@ -78,6 +78,9 @@ def add_filters(parser, what="the tasks"):
 
 
 def task_filter(a):
+    """A filters.Filter, or None when no filter is given (so `status` need not import it)."""
+    if not (a.status or a.agent or a.label):
+        return None
     from orchestra.filters import Filter
     return Filter(sum(a.status or [], []), a.agent or (), sum(a.label or [], []))
 
