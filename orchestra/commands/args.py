@@ -68,8 +68,8 @@ def add_labels(parser, help):
 
 def add_filters(parser, what="the tasks"):
     """--status, --agent and --label, read back by `task_filter(a)`."""
-    g = parser.add_argument_group("filters (together: tasks matching each; repeated or "
-                                  "comma-separated: any of the values)")
+    g = parser.add_argument_group("filters (a task must match each given; repeated or "
+                                  "a,b: any of the values)")
     g.add_argument("--status", action="append", type=statuses, metavar="STATUS",
                    help=f"only {what} in this status: pending, running, completed, failed, "
                    "cancelled")

@@ -122,10 +122,10 @@ def register(sub):
                        "$VISUAL or $EDITOR; saving an empty file changes nothing. A task that "
                        "runs or has finished cannot be edited (exit 2).",
                        epilog="examples: orchestra edit ID --priority 5 --at 23:00; "
-                       "orchestra edit ID --depends-on ID2 --; orchestra edit ID")
-    p.add_argument("id", metavar="ID")
+                       "orchestra edit ID --no-depends --delay 0; orchestra edit ID")
+    p.add_argument("id", metavar="ID", help="the pending task to change")
     p.add_argument("--prompt", metavar="TEXT", help="the new prompt")
-    p.add_argument("--priority", type=args.integer, help="higher runs first")
+    p.add_argument("--priority", type=args.integer, metavar="N", help="higher runs first")
     p.add_argument("--timeout", type=args.seconds_or_zero, metavar="DURATION",
                    help="wall-clock limit, e.g. 600, 30m, 2h; 0 removes it")
     deps = p.add_mutually_exclusive_group()

@@ -66,13 +66,14 @@ def register(sub):
                        usage="%(prog)s [options] (ID... | --all | filters)",
                        description="Block until the tasks reach a final outcome. Exit 0 if all "
                        "completed (or none was selected), 1 if any failed or was cancelled, "
-                       "124 if --timeout expired.",
+                       "124 if --timeout expired. --all and the filters choose the tasks as "
+                       "they are when wait starts.",
                        epilog="examples: orchestra wait ID; orchestra wait --all --timeout 2h; "
                        "orchestra wait --label nightly")
     p.add_argument("ids", nargs="*", metavar="ID", help="the tasks to wait for")
     p.add_argument("--all", action="store_true",
                    help="every task pending or running when wait starts (not ones queued later)")
     p.add_argument("--timeout", type=args.seconds, help="give up after this long (exit 124)")
-    args.add_filters(p, "the tasks (as they are when wait starts)")
+    args.add_filters(p)
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, a.ids, timeout=a.timeout, every=a.all, where=args.task_filter(a)))
