@@ -4,7 +4,7 @@ killed first, and are recorded cancelled once none is left."""
 import time
 
 from orchestra import process
-from orchestra.errors import FAILED, OK, OrchestraError
+from orchestra.errors import FAILED, OK
 from orchestra.store import Store, check_id
 from orchestra.settle import read_verdict, save_work
 from orchestra.task import ACTIVE, Status
