@@ -154,8 +154,10 @@ class CommandsTest(unittest.TestCase):
         self.assertIn("invalid label 'a b'", self.cli("start", "fake", "p", "--label", "a b", code=2))
         self.assertIn("not allowed with", self.cli("start", "fake", "p", "--at", "03:00",
                                                    "--delay", "1h", code=2))
-        shown = self.cli("show", a)
-        self.assertIn("docs, ci", shown)
+        self.assertIn("docs, ci", self.cli("show", a))
+        self.assertEqual(json.loads(self.cli("status", "--json", a))[0]["labels"], ["docs", "ci"])
+        with open(self.store.layout.events) as f:
+            self.assertEqual(json.loads(f.readline())["labels"], ["docs", "ci"])
 
     def test_edit_options_events_and_refusals(self):
         a, b = self.start("fake", "first"), self.start("fake", "second")
