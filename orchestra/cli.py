@@ -106,7 +106,7 @@ class _Parser(argparse.ArgumentParser):
 # Each names a module of orchestra.commands with register(sub) and run(...). Hidden ones are
 # left out of the usage line.
 COMMANDS = ("init", "start", "run", "status", "show", "logs", "diff", "merge", "discard",
-            "worktree", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
+            "worktree", "edit", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
             "stats", "deps", "pause", "resume", "daemon", "config", "supervise")
 HIDDEN = ("supervise",)
 PUBLIC = ",".join(c for c in COMMANDS if c not in HIDDEN)

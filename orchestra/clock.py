@@ -75,3 +75,57 @@ def human(seconds):
     if s < 86400:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+_CLOCK = r"([01]?\d|2[0-3]):([0-5]\d)"
+_LOCAL = r"(\d{4})-(\d\d)-(\d\d)[T ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?(Z)?"
+AT_FORMS = "HH:MM (today, or tomorrow once past), or YYYY-MM-DD HH:MM[:SS] (local; Z: UTC)"
+
+
+def parse_at(text, now, past=False):
+    """A time of day or a date and time -> seconds since the epoch, for `--at` (`past`=False:
+    HH:MM is its next occurrence after `now`) and `--since` (True: its last one before `now`).
+    Times are local unless they end in Z. ValueError names the forms taken."""
+    text = text.strip()
+    m = re.fullmatch(_CLOCK, text)
+    if m:
+        day = time.localtime(now)
+        at = _local(day.tm_year, day.tm_mon, day.tm_mday, int(m.group(1)), int(m.group(2)), 0)
+        if not past and at <= now:
+            at = _local(day.tm_year, day.tm_mon, day.tm_mday + 1, int(m.group(1)),
+                        int(m.group(2)), 0)
+        elif past and at > now:
+            at = _local(day.tm_year, day.tm_mon, day.tm_mday - 1, int(m.group(1)),
+                        int(m.group(2)), 0)
+        return at
+    m = re.fullmatch(_LOCAL, text)
+    if m:
+        y, mo, d, h, mi = (int(g) for g in m.groups()[:5])
+        s = int(m.group(6) or 0)
+        if not (1 <= mo <= 12 and 1 <= d <= 31):
+            raise ValueError(f"not a date: {text!r}")
+        if m.group(7):
+            return float(_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s)
+        return _local(y, mo, d, h, mi, s)
+    raise ValueError(f"not a time: {text!r} (use {AT_FORMS})")
+
+
+def _local(y, mo, d, h, mi, s):
+    # mktime normalises a day past the month's end, and asks the zone about daylight saving.
+    try:
+        return time.mktime((y, mo, d, h, mi, s, 0, 0, -1))
+    except (OverflowError, ValueError):
+        raise ValueError(f"{y:04d}-{mo:02d}-{d:02d} is out of range") from None
+
+
+def parse_since(text, now):
+    """`--since`: a duration ago ('30m', '2h') or a time (parse_at, in the past)."""
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        return parse_at(text, now, past=True)
+    except ValueError:
+        raise ValueError(f"not a duration or a time: {text!r} (use e.g. 30m, 2h, 09:30 or "
+                         "2026-12-01 09:30)") from None

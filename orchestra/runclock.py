@@ -7,7 +7,9 @@ there, the monotonic clock after. Both clocks are passed in, so tests can step e
 
 import time
 
-from orchestra.task import LIMIT, Status
+from orchestra.task import LIMIT, SCHEDULED, Status
+
+_WALL = (LIMIT, SCHEDULED)
 
 
 class RunClock:
@@ -43,9 +45,10 @@ class RunClock:
 
     def ready_at(self, task):
         """When a pending task's backoff ends, as a wall-clock time for the scheduler. A usage
-        limit's reset is a time of day the agent named, so it stays on the wall clock."""
+        limit's reset is a time of day the agent named, and `start --at` one the user named,
+        so those stay on the wall clock."""
         d = task.data
-        if not d["not_before"] or d["reason"] == LIMIT:
+        if not d["not_before"] or d["reason"] in _WALL:
             return task.ready_at()
         now = self.wall()
         seen = self._ready.get(d["id"])
@@ -55,7 +58,7 @@ class RunClock:
 
     def _note(self, task, now):
         d = task.data
-        if not d["not_before"] or d["reason"] == LIMIT:
+        if not d["not_before"] or d["reason"] in _WALL:
             return None
         seen = self._ready[d["id"]] = (d["not_before"], self.mono() + task.ready_at() - now)
         return seen

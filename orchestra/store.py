@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from orchestra import debug, statedir
+from orchestra import debug, event, statedir
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
@@ -233,7 +233,7 @@ class Store:
             # What this process wrote, the next scan need not parse again (a supervisor
             # rewrites every task it runs twice).
             self._cache[name] = ((st.st_ino, st.st_mtime_ns, st.st_size), task)
-        if before is not None and _noted(before, task):
+        if before is not None and event.noted(before, task):
             self.record(before, task)
 
     def transition(self, task_id, change=None, *, expect, attempt=None, mark=None,
@@ -286,12 +286,8 @@ class Store:
         for new tasks) to each of `afters`. The log is a record for people and tools; a
         failure to append to it is reported, never fatal."""
         now = iso(time.time())
-        line = "".join(json_text({
-            "time": now, "task": after.id, "agent": after.agent,
-            "from": before.status if before is not None else None, "to": after.status,
-            "reason": after.reason, "error": after.error, "attempt": after.attempt,
-            **_git_fields(before, after),
-        }) + "\n" for after in afters).encode("utf-8")
+        line = "".join(json_text(event.record(before, after, now)) + "\n"
+                       for after in afters).encode("utf-8")
         try:
             fd = os.open(self.layout.events, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -394,37 +390,6 @@ class Store:
                 return int(f.read(32).strip())
         except (FileNotFoundError, ValueError):
             return None
-
-
-def _noted(before, after):
-    """Whether a change is an event: of status, of reason (a task held pending for its
-    config), or one of _git_event's."""
-    return (before.status != after.status or before.reason != after.reason
-            or _git_event(before, after) is not None)
-
-
-def _git_event(before, after):
-    """"merged" or "branch_deleted" (discarded, or deleted once merged) when the change is
-    one of those, else None."""
-    if after.merged and (before is None or before.merged != after.merged):
-        return "merged"
-    if before is not None and before.branch and not after.branch:
-        return "branch_deleted"
-    return None
-
-
-def _git_fields(before, after):
-    """What an event adds for an isolated task: its branch, and for an event that is no
-    change of status, what it is (_git_event), a merge with `merged_into`."""
-    if after.isolation is None:
-        return {}
-    out = {"branch": after.branch or (before.branch if before is not None else None)}
-    event = _git_event(before, after)
-    if event is not None:
-        out["event"] = event
-        if event == "merged":
-            out["merged_into"] = after.merged_into
-    return out
 
 
 def check_id(task_id):

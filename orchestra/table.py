@@ -8,7 +8,7 @@ import time
 
 from orchestra import dependencies
 from orchestra.clock import human
-from orchestra.task import CONFIG, LIMIT, Status
+from orchestra.task import CONFIG, LIMIT, SCHEDULED, Status
 
 _RESET = "\x1b[0m"
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "blue": "34",
@@ -85,6 +85,8 @@ def status_text(task, now, style, waits=()):
         if d["reason"] == LIMIT:
             until = time.strftime("%H:%M", time.localtime(task.ready_at()))
             return f"{style.status_icon(state)} limited until {until}"
+        if d["reason"] == SCHEDULED:
+            return f"{style.status_icon(state)} at {local_time(task.ready_at(), now)}"
         return f"{style.icon(RETRY_ICON)} retry in {human(task.ready_at() - now)}"
     return f"{style.status_icon(state)} {_word(task)}"
 
@@ -126,18 +128,21 @@ def elapsed(task, now):
 
 # Of fixed_cells' output, in the header of the scan caches that keep it: bump it whenever
 # that output changes, so that caches holding the old cells are rebuilt rather than shown.
-CELLS_FORMAT = 4
+CELLS_FORMAT = 5
 
 
 def fixed_cells(task):
     """The cells of a task's row that depend on its file alone, not on the clock, the style or
     the other tasks: (STATUS without its icon, TIME or None while it runs, TRY, PROMPT, and
     (lines added, removed) or None). The scan cache keeps them (`task.memo`), so a `status`
-    does not compute them again."""
+    does not compute them again. Labels lead the prompt: `[docs,urgent] the prompt`."""
     d = task.data
     took = None if d["status"] == _RUNNING else human(elapsed(task, None))
+    text = d["prompt"]
+    if d["labels"]:
+        text = f"[{','.join(d['labels'])}] {text}"
     # One character past what a row shows, with no ellipsis: render cuts it, in the style's.
-    prompt = printable(" ".join(d["prompt"].split())[:_MAX_PROMPT + 1])
+    prompt = printable(" ".join(text.split())[:_MAX_PROMPT + 1])
     if prompt == d["prompt"]:
         prompt = d["prompt"]  # the same object, which marshal stores once in the scan cache
     changes = d["changes"]

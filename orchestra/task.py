@@ -36,6 +36,7 @@ VERIFY = "verify"            # the agent reported success; its verification comm
 CONFIG = "config"            # pending: the agent config cannot be read or validated just now
 SETUP = "setup"              # its worktree could not be made, or worktree_setup failed
 MERGE = "merge"              # the branches of the tasks it depends on do not merge
+SCHEDULED = "scheduled"      # pending: `start --delay/--at` asked for it not before not_before
 
 # What an agent's output may be read as (verdict.FORMATS; kept here so task files validate
 # without importing the parser).
@@ -59,7 +60,7 @@ FIELDS = {
     "created_at": None, "started_at": None, "finished_at": None, "not_before": None,
     "log_file": None, "plan_file": None, "depends_on": (),
     "output": None, "session_id": None, "tokens_in": None, "tokens_out": None, "cost_usd": None,
-    "limits": 0, "verify": None, "phase": None,
+    "limits": 0, "verify": None, "phase": None, "labels": (),
     # Isolation (worktree.py): `base` is the commit the branch starts from, `base_branch` the
     # branch it is to be merged into; `changes` is [files, lines added, lines removed] of
     # base..head; `merged` when it was merged into `merged_into`.
@@ -70,6 +71,9 @@ FIELDS = {
     "waiting": None,
 }
 
+
+# What `edit` may change of a pending task (transitions.edited).
+EDITABLE = ("prompt", "priority", "timeout", "depends_on", "not_before")
 
 TIME_FIELDS = ("created_at", "started_at", "finished_at", "not_before")
 
@@ -103,6 +107,10 @@ def _absent_if_wrong(d):
     for key in ("tokens_in", "tokens_out"):
         d[key] = _number(d[key], _COUNT_MAX, whole=True)
     d["cost_usd"] = _number(d["cost_usd"], _COST_MAX)
+    labels = d["labels"]
+    if not isinstance(labels, (list, tuple)) or not all(
+            isinstance(x, str) and valid_label(x) for x in labels):
+        d["labels"] = ()
     changes = d["changes"]
     if not (isinstance(changes, list) and len(changes) == 3
             and all(_number(n, _COUNT_MAX, whole=True) is not None for n in changes)):
@@ -187,6 +195,16 @@ def valid_id(text):
             and all(c in "0123456789abcdef" for c in text[19:]))
 
 
+LABEL_MAX = 32
+
+
+def valid_label(text):
+    """A label is a short word: ASCII letters, digits, '-', '_' and '.', a letter or digit
+    first, so that it reads in a table cell and cannot be taken for an option."""
+    return (0 < len(text) <= LABEL_MAX and text.isascii() and text[0].isalnum()
+            and all(c.isalnum() or c in "-_." for c in text))
+
+
 class Task:
     """A task file's contents with typed access; `to_dict` gives back exactly what is stored."""
 
@@ -200,12 +218,15 @@ class Task:
     @classmethod
     def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
             completion="either", cwd=None, depends_on=(), output=None, verify=None,
-            isolation=None):
-        """`isolation`: None, or worktree.Isolation for a task with a worktree of its own."""
+            isolation=None, not_before=None, labels=()):
+        """`isolation`: None, or worktree.Isolation for a task with a worktree of its own;
+        `not_before`: the time it may start (`start --delay/--at`), None for as soon as it can."""
         data = dict(FIELDS)
         data.update(id=task_id, agent=agent, prompt=prompt, priority=priority, timeout=timeout,
                     max_retries=max_retries, completion=completion, cwd=cwd, created_at=iso(now),
                     depends_on=list(depends_on), output=output, verify=verify,
+                    labels=list(labels), not_before=iso(not_before),
+                    reason=SCHEDULED if not_before is not None else None,
                     **(isolation.fields() if isolation is not None else {}),
                     log_file=f".orchestra/logs/{task_id}.log",
                     plan_file=f".orchestra/plans/{task_id}_plan.md")

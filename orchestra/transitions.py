@@ -4,8 +4,8 @@ there. No I/O."""
 
 from orchestra import limits
 from orchestra.clock import iso
-from orchestra.task import (BACKOFF_CAP, CONFIG, ERROR, EXIT, LAUNCH, LIMIT, LOST, NOT_RETRIED,
-                            VERIFY, Status)
+from orchestra.task import (BACKOFF_CAP, CONFIG, EDITABLE, ERROR, EXIT, LAUNCH, LIMIT, LOST,
+                            NOT_RETRIED, SCHEDULED, VERIFY, Status)
 
 
 class Outcome:
@@ -166,6 +166,24 @@ def retimed(task, *, timeout):
     """The task with a new timeout (None: none), counted from its start."""
     t = task.copy()
     t.update(timeout=timeout)
+    return t
+
+
+def edited(task, **changes):
+    """A pending task with the fields of EDITABLE given: `not_before` is a time (seconds since
+    the epoch) it may start at, or None for as soon as it can, and replaces whatever held it
+    back (a retry's backoff, a usage limit's wait): the user's word is the last."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
+    t = task.copy()
+    if "depends_on" in changes:
+        changes["depends_on"] = list(changes["depends_on"])
+    if "not_before" in changes:
+        at = changes["not_before"]
+        changes.update(not_before=iso(at), reason=SCHEDULED if at is not None else None,
+                       error=None)
+    t.update(**changes)
     return t
 
 

@@ -34,3 +34,15 @@ def resolve(store, snap, ids):
         else:
             out.append(snap.tasks[task_id])
     return out
+
+
+def picked(ids, every, where, verb, every_option="--all"):
+    """Refuse a choice of tasks that names none, or names them twice: ids, or --all and/or
+    filters (which select among the tasks `verb` applies to)."""
+    from orchestra.errors import OrchestraError
+    if ids and (every or where):
+        raise OrchestraError(f"name the tasks to {verb}, or select them with {every_option} or "
+                             "filters, not both")
+    if not ids and not (every or where):
+        raise OrchestraError(f"name the tasks to {verb}, or select them with {every_option} or "
+                             "filters (--status, --agent, --label)")

@@ -4,7 +4,7 @@ killed first, and are recorded cancelled once none is left."""
 import time
 
 from orchestra import process
-from orchestra.errors import FAILED, OK, OrchestraError
+from orchestra.errors import FAILED, OK
 from orchestra.store import Store, check_id
 from orchestra.settle import read_verdict, save_work
 from orchestra.task import ACTIVE, Status
@@ -12,20 +12,23 @@ from orchestra.transitions import cancelled, with_usage, with_work
 from orchestra.commands import args
 
 
-def run(layout, console, ids=(), cancel_all=False, running_only=False):
-    """running_only (for `daemon stop --kill`): every running task, and no pending one."""
-    cancel_all = cancel_all or running_only
-    if not ids and not cancel_all:
-        raise OrchestraError("name the tasks to cancel, or use --all")
+def run(layout, console, ids=(), cancel_all=False, running_only=False, where=None):
+    """running_only (for `daemon stop --kill`): every running task, and no pending one;
+    where: a filters.Filter, selecting among the pending and running tasks."""
+    from orchestra.commands import picked
+    cancel_all = cancel_all or running_only or bool(where)
+    picked(ids, cancel_all, where, "cancel")
     for task_id in ids:
         check_id(task_id)
     store = Store(layout)
     if cancel_all:
         wanted = (Status.RUNNING,) if running_only else ACTIVE
-        targets = sorted(t.id for t in store.scan().tasks.values() if t.state in wanted)
+        targets = sorted(t.id for t in store.scan().tasks.values() if t.state in wanted
+                         and (not where or where.matches(t)))
         if not targets:
             console.out("nothing to cancel: no " + ("running" if running_only else
-                                                    "pending or running") + " tasks")
+                                                    "pending or running") + " tasks"
+                        + (f" among the {where.describe()}" if where else ""))
             return OK
     else:
         targets = ids
@@ -108,5 +111,6 @@ def register(sub):
                        "cancelled.")
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--all", action="store_true", help="every pending and running task")
+    args.add_filters(p, "the pending and running tasks")
     p.set_defaults(func=lambda layout, console, a: run(
-        layout, console, ids=a.ids, cancel_all=a.all))
+        layout, console, ids=a.ids, cancel_all=a.all, where=args.task_filter(a)))

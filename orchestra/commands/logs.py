@@ -13,12 +13,14 @@ FOLLOW_POLL = 0.1
 SETTLE_EVERY = 1.0
 
 
-def run(layout, console, task_id, follow=False, raw=False):
+def run(layout, console, task_id, follow=False, raw=False, lines=None):
+    """lines: only the last N lines of what is shown so far (then, with follow, what comes)."""
     store = Store(layout, persist_cache=True)
     task, archived = archive.find(store, task_id)
     path = archive.where(layout, task.id, archived, Layout.log_file)
-    write = _Writer(console, raw=raw or not console.is_tty,
-                    output=None if raw else task.output).write
+    writer = _Writer(console, raw=raw or not console.is_tty,
+                     output=None if raw else task.output, lines=lines)
+    write = writer.write
     offset = 0
     last_settle = 0.0
     try:
@@ -26,6 +28,7 @@ def run(layout, console, task_id, follow=False, raw=False):
             offset = _copy(path, offset, write)
             if not follow:
                 write(b"", final=True)
+                writer.release()
                 if offset == 0:
                     console.warn(f"{task.id} has no log yet (status {task.status})")
                 return 0
@@ -33,6 +36,7 @@ def run(layout, console, task_id, follow=False, raw=False):
             if now - last_settle >= SETTLE_EVERY:
                 refresh(store, now)  # a task whose supervisor died must still end the follow
                 last_settle = now
+            writer.release()
             task, archived = archive.find(store, task_id)
             if task.is_final:
                 path = archive.where(layout, task.id, archived, Layout.log_file)
@@ -47,11 +51,13 @@ def run(layout, console, task_id, follow=False, raw=False):
 class _Writer:
     """Agent output to stdout: as it is (raw), or with control sequences other than colours
     shown as text (logfile.for_terminal), a sequence cut between two reads included; the
-    output of an agent whose JSON lines stream (`output`) as lines a person reads."""
+    output of an agent whose JSON lines stream (`output`) as lines a person reads. With
+    `lines`, what is shown is held until `release`, which prints its last `lines` lines."""
 
-    def __init__(self, console, raw, output=None):
+    def __init__(self, console, raw, output=None, lines=None):
         from orchestra import transcript
         self.console = console
+        self.lines, self.held = lines, bytearray() if lines is not None else None
         self.carry = None if raw else bytearray()
         self.transcript = (transcript.Transcript(output, console.style.unicode)
                            if output in transcript.STREAMING else None)
@@ -61,8 +67,24 @@ class _Writer:
             chunk = self.transcript.feed(chunk, final)
         if self.carry is not None:
             chunk = logfile.for_terminal(chunk, self.carry, final)
-        if chunk:
+        if not chunk:
+            return
+        if self.held is not None:
+            self.held += chunk
+        else:
             self.console.out_bytes(chunk)
+
+    def release(self):
+        if self.held is None:
+            return
+        parts = bytes(self.held).split(b"\n")
+        self.held = None
+        ended = parts[-1] == b""
+        if ended:
+            parts.pop()
+        kept = parts[len(parts) - self.lines:] if self.lines else []
+        if kept:
+            self.console.out_bytes(b"\n".join(kept) + (b"\n" if ended else b""))
 
 
 def _copy(path, offset, write):
@@ -92,8 +114,11 @@ def register(sub):
                        "passed as they are.")
     p.add_argument("id", metavar="ID")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the task ends")
+    p.add_argument("-n", "--lines", type=args.count, metavar="N",
+                   help="only the last N lines of what is shown (with --follow: then the rest "
+                   "as it comes)")
     p.add_argument("--raw", action="store_true",
                    help="the log's bytes unchanged: JSON lines as the agent wrote them, escape "
                    "sequences included")
     p.set_defaults(func=lambda layout, console, a: run(
-        layout, console, a.id, follow=a.follow, raw=a.raw))
+        layout, console, a.id, follow=a.follow, raw=a.raw, lines=a.lines))

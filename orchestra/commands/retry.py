@@ -1,9 +1,9 @@
-"""`retry`: queue a failed or cancelled task again, as a new attempt, and re-open the tasks
-that failed only because it did."""
+"""`retry`: queue failed or cancelled tasks again, each as a new attempt, and re-open the tasks
+that failed only because one did."""
 
 from orchestra import dependencies, lease
-from orchestra.commands import args
-from orchestra.errors import FAILED, OrchestraError
+from orchestra.commands import args, picked, resolve
+from orchestra.errors import FAILED, OK, OrchestraError
 from orchestra.store import Store
 from orchestra.task import DEPENDENCY, Status
 from orchestra.transitions import requeued
@@ -11,11 +11,50 @@ from orchestra.transitions import requeued
 _GAVE_UP = (Status.FAILED.value, Status.CANCELLED.value)
 
 
-def run(layout, console, task_id):
+def run(layout, console, ids=(), failed=False, where=None):
+    """ids, or every failed task (`failed`) and/or the failed or cancelled tasks `where` (a
+    filters.Filter) selects."""
+    picked(ids, failed, where, "retry", "--failed")
     store = Store(layout)
+    if ids:
+        targets = [t.id for t in resolve(store, store.scan(), ids)]
+    else:
+        targets = _selected(store, failed, where)
+        if not targets:
+            which = "failed" if failed else "failed or cancelled"
+            what = (where.describe() if where and where.statuses
+                    else f"{which} {where.describe() if where else 'tasks'}")
+            console.out(f"nothing to retry: no {what}")
+            return OK
+    code, hint = OK, "; " + lease.next_step(layout)
+    for task_id in targets:
+        try:
+            code = max(code, _retry(store, console, task_id, hint, quiet_if_pending=not ids))
+        except OrchestraError as e:
+            if len(targets) == 1:
+                raise
+            console.warn(e.message)
+            code = max(code, e.code)
+    return code
+
+
+def _selected(store, failed, where):
+    """The selected tasks, the ones that failed for a dependency last: retrying the one they
+    waited for re-opens them first."""
+    tasks = store.scan().tasks.values()
+    chosen = [t for t in tasks if t.status in _GAVE_UP
+              and (not failed or t.state is Status.FAILED)
+              and (not where or where.matches(t))]
+    chosen.sort(key=lambda t: (t.reason == DEPENDENCY, t.order_key()))
+    return [t.id for t in chosen]
+
+
+def _retry(store, console, task_id, hint, quiet_if_pending=False):
     with store.locked():
         task = store.get(task_id)
         if task.state not in (Status.FAILED, Status.CANCELLED):
+            if quiet_if_pending and task.state is Status.PENDING:
+                return OK  # re-opened with a task it depends on, retried just before
             raise OrchestraError(
                 f"{task_id} is {task.status}; only failed or cancelled tasks can be retried", FAILED)
         tasks = store.scan().tasks
@@ -35,15 +74,25 @@ def run(layout, console, task_id):
 
         for t in [task] + reopened:
             store.transition(t.id, requeue, expect=(Status.FAILED, Status.CANCELLED))
-    console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}); "
-                + lease.next_step(layout))
+    console.out(f"queued {task_id} again (attempt {int(task.attempt or 0) + 1}){hint}")
     if reopened:
         console.out(f"re-opened {len(reopened)} task{'s' if len(reopened) != 1 else ''} that "
                     f"depend on it: " + ", ".join(t.id for t in reopened))
-    return 0
+    return OK
 
 
 def register(sub):
-    p = args.subparser(sub, "retry", help="queue a failed or cancelled task again")
-    p.add_argument("id", metavar="ID")
-    p.set_defaults(func=lambda layout, console, a: run(layout, console, a.id))
+    p = args.subparser(sub, "retry", help="queue failed or cancelled tasks again",
+                       usage="%(prog)s [options] (ID... | --failed | filters)",
+                       description="Queue failed or cancelled tasks again, each as a new "
+                       "attempt with a fresh budget of automatic retries; the tasks that failed "
+                       "only because one of them did are re-opened with it. Exit 1 if any "
+                       "named task cannot be retried.",
+                       epilog="examples: orchestra retry ID1 ID2; orchestra retry --failed "
+                       "--agent claude; orchestra retry --status cancelled --label docs")
+    p.add_argument("ids", nargs="*", metavar="ID", help="the tasks to queue again")
+    p.add_argument("--failed", action="store_true", help="every failed task (with filters: "
+                   "every failed task they select)")
+    args.add_filters(p, "the failed or cancelled tasks")
+    p.set_defaults(func=lambda layout, console, a: run(
+        layout, console, a.ids, failed=a.failed, where=args.task_filter(a)))

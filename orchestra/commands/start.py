@@ -51,9 +51,11 @@ class _Isolations:
 
 def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retries=None,
         depends_on=(), batch_file=None, quiet=False, as_json=False, stdin=None, verify=None,
-        isolate=None, base=None):
+        isolate=None, base=None, not_before=None, labels=()):
     """isolate: True (--worktree), False (--no-worktree) or None (the agent's or settings');
-    base: the git ref a worktree's branch starts from (default HEAD)."""
+    base: the git ref a worktree's branch starts from (default HEAD); not_before: the time it
+    may start (seconds since the epoch; None: as soon as it can); labels: valid labels."""
+    labels = list(dict.fromkeys(labels))
     deps = _dependency_ids(depends_on)
     if (prompt is None) == (batch_file is None):
         raise OrchestraError("give a PROMPT (or - to read it from stdin) or --batch FILE, not "
@@ -61,7 +63,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
                              "(see `orchestra start --help`)")
     if batch_file is not None:
         return _run_batch(layout, console, agent, batch_file, priority, timeout, max_retries,
-                          deps, quiet, as_json, stdin, verify, isolate, base)
+                          deps, quiet, as_json, stdin, verify, isolate, base, not_before, labels)
     if prompt == "-":
         try:
             prompt = stdin.buffer.read().decode("utf-8").rstrip("\r\n") if stdin else ""
@@ -82,7 +84,8 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
                             max_retries=max_retries if max_retries is not None else spec.max_retries,
                             completion=spec.completion, cwd=spec.cwd, output=spec.output,
                             verify=verify or spec.spec.get("verify"),
-                            depends_on=deps, isolation=isolation)
+                            depends_on=deps, isolation=isolation, not_before=not_before,
+                            labels=labels)
             try:
                 store.create(task)
                 return task
@@ -105,8 +108,16 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
         console.out(task.id)
     else:
         after = f"; after {len(deps)} task{'s' if len(deps) != 1 else ''}" if deps else ""
-        console.out(f"queued {task.id} ({agent}{after}); {lease.next_step(layout)}")
+        console.out(f"queued {task.id} ({agent}{after}{_at(not_before, now)}); "
+                    + lease.next_step(layout))
     return 0
+
+
+def _at(not_before, now):
+    if not_before is None:
+        return ""
+    from orchestra.table import local_time
+    return f"; not before {local_time(not_before, now)}"
 
 
 def _dependency_ids(ids):
@@ -124,7 +135,8 @@ def _dependency_ids(ids):
 
 
 def _run_batch(layout, console, agent, source, priority, timeout, max_retries, deps, quiet,
-               as_json, stdin, verify=None, isolate=None, base=None):
+               as_json, stdin, verify=None, isolate=None, base=None, not_before=None,
+               labels=()):
     spec = agents.get(layout, agent)
     spec.template()
     isolations = _Isolations(layout, spec, isolate, base)
@@ -169,7 +181,8 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
                 completion=spec.completion, cwd=spec.cwd, output=spec.output,
                 verify=verify or spec.spec.get("verify"),
                 depends_on=_merge([ids[d] if isinstance(d, int) else d for d in entry.depends_on],
-                                  deps), isolation=isolation)
+                                  deps), isolation=isolation, not_before=not_before,
+                labels=labels)
                 for task_id, entry, isolation in zip(ids, entries, chosen)]
             try:
                 store.create_many(tasks)
@@ -248,6 +261,9 @@ def register(sub):
     p.add_argument("--base", metavar="REF",
                    help="the branch, tag or commit its worktree's branch starts from "
                    "(default: HEAD when it is queued)")
+    args.add_schedule(p)
+    args.add_labels(p, help="label the task (repeatable, or comma-separated): a short word that "
+                    "status, wait, cancel and retry select by with --label")
     p.add_argument("--verify", metavar="CMD",
                    help="a shell command run in the task's directory after the agent reports "
                    "success; non-zero fails the task (reason verify)")
@@ -259,7 +275,8 @@ def register(sub):
         layout, console, a.agent, " ".join(a.prompt) if a.prompt else None,
         priority=a.priority, timeout=a.timeout, max_retries=a.max_retries,
         depends_on=a.depends_on, batch_file=a.batch, quiet=a.quiet, as_json=a.json,
-        stdin=sys.stdin, verify=a.verify, isolate=a.isolate, base=a.base))
+        stdin=sys.stdin, verify=a.verify, isolate=a.isolate, base=a.base,
+        not_before=args.not_before(a, time.time()), labels=sum(a.label or [], [])))
 
 
 def _not_live(layout, dep):

@@ -13,17 +13,19 @@ RECENT = 24 * 3600  # finished tasks older than this are hidden without --all
 CLEAR = "\x1b[H\x1b[2J"
 
 
-def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0):
+def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0,
+        where=None):
+    """where: a filters.Filter the tasks shown must match."""
     store = Store(layout, persist_cache=True)
     # Only --all reads the archive: a plain `status` stays as fast as the live directory.
     archive_store = (Store(layout.archived(), persist_cache=True)
                      if show_all and not ids and not as_json else None)
     if not watch:
-        console.out(_view(store, archive_store, layout, console, ids, as_json, show_all))
+        console.out(_view(store, archive_store, layout, console, ids, as_json, show_all, where))
         return 0
     try:
         while True:
-            text = _view(store, archive_store, layout, console, ids, as_json, show_all)
+            text = _view(store, archive_store, layout, console, ids, as_json, show_all, where)
             console.out((CLEAR if console.is_tty else "") + text
                         + f"\n\nevery {interval:g}s{console.style.sep}Ctrl-C quits")
             time.sleep(interval)
@@ -31,7 +33,7 @@ def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, int
         return 0  # the normal way to leave --watch
 
 
-def _view(store, archive_store, layout, console, ids, as_json, show_all):
+def _view(store, archive_store, layout, console, ids, as_json, show_all, where):
     now = time.time()
     snap = refresh(store, now)
     for problem in snap.problems:
@@ -39,20 +41,28 @@ def _view(store, archive_store, layout, console, ids, as_json, show_all):
     archived = ()
     if ids:
         tasks, hidden = resolve(store, snap, ids), 0
+        if where:
+            tasks = where.select(tasks)
     else:
         everything = list(snap.tasks.values())
+        if where:
+            everything = where.select(everything)
         tasks = everything if show_all else [t for t in everything if _recent(t, now)]
         hidden = len(everything) - len(tasks)
         if archive_store is not None:
             past = archive_store.scan()
             for problem in past.problems:
                 console.warn(problem)
-            archived = [t for t in past.tasks.values() if t.id not in snap.tasks]
+            archived = [t for t in past.tasks.values() if t.id not in snap.tasks
+                        and (not where or where.matches(t))]
             tasks += archived
     if as_json:
         items = [(t.data["created_at"] or "", t.id, text)
                  for t, text in zip(tasks, json_objects([t.to_dict() for t in tasks]))]
-        if show_all and not ids:
+        if show_all and not ids and where:
+            items += [(t.data["created_at"] or "", t.id, text) for t, text in
+                      _archived_matching(layout, snap, where)]
+        elif show_all and not ids:
             from orchestra import archive
             past, problems = archive.rendered(layout, _archived_json, JSON_FORMAT)
             for problem in problems:
@@ -62,6 +72,9 @@ def _view(store, archive_store, layout, console, ids, as_json, show_all):
         return "[\n" + ",\n".join(item[2] for item in items) + "\n]" if items else "[]"
     info = lease.read_info(layout)
     paused = os.path.exists(layout.paused)
+    if not tasks and where:
+        return f"no {where.describe()}" + (
+            f" ({hidden} finished earlier: `--all` shows them)" if hidden else "")
     if not tasks:
         return table.summary(tasks, hidden, info, console.style, paused) + (
             "" if hidden else "\n(queue one with `orchestra start AGENT PROMPT`)")
@@ -70,6 +83,12 @@ def _view(store, archive_store, layout, console, ids, as_json, show_all):
             + table.summary(tasks, hidden, info, console.style, paused)
             + (f"{console.style.sep}{len(archived)} of them archived (`orchestra show ID` shows one)"
                if archived else ""))
+
+
+def _archived_matching(layout, snap, where):
+    past = Store(layout.archived(), persist_cache=True).scan()
+    tasks = [t for t in where.select(past.tasks.values()) if t.id not in snap.tasks]
+    return zip(tasks, _archived_json(tasks))
 
 
 JSON_FORMAT = 1  # of the text json_objects makes: a change must bump it (archive.rendered keeps it)
@@ -140,6 +159,7 @@ def register(sub):
                    help="include older finished tasks and the archive")
     p.add_argument("--watch", "-W", action="store_true", help="redraw until Ctrl-C")
     p.add_argument("--interval", type=args.seconds, default=2.0, help="seconds between redraws (default 2)")
+    args.add_filters(p)
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, ids=a.ids, as_json=a.json, show_all=a.all, watch=a.watch,
-        interval=a.interval))
+        interval=a.interval, where=args.task_filter(a)))

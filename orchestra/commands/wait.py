@@ -13,11 +13,26 @@ from orchestra.transitions import waiting
 from orchestra.commands import args
 
 
-def run(layout, console, ids, timeout=None):
+def run(layout, console, ids, timeout=None, every=False, where=None):
+    """ids, or the tasks chosen at the call: every pending and running one (`every`) and/or
+    those `where` (a filters.Filter) selects."""
+    from orchestra.commands import picked
+    picked(ids, every, where, "wait for")
     store = Store(layout, persist_cache=True)
     start = time.monotonic()
-    snap = store.scan()
-    ids = [t.id for t in _resolve(store, snap, ids)]  # unknown ids fail before any waiting
+    if ids:
+        snap = store.scan()
+        ids = [t.id for t in _resolve(store, snap, ids)]  # unknown ids fail before any waiting
+    else:
+        snap = refresh(store, time.time())
+        me = os.environ.get("ORCHESTRA_TASK_ID")  # an agent's `wait --all` is for the others
+        chosen = [t for t in snap.tasks.values() if t.id != me
+                  and (not every or not t.is_final) and (not where or where.matches(t))]
+        if not chosen:
+            what = where.describe() if where else "tasks"
+            console.out(f"nothing to wait for: no {'pending or running ' if every else ''}{what}")
+            return OK
+        ids = [t.id for t in sorted(chosen, key=lambda t: (t.created(), t.id))]
     me = _waiting_task(snap, ids)
     if me is None:
         return _wait(layout, console, store, ids, timeout, start)
@@ -91,9 +106,17 @@ def _resolve(store, snap, ids):
 
 def register(sub):
     p = args.subparser(sub, "wait", help="wait for tasks to finish",
+                       usage="%(prog)s [options] (ID... | --all | filters)",
                        description="Block until the tasks reach a final outcome. Exit 0 if all "
-                       "completed, 1 if any failed or was cancelled, 124 if --timeout expired.")
-    p.add_argument("ids", nargs="+", metavar="ID")
+                       "completed (or none was selected), 1 if any failed or was cancelled, "
+                       "124 if --timeout expired. --all and the filters choose the tasks as "
+                       "they are when wait starts.",
+                       epilog="examples: orchestra wait ID; orchestra wait --all --timeout 2h; "
+                       "orchestra wait --label nightly")
+    p.add_argument("ids", nargs="*", metavar="ID", help="the tasks to wait for")
+    p.add_argument("--all", action="store_true",
+                   help="every task pending or running when wait starts (not ones queued later)")
     p.add_argument("--timeout", type=args.seconds, help="give up after this long (exit 124)")
+    args.add_filters(p)
     p.set_defaults(func=lambda layout, console, a: run(
-        layout, console, a.ids, timeout=a.timeout))
+        layout, console, a.ids, timeout=a.timeout, every=a.all, where=args.task_filter(a)))
