@@ -1,10 +1,11 @@
 """`config`: list, get, set and unset the project's settings (.orchestra/config.json)."""
 
-from orchestra import settings
+from orchestra import settings, suggest
 from orchestra.commands import args
 
 
 def run(layout, console, action, key=None, value=None, as_json=False):
+    suggest.warn_config(layout, console)
     if action == "get":
         settings.check_key(key)
         console.out(_plain(getattr(settings.load(layout), key)))

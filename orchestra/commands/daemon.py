@@ -4,7 +4,7 @@ import json
 import os
 import time
 
-from orchestra import lease, process
+from orchestra import lease, process, suggest
 from orchestra.clock import human, parse_iso
 from orchestra.commands import args
 from orchestra.errors import FAILED, OK
@@ -13,6 +13,7 @@ STOP_WAIT = 10.0
 
 
 def start(layout, console, parallel=None):
+    suggest.warn_config(layout, console)
     info = lease.read_info(layout)
     if info is not None:
         if info.get("daemon") and (parallel is None or parallel == info.get("parallel")):

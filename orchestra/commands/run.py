@@ -2,7 +2,7 @@
 
 import time
 
-from orchestra import lease, process, settings, supervisor, table
+from orchestra import lease, process, settings, suggest, supervisor, table
 from orchestra.errors import FAILED, OK, STDOUT_CLOSED, Interrupted, interruption
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
@@ -13,6 +13,7 @@ GIVE_UP_AFTER = 5  # failed ticks in a row (about 15 s of retrying) before `run 
 
 
 def run(layout, console, parallel=None, wait=False):
+    suggest.warn_config(layout, console)
     store = Store(layout, persist_cache=True)
     store.ensure()
     snap = store.scan()

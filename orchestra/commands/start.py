@@ -2,7 +2,7 @@ import os
 import sys
 import time
 
-from orchestra import agents, batch
+from orchestra import agents, batch, suggest
 from orchestra.errors import OrchestraError
 from orchestra.store import Store
 from orchestra.task import Task, new_id, valid_id
@@ -70,6 +70,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
                                  "(for example with iconv -t UTF-8)") from None
     check_prompt(prompt)
     spec = agents.get(layout, agent)
+    suggest.warn_config(layout, console, agent)
     spec.template()  # a missing template file is an error now, not at launch
     isolation = _Isolations(layout, spec, isolate, base).get()
     store = Store(layout)
@@ -126,6 +127,7 @@ def _dependency_ids(ids):
 def _run_batch(layout, console, agent, source, priority, timeout, max_retries, deps, quiet,
                as_json, stdin, verify=None, isolate=None, base=None):
     spec = agents.get(layout, agent)
+    suggest.warn_config(layout, console, agent)
     spec.template()
     isolations = _Isolations(layout, spec, isolate, base)
     where = "from stdin" if source == "-" else source
