@@ -97,11 +97,14 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     command = None  # on the main parser: the command word of the arguments it parses
-    help_tail = None  # a function giving more help text, run only when help is shown
+    # help_tail(root) gives more help text, read from the project at `--root` (None: found
+    # from the current directory); it runs only when the help is shown.
+    help_tail = None
+    root = None
 
     def format_help(self):
         text = super().format_help()
-        return text + self.help_tail() if self.help_tail else text
+        return text + self.help_tail(self.root) if self.help_tail else text
 
     def error(self, message):
         prog = self.prog
@@ -178,7 +181,10 @@ examples:
 
 exit codes: 0 success, 1 a task or operation failed, 2 usage or invalid input,
   124 a wait timed out, 130 interrupted; `run --wait` also 129, 141, 143 (hang-up,
-  closed stdout, SIGTERM: the queue goes on in the background)."""
+  closed stdout, SIGTERM: the queue goes on in the background).
+
+`orchestra help COMMAND` (or `orchestra COMMAND --help`) tells what a command does, with
+examples."""
 
 
 def build_parser(argv=None):
@@ -195,6 +201,9 @@ def build_parser(argv=None):
         if word not in COMMANDS or name == word:
             # Imported on use: `status` must not pay for what `run` needs.
             importlib.import_module(f"orchestra.commands.{name}").register(sub)
+    if argv and "--root" in argv[:-1]:
+        for command in sub.choices.values():
+            command.root = argv[argv.index("--root") + 1]
     return parser
 
 

@@ -55,7 +55,11 @@ def register(sub):
     p = args.subparser(sub, "events", help="print task state transitions",
                        description="Print every task state transition recorded in "
                        ".orchestra/events.jsonl (time, task, agent, from, to, reason, attempt); "
-                       "-f keeps printing new ones until Ctrl-C.")
+                       "-f keeps printing new ones until Ctrl-C.",
+                       epilog=args.examples(
+                           ("orchestra events", "every transition so far"),
+                           ("orchestra events -f", "and new ones as they happen"),
+                           ("orchestra events --json | jq .to", "for scripts")))
     p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
     p.add_argument("--json", action="store_true", help="the JSON lines as they are stored")
     p.set_defaults(func=lambda layout, console, a: run(

@@ -44,6 +44,11 @@ def run(layout, console, task_id):
 
 
 def register(sub):
-    p = args.subparser(sub, "retry", help="queue a failed or cancelled task again")
-    p.add_argument("id", metavar="ID")
+    p = args.subparser(sub, "retry", help="queue a failed or cancelled task again",
+                       description="Queue a failed or cancelled task again (status pending), "
+                       "keeping its id, prompt and options; the next run is a new attempt.",
+                       epilog=args.examples(("orchestra retry ID", "queue it again"),
+                                            ("orchestra retry ID && orchestra run",
+                                             "and run it")))
+    p.add_argument("id", metavar="ID", help="a failed or cancelled task")
     p.set_defaults(func=lambda layout, console, a: run(layout, console, a.id))

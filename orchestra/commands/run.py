@@ -128,8 +128,13 @@ def register(sub):
                        "N at once. Without --wait a background supervisor does it and this returns "
                        "at once; with --wait it happens here, and the exit code is 0 if every task "
                        "it ran completed, 1 otherwise. A hang-up, SIGTERM or a closed stdout "
-                       "hands --wait's tasks to a background supervisor, as Ctrl-C does.")
-    p.add_argument("--parallel", "-p", type=args.positive_int, help="tasks at once (default 1)")
+                       "hands --wait's tasks to a background supervisor, as Ctrl-C does.",
+                       epilog=args.examples(
+                           ("orchestra run", "in the background; returns at once"),
+                           ("orchestra run -p 3", "three tasks at once"),
+                           ("orchestra run --wait", "here, until the queue is drained")))
+    p.add_argument("--parallel", "-p", type=args.positive_int, metavar="N",
+                   help="tasks at once (default: the `parallel` setting, else 1)")
     p.add_argument("--wait", "-w", action="store_true", help="supervise in the foreground until drained")
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, parallel=a.parallel, wait=a.wait))

@@ -51,8 +51,14 @@ def _resolve(store, snap, ids):
 def register(sub):
     p = args.subparser(sub, "wait", help="wait for tasks to finish",
                        description="Block until the tasks reach a final outcome. Exit 0 if all "
-                       "completed, 1 if any failed or was cancelled, 124 if --timeout expired.")
-    p.add_argument("ids", nargs="+", metavar="ID")
-    p.add_argument("--timeout", type=args.seconds, help="give up after this long (exit 124)")
+                       "completed, 1 if any failed or was cancelled, 124 if --timeout expired.",
+                       epilog=args.examples(
+                           ("orchestra wait ID", "until it finishes"),
+                           ("orchestra wait ID1 ID2 --timeout 1h", "an hour at most (exit 124)"),
+                           ('id=$(orchestra start -q demo hi) && orchestra run && orchestra wait "$id"',
+                            "queue, run and wait in a script")))
+    p.add_argument("ids", nargs="+", metavar="ID", help="the tasks to wait for")
+    p.add_argument("--timeout", type=args.seconds, metavar="DURATION",
+                   help="give up after this long (exit 124), e.g. 90s, 30m, 2h")
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, a.ids, timeout=a.timeout))
