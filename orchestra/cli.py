@@ -151,7 +151,7 @@ def _without_help_word(argv):
 # left out of the usage line.
 COMMANDS = ("init", "start", "run", "status", "show", "logs", "diff", "merge", "discard",
             "worktree", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
-            "stats", "deps", "pause", "resume", "daemon", "config", "supervise")
+            "stats", "deps", "pause", "resume", "daemon", "config", "completion", "supervise")
 HIDDEN = ("supervise",)
 PUBLIC = ",".join(c for c in COMMANDS if c not in HIDDEN)
 
