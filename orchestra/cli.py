@@ -140,7 +140,8 @@ def _invalid_choice(message):
 def _without_help_word(argv):
     """`help [COMMAND...]` as `[COMMAND...] --help`, global options kept where they are."""
     while _command_word(argv) == "help":
-        at = argv.index("help")
+        at = next(i for i, word in enumerate(argv)
+                  if word == "help" and (i == 0 or argv[i - 1] != "--root"))
         argv = argv[:at] + argv[at + 1:] + ["--help"]
     return argv
 

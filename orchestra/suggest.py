@@ -13,17 +13,25 @@ ALIASES = {"log": "logs", "ls": "status", "list": "status", "ps": "status", "add
 
 def closest(word, choices, aliases=None):
     """The choice `word` most likely meant, or None: the fewest edits (a swap of neighbours
-    counts as one, case is ignored), ties going to the choice of the same length, so
-    `stauts` means status rather than stats."""
+    counts as one, case is ignored), ties going to the longer common start (`bsh` is bash,
+    not zsh), then to the same length (`stauts` is status, not stats)."""
     choices = list(choices)
     if aliases and aliases.get(word) in choices:
         return aliases[word]
-    scored = [(_distance(word.lower(), choice.lower()), abs(len(choice) - len(word)), choice)
-              for choice in choices]
+    lower = word.lower()
+    scored = [(_distance(lower, choice.lower()), -_common_start(lower, choice.lower()),
+               abs(len(choice) - len(word)), choice) for choice in choices]
     if not scored:
         return None
-    edits, _, best = min(scored)
+    edits, _, _, best = min(scored)
     return best if edits <= max(1, len(word) // 3) else None
+
+
+def _common_start(a, b):
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def _distance(a, b):

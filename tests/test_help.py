@@ -144,6 +144,7 @@ class Suggestions(ProjectCase):
     def test_closest(self):
         choices = ["status", "stats", "start"]
         self.assertEqual(suggest.closest("stauts", choices), "status")  # a swap is one edit
+        self.assertEqual(suggest.closest("bsh", ["bash", "zsh", "fish"]), "bash")
         self.assertEqual(suggest.closest("maxretries", ["maxRetries", "timeout"]), "maxRetries")
         self.assertIsNone(suggest.closest("zzz", choices))
         self.assertIsNone(suggest.closest("x", []))
