@@ -236,7 +236,7 @@ def register(sub):
                             "a limit, and ahead of the rest")))
     p.help_tail = _agents_help
     p.add_argument("agent", metavar="AGENT",
-                   help="the agent to run it (listed below; defined in "
+                   help="the agent that runs it (listed below; defined in "
                    ".orchestra-cli/agent-config.json)")
     # nargs="+" made optional by hand rather than nargs="*": argparse would match a "*"
     # positional with nothing before an option, and `start AGENT --priority 3 PROMPT` would fail.
