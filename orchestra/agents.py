@@ -138,9 +138,9 @@ Your output is recorded in {logFile}.
 """
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_KNOWN_KEYS = {"command", "args", "promptTemplateFile", "promptTemplate", "env", "cwd", "timeout",
-               "maxRetries", "maxParallel", "completion", "description", "output",
-               "limitPatterns", "resumeArgs", "verify", "isolation"}
+KNOWN_KEYS = {"command", "args", "promptTemplateFile", "promptTemplate", "env", "cwd", "timeout",
+              "maxRetries", "maxParallel", "completion", "description", "output",
+              "limitPatterns", "resumeArgs", "verify", "isolation"}
 
 
 def substitute(text, values):
@@ -230,11 +230,8 @@ def validate(name, spec, path):
     where = f"agent {name!r} in {path}"
     if not isinstance(spec, dict):
         raise OrchestraError(f"{where} must be an object")
-    unknown = set(spec) - _KNOWN_KEYS
-    if unknown:
-        # Tolerated for configs of other tools, but a likely typo: say so only in --debug.
-        from orchestra import debug
-        debug.log(f"{where}: ignoring unknown keys {sorted(unknown)}")
+    # Unknown keys are tolerated (configs shared with other tools); the commands a user runs
+    # warn of them once (suggest.config_warnings), not at each launch.
     if not isinstance(spec.get("command"), str) or not spec["command"].strip():
         raise OrchestraError(f'{where} needs "command": a program name or path')
     for key in ("args", "resumeArgs", "limitPatterns"):
@@ -287,8 +284,10 @@ class UnknownAgent(OrchestraError):
 def get(layout, name):
     specs = all_agents(layout)
     if name not in specs:
+        from orchestra.suggest import did_you_mean
         raise UnknownAgent(
-            f"unknown agent {name!r}; known agents: {', '.join(sorted(specs))} "
+            f"unknown agent {name!r}{did_you_mean(name, sorted(specs))}; known agents: "
+            f"{', '.join(sorted(specs))} "
             f"(define more in {os.path.relpath(layout.agent_config, layout.root)})")
     spec = specs[name]
     validate(name, spec, layout.agent_config if name not in PRESETS or spec is not PRESETS[name]

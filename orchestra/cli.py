@@ -82,7 +82,17 @@ def _formatter(prog):
         width = os.get_terminal_size(sys.stderr.fileno()).columns
     except (OSError, ValueError):
         width = 80
-    return argparse.HelpFormatter(prog, width=max(40, width - 2))
+    return _HelpFormatter(prog, width=max(40, width - 2))
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps a description given as one line; keeps text written in lines (the examples) as
+    it is written."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" not in text:
+            return super()._fill_text(text, width, indent)
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,14 +101,53 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     command = None  # on the main parser: the command word of the arguments it parses
+    # help_tail(root) gives more help text, read from the project at `--root` (None: found
+    # from the current directory); it runs only when the help is shown.
+    help_tail = None
+    root = None
+
+    def format_help(self):
+        text = super().format_help()
+        return text + self.help_tail(self.root) if self.help_tail else text
 
     def error(self, message):
         prog = self.prog
-        if message.startswith("argument {"):  # argparse's words for an unknown command
-            message = f"unknown command; the commands are {PUBLIC.replace(',', ', ')}"
+        if "invalid choice: " in message:
+            message = (_unknown_command(self.command) if self.prog == "orchestra"
+                       else _invalid_choice(message))
         elif message.startswith("unrecognized arguments") and self.command in COMMANDS:
             prog += " " + self.command  # the main parser reports them, but they are the command's
         raise OrchestraError(f"{message} (see `{prog} --help`)", USAGE)
+
+
+def _unknown_command(word):
+    from orchestra.suggest import ALIASES, closest
+    known = PUBLIC.split(",") + ["help"]
+    match = closest(word or "", known, ALIASES)
+    if match:
+        return f"unknown command {word!r}; did you mean {match!r}?"
+    return f"unknown command {word!r}; the commands are {', '.join(known)}"
+
+
+def _invalid_choice(message):
+    """argparse's "argument X: invalid choice: 'lst' (choose from ...)" with a suggestion."""
+    import re
+    from orchestra.suggest import did_you_mean
+    m = re.search(r"invalid choice: '(.*)' \(choose from (.*)\)$", message)
+    if not m:
+        return message
+    choices = [c.strip().strip("'") for c in m.group(2).split(",")]
+    word = m.group(1)
+    return f"unknown {word!r}{did_you_mean(word, choices)}; choose from {', '.join(choices)}"
+
+
+def _without_help_word(argv):
+    """`help [COMMAND...]` as `[COMMAND...] --help`, global options kept where they are."""
+    while _command_word(argv) == "help":
+        at = next(i for i, word in enumerate(argv)
+                  if word == "help" and (i == 0 or argv[i - 1] != "--root"))
+        argv = argv[:at] + argv[at + 1:] + ["--help"]
+    return argv
 
 
 # -- commands --------------------------------------------------------------------------
@@ -107,7 +156,7 @@ class _Parser(argparse.ArgumentParser):
 # left out of the usage line.
 COMMANDS = ("init", "start", "run", "status", "show", "logs", "diff", "merge", "discard",
             "worktree", "edit", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
-            "stats", "deps", "pause", "resume", "daemon", "config", "supervise")
+            "stats", "deps", "pause", "resume", "daemon", "config", "completion", "supervise")
 HIDDEN = ("supervise",)
 PUBLIC = ",".join(c for c in COMMANDS if c not in HIDDEN)
 
@@ -127,15 +176,28 @@ def _command_word(argv):
     return None
 
 
+_MAIN_EPILOG = """\
+examples:
+  orchestra init                           create .orchestra/ and the agent config
+  orchestra start demo "write hello.txt"   queue a task for the built-in demo agent
+  orchestra run --parallel 2               run pending tasks, two at once, in the background
+  orchestra status --watch                 follow them
+  orchestra help start                     what `start` takes, with examples
+
+exit codes: 0 success, 1 a task or operation failed, 2 usage or invalid input,
+  124 a wait timed out, 130 interrupted; `run --wait` also 129, 141, 143 (hang-up,
+  closed stdout, SIGTERM: the queue goes on in the background).
+
+`orchestra help COMMAND` (or `orchestra COMMAND --help`) tells what a command does, with
+examples."""
+
+
 def build_parser(argv=None):
     """The parser; given argv naming a command, only that command's subparser is built
     (building all of them costs more than a `status` itself)."""
     parser = _Parser(prog="orchestra",
                      description="A file-based task queue for CLI coding agents.",
-                     epilog="Exit codes: 0 success, 1 a task or operation failed, 2 usage or "
-                     "invalid input, 124 a wait timed out, 130 interrupted; `run --wait` also "
-                     "129, 141, 143 (hang-up, closed stdout, SIGTERM: the queue goes on in the "
-                     "background).")
+                     epilog=_MAIN_EPILOG)
     args.add_globals(parser)
     parser.add_argument("--version", action="version", version=f"orchestra {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{" + PUBLIC + "}")
@@ -144,6 +206,9 @@ def build_parser(argv=None):
         if word not in COMMANDS or name == word:
             # Imported on use: `status` must not pay for what `run` needs.
             importlib.import_module(f"orchestra.commands.{name}").register(sub)
+    if argv and "--root" in argv[:-1]:
+        for command in sub.choices.values():
+            command.root = argv[argv.index("--root") + 1]
     return parser
 
 
@@ -172,6 +237,7 @@ def main(argv=None):
             stream.reconfigure(errors="replace")
     if argv is None:
         argv = sys.argv[1:]
+    argv = _without_help_word(argv)
     parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)

@@ -160,7 +160,9 @@ def check_key(name):
     """The Key called `name`, or an OrchestraError listing the known ones."""
     key = KEYS.get(name)
     if key is None:
-        raise OrchestraError(f"unknown setting {name!r}; the settings are: {', '.join(KEYS)}")
+        from orchestra.suggest import did_you_mean
+        raise OrchestraError(f"unknown setting {name!r}{did_you_mean(name, KEYS)}; the settings "
+                             f"are: {', '.join(KEYS)}")
     return key
 
 

@@ -38,7 +38,10 @@ def register(sub):
                        "7 days, failed and cancelled: 14 days, unless the settings say "
                        "otherwise) with all their files to .orchestra/archive/. The supervisor "
                        "does this by itself; `status --all`, `show` and `logs` still find them. "
-                       "Tasks that pending or running tasks depend on stay.")
+                       "Tasks that pending or running tasks depend on stay.",
+                       epilog=args.examples(
+                           ("orchestra archive --dry-run", "what would move"),
+                           ("orchestra archive", "move them now")))
     p.add_argument("--dry-run", "-n", action="store_true",
                    help="print what would move, move nothing")
     p.set_defaults(func=lambda layout, console, a: run(layout, console, dry_run=a.dry_run))

@@ -124,6 +124,22 @@ def add_globals(parser):
                    help="no ANSI colours")
 
 
+DURATION_FORMS = "seconds, or a number with a unit: 90s, 15m, 2h, 7d, 1w"
+
+
+def examples(*lines):
+    """An epilog of (command line, what it does), kept as written: what it does in a column,
+    or under a command line too long to leave room for it."""
+    width = max([len(command) for command, _ in lines if len(command) <= 40] or [40])
+    out = ["examples:"]
+    for command, what in lines:
+        if len(command) > width:
+            out += [f"  {command}", f"  {'':{width}}   {what}"]
+        else:
+            out.append(f"  {command.ljust(width)}   {what}")
+    return "\n".join(out)
+
+
 def subparser(sub, name, **kwargs):
     p = sub.add_parser(name, **kwargs)
     add_globals(p)

@@ -108,8 +108,12 @@ def register(sub):
     p = args.subparser(sub, "cancel", help="cancel tasks",
                        description="Cancel pending tasks; kill running ones with every process "
                        "they started (SIGTERM, then SIGKILL after 1 s), then record them "
-                       "cancelled.")
-    p.add_argument("ids", nargs="*", metavar="ID")
+                       "cancelled.",
+                       epilog=args.examples(
+                           ("orchestra cancel ID", "cancel one task"),
+                           ("orchestra cancel ID1 ID2", "several"),
+                           ("orchestra cancel --all", "everything pending or running")))
+    p.add_argument("ids", nargs="*", metavar="ID", help="the tasks to cancel")
     p.add_argument("--all", action="store_true", help="every pending and running task")
     args.add_filters(p, "the pending and running tasks")
     p.set_defaults(func=lambda layout, console, a: run(

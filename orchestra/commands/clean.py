@@ -59,10 +59,14 @@ def register(sub):
     p = args.subparser(sub, "clean", help="delete finished tasks and their files",
                        description="Delete finished tasks with their json, sentinels, plan and "
                        "log. Without a state flag, completed tasks. Never touches pending or "
-                       "running tasks.")
-    p.add_argument("--completed", action="store_true")
-    p.add_argument("--failed", action="store_true")
-    p.add_argument("--cancelled", action="store_true")
+                       "running tasks.",
+                       epilog=args.examples(
+                           ("orchestra clean", "delete the completed tasks"),
+                           ("orchestra clean --failed --cancelled", "those that did not complete"),
+                           ("orchestra clean --all --older-than 7d", "every finished task a week old")))
+    p.add_argument("--completed", action="store_true", help="completed tasks (the default)")
+    p.add_argument("--failed", action="store_true", help="failed tasks")
+    p.add_argument("--cancelled", action="store_true", help="cancelled tasks")
     p.add_argument("--all", action="store_true", help="completed, failed and cancelled")
     p.add_argument("--older-than", type=args.seconds, metavar="DURATION",
                    help="only tasks finished at least this long ago, e.g. 7d, 12h")

@@ -1,10 +1,11 @@
 """`config`: list, get, set and unset the project's settings (.orchestra/config.json)."""
 
-from orchestra import settings
+from orchestra import settings, suggest
 from orchestra.commands import args
 
 
 def run(layout, console, action, key=None, value=None, as_json=False):
+    suggest.warn_config(layout, console)
     if action == "get":
         settings.check_key(key)
         console.out(_plain(getattr(settings.load(layout), key)))
@@ -72,8 +73,14 @@ def register(sub):
                        description="Show or change the project's settings, kept in "
                        ".orchestra/config.json (a missing key means its default). Settings: "
                        + ", ".join(settings.KEYS) + ". Durations are seconds or take a unit: "
-                       "90s, 30m, 36h, 7d; sizes are bytes or take a unit: 512K, 100M, 1G.")
-    actions = p.add_subparsers(dest="action")
+                       "90s, 30m, 36h, 7d; sizes are bytes or take a unit: 512K, 100M, 1G.",
+                       epilog=args.examples(
+                           ("orchestra config list", "every setting and its value"),
+                           ("orchestra config set parallel 3", "three tasks at once"),
+                           ("orchestra config set timeout 30m", "a default timeout"),
+                           ("orchestra config get timeout", "the value alone, in seconds"),
+                           ("orchestra config unset timeout", "back to the default")))
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     ls = args.subparser(actions, "list", help="every setting, its value and what it does",
                         description="Every setting with its value, `(default)` when it is not "
@@ -82,15 +89,15 @@ def register(sub):
     get = args.subparser(actions, "get", help="print one value alone (durations in seconds)",
                          description="Print one setting's value alone, for scripts: durations "
                          "as seconds, no value as `none`.")
-    get.add_argument("key", metavar="KEY")
+    get.add_argument("key", metavar="KEY", help="a setting's name (see `config list`)")
     put = args.subparser(actions, "set", help="set a value",
                          description="Set a value: a number, a duration (30m, 7d), or `none` "
                          "where no value is allowed.")
-    put.add_argument("key", metavar="KEY")
-    put.add_argument("value", metavar="VALUE")
+    put.add_argument("key", metavar="KEY", help="a setting's name (see `config list`)")
+    put.add_argument("value", metavar="VALUE", help="its new value")
     reset = args.subparser(actions, "unset", help="go back to the default",
                            description="Remove a setting from the file, so its default applies.")
-    reset.add_argument("key", metavar="KEY")
+    reset.add_argument("key", metavar="KEY", help="a setting's name (see `config list`)")
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, a.action, key=getattr(a, "key", None), value=getattr(a, "value", None),
         as_json=getattr(a, "json", False)))

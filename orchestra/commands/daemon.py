@@ -4,7 +4,7 @@ import json
 import os
 import time
 
-from orchestra import lease, process
+from orchestra import lease, process, suggest
 from orchestra.clock import human, parse_iso
 from orchestra.commands import args
 from orchestra.errors import FAILED, OK
@@ -13,6 +13,7 @@ STOP_WAIT = 10.0
 
 
 def start(layout, console, parallel=None):
+    suggest.warn_config(layout, console)
     info = lease.read_info(layout)
     if info is not None:
         if info.get("daemon") and (parallel is None or parallel == info.get("parallel")):
@@ -91,15 +92,26 @@ def register(sub):
     p = args.subparser(sub, "daemon", help="a supervisor that stays up",
                        description="A supervisor that keeps running when the queue is empty and "
                        "launches tasks as they are queued. One supervisor per project root: "
-                       "`run` uses a running daemon rather than start a second.")
+                       "`run` uses a running daemon rather than start a second.",
+                       epilog=args.examples(
+                           ("orchestra daemon start -p 2", "keep two tasks running as they come"),
+                           ("orchestra daemon status", "is it up? (exit 0 yes, 1 no)"),
+                           ("orchestra daemon stop", "stop it; running tasks go on")))
     verbs = p.add_subparsers(dest="verb", metavar="{start,stop,status}", required=True)
-    s = args.subparser(verbs, "start", help="start the daemon")
-    s.add_argument("--parallel", "-p", type=args.positive_int,
+    s = args.subparser(verbs, "start", help="start the daemon",
+                       description="Start the daemon in the background, or make a running "
+                       "supervisor stay up as the daemon.")
+    s.add_argument("--parallel", "-p", type=args.positive_int, metavar="N",
                    help="tasks at once (default: the `parallel` setting, else 1)")
     s.set_defaults(func=lambda layout, console, a: start(layout, console, a.parallel))
-    s = args.subparser(verbs, "stop", help="stop it; running tasks go on unless --kill")
+    s = args.subparser(verbs, "stop", help="stop it; running tasks go on unless --kill",
+                       description="Stop the daemon. Its running tasks go on, and the next "
+                       "`run` or daemon adopts them, unless --kill.")
     s.add_argument("--kill", action="store_true", help="also cancel the running tasks")
     s.set_defaults(func=lambda layout, console, a: stop(layout, console, kill=a.kill))
-    s = args.subparser(verbs, "status", help="is it running? (exit 0 yes, 1 no)")
-    s.add_argument("--json", action="store_true")
+    s = args.subparser(verbs, "status", help="is it running? (exit 0 yes, 1 no)",
+                       description="Say whether a supervisor or the daemon runs for this "
+                       "project, since when and with what parallelism; exit 0 if one runs, 1 "
+                       "if not.")
+    s.add_argument("--json", action="store_true", help="the supervisor's record as JSON")
     s.set_defaults(func=lambda layout, console, a: status(layout, console, as_json=a.json))

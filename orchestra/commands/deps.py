@@ -79,7 +79,10 @@ def register(sub):
     p = args.subparser(sub, "deps", help="show or check task dependencies",
                        description="Show a task's ancestors (what it waits on) and descendants "
                        "(what waits on it) as indented trees; --check validates the whole graph "
-                       "(missing tasks, cycles) and exits 1 on a problem.")
-    p.add_argument("id", nargs="?", metavar="ID")
+                       "(missing tasks, cycles) and exits 1 on a problem.",
+                       epilog=args.examples(
+                           ("orchestra deps ID", "what ID waits on, and what waits on it"),
+                           ("orchestra deps --check", "check the whole graph")))
+    p.add_argument("id", nargs="?", metavar="ID", help="the task whose trees to show")
     p.add_argument("--check", action="store_true", help="validate every dependency")
     p.set_defaults(func=lambda layout, console, a: run(layout, console, a.id, check=a.check))

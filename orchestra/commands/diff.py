@@ -66,7 +66,10 @@ def register(sub):
                        description="Show what a task changed on its branch against the commit "
                        "it started from (`git diff BASE...BRANCH`), in git's colours and pager "
                        "on a terminal. A finished task's uncommitted work is committed first; "
-                       "a running task shows its worktree as it is now.")
-    p.add_argument("id", metavar="ID")
+                       "a running task shows its worktree as it is now.",
+                       epilog=args.examples(
+                           ("orchestra diff ID", "the patch"),
+                           ("orchestra diff ID --stat", "which files changed")))
+    p.add_argument("id", metavar="ID", help="an isolated task")
     p.add_argument("--stat", action="store_true", help="files changed and lines, not the patch")
     p.set_defaults(func=lambda layout, console, a: run(layout, console, a.id, stat=a.stat))

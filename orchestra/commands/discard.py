@@ -61,6 +61,8 @@ def register(sub):
     p = args.subparser(sub, "discard", help="delete finished tasks' worktrees and branches",
                        description="Delete the worktree and the branch of finished tasks, with "
                        "every commit and uncommitted change on them; says what it deletes. The "
-                       "tasks themselves stay (`orchestra clean` deletes those).")
-    p.add_argument("ids", nargs="+", metavar="ID")
+                       "tasks themselves stay (`orchestra clean` deletes those).",
+                       epilog=args.examples(
+                           ("orchestra discard ID", "throw away one task's work"),))
+    p.add_argument("ids", nargs="+", metavar="ID", help="finished isolated tasks")
     p.set_defaults(func=lambda layout, console, a: run(layout, console, a.ids))

@@ -121,8 +121,11 @@ def register(sub):
                        "dependencies or start time. With no option, the prompt opens in "
                        "$VISUAL or $EDITOR; saving an empty file changes nothing. A task that "
                        "runs or has finished cannot be edited (exit 2).",
-                       epilog="examples: orchestra edit ID --priority 5 --at 23:00; "
-                       "orchestra edit ID --no-depends --delay 0; orchestra edit ID")
+                       epilog=args.examples(
+                           ("orchestra edit ID", "the prompt, in $VISUAL or $EDITOR"),
+                           ("orchestra edit ID --priority 5 --at 23:00", "sooner, but tonight"),
+                           ("orchestra edit ID --no-depends --delay 0",
+                            "no dependencies, and start as soon as a slot is free")))
     p.add_argument("id", metavar="ID", help="the pending task to change")
     p.add_argument("--prompt", metavar="TEXT", help="the new prompt")
     p.add_argument("--priority", type=args.integer, metavar="N", help="higher runs first")

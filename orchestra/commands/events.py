@@ -84,7 +84,12 @@ def register(sub):
     p = args.subparser(sub, "events", help="print task state transitions",
                        description="Print every task state transition recorded in "
                        ".orchestra/events.jsonl (time, task, agent, from, to, reason, attempt); "
-                       "-f keeps printing new ones until Ctrl-C.")
+                       "-f keeps printing new ones until Ctrl-C.",
+                       epilog=args.examples(
+                           ("orchestra events", "every transition so far"),
+                           ("orchestra events -f", "and new ones as they happen"),
+                           ("orchestra events ID --since 2h", "one task's, of the last two hours"),
+                           ("orchestra events --json | jq .to", "for scripts")))
     p.add_argument("ids", nargs="*", metavar="ID", help="only the events of these tasks")
     p.add_argument("--since", metavar="WHEN",
                    help="only events since WHEN: a duration ago (30m, 2h, 1d) or a time (HH:MM, "

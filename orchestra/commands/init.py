@@ -30,5 +30,8 @@ def run(layout, console):
 def register(sub):
     p = args.subparser(sub, "init", help="create .orchestra/ and an agent config",
                        description="Create .orchestra/{tasks,plans,logs} and, if absent, "
-                       ".orchestra-cli/agent-config.json with presets and prompts/. Never overwrites.")
+                       ".orchestra-cli/agent-config.json with presets and prompts/. Never overwrites.",
+                       epilog=args.examples(
+                           ("orchestra init", "in the project's top directory"),
+                           ("orchestra --root ~/src/app init", "elsewhere")))
     p.set_defaults(func=lambda layout, console, a: run(layout, console))

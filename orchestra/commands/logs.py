@@ -111,8 +111,12 @@ def register(sub):
                        "shows the JSON. To a terminal, control sequences other than colours "
                        "are shown as text (ESC as ^[), so the output cannot move the cursor, "
                        "retitle the terminal or write the clipboard; piped, the bytes are "
-                       "passed as they are.")
-    p.add_argument("id", metavar="ID")
+                       "passed as they are.",
+                       epilog=args.examples(
+                           ("orchestra logs ID", "what the agent said so far"),
+                           ("orchestra logs -f ID", "follow it until the task ends"),
+                           ("orchestra logs --raw ID > run.jsonl", "the log's bytes")))
+    p.add_argument("id", metavar="ID", help="the task whose log to print")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the task ends")
     p.add_argument("-n", "--lines", type=args.count, metavar="N",
                    help="only the last N lines of what is shown (with --follow: then the rest "

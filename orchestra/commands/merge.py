@@ -68,8 +68,12 @@ def register(sub):
     p = args.subparser(sub, "merge", help="merge tasks' branches into the checked-out branch",
                        description="Merge completed tasks' branches into the branch checked out "
                        "in the main worktree. A merge that would conflict, or touch a file with "
-                       "uncommitted changes, changes nothing and exits 1, naming the files.")
-    p.add_argument("ids", nargs="*", metavar="ID")
+                       "uncommitted changes, changes nothing and exits 1, naming the files.",
+                       epilog=args.examples(
+                           ("orchestra merge ID", "merge one task's branch"),
+                           ("orchestra merge --squash ID", "as one new commit"),
+                           ("orchestra merge --all", "every completed task, in order")))
+    p.add_argument("ids", nargs="*", metavar="ID", help="completed isolated tasks")
     p.add_argument("--all", action="store_true",
                    help="every completed, unmerged task queued on the checked-out branch, in "
                    "the order they completed; stops at the first that cannot be merged")

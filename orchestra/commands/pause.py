@@ -33,5 +33,7 @@ def resume(layout, console):
 def register(sub):
     p = args.subparser(sub, "pause", help="stop launching new tasks",
                        description="Stop launching new tasks (running tasks go on) until "
-                       "`orchestra resume`. Kept in .orchestra/paused, so it survives restarts.")
+                       "`orchestra resume`. Kept in .orchestra/paused, so it survives restarts.",
+                       epilog=args.examples(("orchestra pause", "hold the queue"),
+                                            ("orchestra resume", "let it go on")))
     p.set_defaults(func=lambda layout, console, a: pause(layout, console))

@@ -88,8 +88,11 @@ def register(sub):
                        "attempt with a fresh budget of automatic retries; the tasks that failed "
                        "only because one of them did are re-opened with it. Exit 1 if any "
                        "named task cannot be retried.",
-                       epilog="examples: orchestra retry ID1 ID2; orchestra retry --failed "
-                       "--agent claude; orchestra retry --status cancelled --label docs")
+                       epilog=args.examples(
+                           ("orchestra retry ID1 ID2", "queue them again"),
+                           ("orchestra retry --failed --agent claude", "every failed Claude task"),
+                           ("orchestra retry --status cancelled --label docs",
+                            "the cancelled tasks labelled docs")))
     p.add_argument("ids", nargs="*", metavar="ID", help="the tasks to queue again")
     p.add_argument("--failed", action="store_true", help="every failed task (with filters: "
                    "every failed task they select)")

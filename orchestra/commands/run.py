@@ -3,7 +3,7 @@
 import contextlib
 import time
 
-from orchestra import lease, process, settings, supervisor, table
+from orchestra import lease, process, settings, suggest, supervisor, table
 from orchestra.liveline import LiveLines
 from orchestra.errors import FAILED, OK, STDOUT_CLOSED, Interrupted, interruption
 from orchestra.store import Store
@@ -15,6 +15,7 @@ GIVE_UP_AFTER = 5  # failed ticks in a row (about 15 s of retrying) before `run 
 
 
 def run(layout, console, parallel=None, wait=False):
+    suggest.warn_config(layout, console)
     store = Store(layout, persist_cache=True)
     store.ensure()
     snap = store.scan()
@@ -145,8 +146,13 @@ def register(sub):
                        "N at once. Without --wait a background supervisor does it and this returns "
                        "at once; with --wait it happens here, and the exit code is 0 if every task "
                        "it ran completed, 1 otherwise. A hang-up, SIGTERM or a closed stdout "
-                       "hands --wait's tasks to a background supervisor, as Ctrl-C does.")
-    p.add_argument("--parallel", "-p", type=args.positive_int, help="tasks at once (default 1)")
+                       "hands --wait's tasks to a background supervisor, as Ctrl-C does.",
+                       epilog=args.examples(
+                           ("orchestra run", "in the background; returns at once"),
+                           ("orchestra run -p 3", "three tasks at once"),
+                           ("orchestra run --wait", "here, until the queue is drained")))
+    p.add_argument("--parallel", "-p", type=args.positive_int, metavar="N",
+                   help="tasks at once (default: the `parallel` setting, else 1)")
     p.add_argument("--wait", "-w", action="store_true", help="supervise in the foreground until drained")
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, parallel=a.parallel, wait=a.wait))

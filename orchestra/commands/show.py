@@ -135,7 +135,9 @@ def _file(layout, path):
 def register(sub):
     p = args.subparser(sub, "show", help="print one task in full (archived ones too)",
                        description="Print every field of one task, the sentinels it left, the "
-                       "paths of its log and plan, and whether it is archived.")
-    p.add_argument("id", metavar="ID")
+                       "paths of its log and plan, and whether it is archived.",
+                       epilog=args.examples(("orchestra show ID", "everything about a task"),
+                                            ("orchestra show ID --json", "for scripts")))
+    p.add_argument("id", metavar="ID", help="a live or archived task")
     p.add_argument("--json", action="store_true", help="the task object as JSON")
     p.set_defaults(func=lambda layout, console, a: run(layout, console, a.id, as_json=a.json))

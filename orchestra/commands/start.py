@@ -2,7 +2,7 @@ import os
 import sys
 import time
 
-from orchestra import agents, batch, lease
+from orchestra import agents, batch, lease, suggest
 from orchestra.errors import OrchestraError
 from orchestra.store import Store
 from orchestra.task import Task, new_id, valid_id
@@ -72,6 +72,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
                                  "(for example with iconv -t UTF-8)") from None
     check_prompt(prompt)
     spec = agents.get(layout, agent)
+    suggest.warn_config(layout, console, agent)
     spec.template()  # a missing template file is an error now, not at launch
     isolation = _Isolations(layout, spec, isolate, base).get()
     store = Store(layout)
@@ -138,6 +139,7 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
                as_json, stdin, verify=None, isolate=None, base=None, not_before=None,
                labels=()):
     spec = agents.get(layout, agent)
+    suggest.warn_config(layout, console, agent)
     spec.template()
     isolations = _Isolations(layout, spec, isolate, base)
     where = "from stdin" if source == "-" else source
@@ -235,8 +237,20 @@ def register(sub):
     p = args.subparser(sub, "start", help="queue a task",
                        usage="%(prog)s [options] AGENT (PROMPT... | --batch FILE)",
                        description="Queue a task (status pending) and print its id; with "
-                       "--batch, one task a line of FILE, all or none, ids printed in order.")
-    p.add_argument("agent", help="agent name (see .orchestra-cli/agent-config.json)")
+                       "--batch, one task a line of FILE, all or none, ids printed in order.",
+                       epilog=args.examples(
+                           ('orchestra start claude "fix the flaky test in tests/test_io.py"',
+                            "queue a task for Claude Code"),
+                           ("orchestra start codex - < task.md", "the prompt from a file"),
+                           ('orchestra start -q demo --depends-on ID -- "step 2"',
+                            "after ID has completed; print the id alone"),
+                           ("orchestra start gemini --batch todo.txt", "a task a line"),
+                           ('orchestra start claude "tidy" --timeout 30m --priority 5',
+                            "a limit, and ahead of the rest")))
+    p.help_tail = _agents_help
+    p.add_argument("agent", metavar="AGENT",
+                   help="the agent that runs it (listed below; defined in "
+                   ".orchestra-cli/agent-config.json)")
     # nargs="+" made optional by hand rather than nargs="*": argparse would match a "*"
     # positional with nothing before an option, and `start AGENT --priority 3 PROMPT` would fail.
     p.add_argument("prompt", nargs="+", default=None, metavar="PROMPT",
@@ -249,9 +263,13 @@ def register(sub):
                    "line that does not set its own")
     p.add_argument("--depends-on", "--after", nargs="+", metavar="ID", default=(),
                    help="wait until these tasks have completed (with --batch: every line)")
-    p.add_argument("--priority", type=args.integer, default=0, help="higher runs first (default 0)")
-    p.add_argument("--timeout", type=args.seconds, help="wall-clock limit, e.g. 600, 30m, 2h")
-    p.add_argument("--max-retries", type=args.count, help="automatic retries on failure (default: agent's maxRetries, else 0)")
+    p.add_argument("--priority", type=args.integer, default=0, metavar="N",
+                   help="higher runs first (default 0)")
+    p.add_argument("--timeout", type=args.seconds, metavar="DURATION",
+                   help="wall-clock limit, e.g. 600, 30m, 2h (default: the agent's timeout, "
+                   "else the timeout setting)")
+    p.add_argument("--max-retries", type=args.count, metavar="N",
+                   help="automatic retries on failure (default: agent's maxRetries, else 0)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--worktree", dest="isolate", action="store_true", default=None,
                        help="run in a git worktree and branch of its own (the default inside a "
@@ -277,6 +295,25 @@ def register(sub):
         depends_on=a.depends_on, batch_file=a.batch, quiet=a.quiet, as_json=a.json,
         stdin=sys.stdin, verify=a.verify, isolate=a.isolate, base=a.base,
         not_before=args.not_before(a, time.time()), labels=sum(a.label or [], [])))
+
+
+def _agents_help(root):
+    """The agents this project can use, for `start --help`: read only when help is shown, and
+    never an error (help must work with a broken config)."""
+    from orchestra.paths import Layout, find_root
+    try:
+        layout = Layout(find_root(root))
+        specs = agents.all_agents(layout)
+        trouble = ""
+    except (OrchestraError, OSError) as e:
+        specs, trouble = agents.PRESETS, f" (the agent config cannot be read: {e})"
+    lines = [f"\nagents{trouble}:"]
+    width = max(len(name) for name in specs)
+    for name in sorted(specs):
+        spec = specs[name]
+        what = spec.get("description", "") if isinstance(spec, dict) else ""
+        lines.append(f"  {name.ljust(width)}   {what}".rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def _not_live(layout, dep):

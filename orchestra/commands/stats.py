@@ -53,9 +53,11 @@ def register(sub):
     p = args.subparser(sub, "stats", help="totals per agent",
                        description="Totals per agent over live and archived tasks: outcomes, "
                        "failures by reason, run times (median, p90), tokens and cost where the "
-                       "agents report them.")
+                       "agents report them.",
+                       epilog=args.examples(("orchestra stats", "since the beginning"),
+                                            ("orchestra stats --since 7d", "this week")))
     p.add_argument("--since", type=args.seconds, metavar="DURATION",
                    help="only tasks created in the last DURATION, e.g. 24h, 7d")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the totals as a JSON object")
     p.set_defaults(func=lambda layout, console, a: run(layout, console, since=a.since,
                                                        as_json=a.json))

@@ -152,13 +152,18 @@ def _recent(task, now):
 def register(sub):
     p = args.subparser(sub, "status", help="show tasks",
                        description="Show tasks as a table (active ones and those finished in the "
-                       "last 24 hours) with a summary line.")
+                       "last 24 hours) with a summary line.",
+                       epilog=args.examples(
+                           ("orchestra status", "what is queued, running and done"),
+                           ("orchestra status -W", "redraw every 2 s until Ctrl-C"),
+                           ("orchestra status --json | jq '.[].status'", "for scripts")))
     p.add_argument("ids", nargs="*", metavar="ID", help="only these tasks")
     p.add_argument("--json", action="store_true", help="a JSON array, one object a task")
     p.add_argument("--all", "-a", action="store_true",
                    help="include older finished tasks and the archive")
     p.add_argument("--watch", "-W", action="store_true", help="redraw until Ctrl-C")
-    p.add_argument("--interval", type=args.seconds, default=2.0, help="seconds between redraws (default 2)")
+    p.add_argument("--interval", type=args.seconds, default=2.0, metavar="DURATION",
+                   help="time between redraws, e.g. 5, 30s, 1m (default 2)")
     args.add_filters(p)
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, ids=a.ids, as_json=a.json, show_all=a.all, watch=a.watch,

@@ -60,6 +60,9 @@ def _supervise(layout, console, parallel, daemon):
 
     say(f"supervisor started (pid {os.getpid()}), parallel {parallel}"
         + (", as a daemon" if daemon else ""))
+    from orchestra import suggest
+    for line in suggest.config_warnings(layout):
+        say(f"warning: {line}")
     sup = supervisor.Supervisor(layout, lock, parallel, notify=notify, daemon=daemon)
     try:
         sup.run()

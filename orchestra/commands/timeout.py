@@ -33,8 +33,11 @@ def run(layout, console, task_id, seconds):
 def register(sub):
     p = args.subparser(sub, "timeout", help="set a task's timeout",
                        description="Set or change the timeout of a pending or running task, "
-                       "counted from its start; 0 removes it. It applies to the running process.")
-    p.add_argument("id", metavar="ID")
-    p.add_argument("seconds", type=args.seconds_or_zero, metavar="SECONDS")
+                       "counted from its start; 0 removes it. It applies to the running process.",
+                       epilog=args.examples(("orchestra timeout ID 45m", "stop it 45 minutes after it started"),
+                                            ("orchestra timeout ID 0", "no timeout")))
+    p.add_argument("id", metavar="ID", help="a pending or running task")
+    p.add_argument("seconds", type=args.seconds_or_zero, metavar="DURATION",
+                   help=f"the new limit: {args.DURATION_FORMS}; 0 for none")
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, a.id, a.seconds))

@@ -111,12 +111,18 @@ def register(sub):
                        "completed (or none was selected), 1 if any failed or was cancelled, "
                        "124 if --timeout expired. --all and the filters choose the tasks as "
                        "they are when wait starts.",
-                       epilog="examples: orchestra wait ID; orchestra wait --all --timeout 2h; "
-                       "orchestra wait --label nightly")
+                       epilog=args.examples(
+                           ("orchestra wait ID", "until it finishes"),
+                           ("orchestra wait ID1 ID2 --timeout 1h", "an hour at most (exit 124)"),
+                           ("orchestra wait --all --timeout 2h", "every pending and running task"),
+                           ("orchestra wait --label nightly", "the tasks labelled nightly"),
+                           ('id=$(orchestra start -q demo hi) && orchestra run && orchestra wait "$id"',
+                            "queue, run and wait in a script")))
     p.add_argument("ids", nargs="*", metavar="ID", help="the tasks to wait for")
     p.add_argument("--all", action="store_true",
                    help="every task pending or running when wait starts (not ones queued later)")
-    p.add_argument("--timeout", type=args.seconds, help="give up after this long (exit 124)")
+    p.add_argument("--timeout", type=args.seconds, metavar="DURATION",
+                   help="give up after this long (exit 124), e.g. 90s, 30m, 2h")
     args.add_filters(p)
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, a.ids, timeout=a.timeout, every=a.all, where=args.task_filter(a)))

@@ -95,7 +95,10 @@ def run_prune(layout, console):
 
 def register(sub):
     p = args.subparser(sub, "worktree", help="list or prune the tasks' worktrees and branches",
-                       description="The git worktrees and branches of isolated tasks.")
+                       description="The git worktrees and branches of isolated tasks.",
+                       epilog=args.examples(
+                           ("orchestra worktree list", "each task's worktree and branch"),
+                           ("orchestra worktree prune", "remove what is safe to remove")))
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     ls = args.subparser(actions, "list", help="each task's worktree, branch and their state",
                         description="Each isolated task's branch, and whether its worktree is "
