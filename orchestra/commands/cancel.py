@@ -5,11 +5,11 @@ import time
 
 from orchestra import process
 from orchestra.errors import FAILED, OK, OrchestraError
-from orchestra.store import Store, check_id
+from orchestra.store import Store
 from orchestra.settle import read_verdict, save_work
 from orchestra.task import ACTIVE, Status
 from orchestra.transitions import cancelled, with_usage, with_work
-from orchestra.commands import args
+from orchestra.commands import args, full_ids
 
 
 def run(layout, console, ids=(), cancel_all=False, running_only=False):
@@ -17,8 +17,7 @@ def run(layout, console, ids=(), cancel_all=False, running_only=False):
     cancel_all = cancel_all or running_only
     if not ids and not cancel_all:
         raise OrchestraError("name the tasks to cancel, or use --all")
-    for task_id in ids:
-        check_id(task_id)
+    ids = full_ids(layout, ids)
     store = Store(layout)
     if cancel_all:
         wanted = (Status.RUNNING,) if running_only else ACTIVE

@@ -3,9 +3,9 @@
 import time
 
 from orchestra import dependencies, table
-from orchestra.commands import args, refresh
+from orchestra.commands import args, full_id, refresh
 from orchestra.errors import FAILED, OK, OrchestraError
-from orchestra.store import Store, check_id
+from orchestra.store import Store
 
 
 def run(layout, console, task_id=None, check=False):
@@ -30,7 +30,7 @@ def run(layout, console, task_id=None, check=False):
             return FAILED
         console.out(f"ok: {len(tasks)} tasks, {edges} dependencies, no missing task, no cycle")
         return OK
-    check_id(task_id)
+    task_id = full_id(layout, task_id)
     if task_id not in snap.tasks:
         store.get(task_id)  # raises the usual "no task" error
     by_id = snap.tasks

@@ -4,16 +4,16 @@ import os
 import time
 
 from orchestra import archive, logfile
-from orchestra.commands import refresh
+from orchestra.commands import args, full_id, refresh
 from orchestra.paths import Layout
 from orchestra.store import Store
-from orchestra.commands import args
 
 FOLLOW_POLL = 0.1
 SETTLE_EVERY = 1.0
 
 
 def run(layout, console, task_id, follow=False, raw=False):
+    task_id = full_id(layout, task_id)
     store = Store(layout, persist_cache=True)
     task, archived = archive.find(store, task_id)
     path = archive.where(layout, task.id, archived, Layout.log_file)

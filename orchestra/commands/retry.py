@@ -2,7 +2,7 @@
 that failed only because it did."""
 
 from orchestra import dependencies, lease
-from orchestra.commands import args
+from orchestra.commands import args, full_id
 from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
 from orchestra.task import DEPENDENCY, Status
@@ -12,6 +12,7 @@ _GAVE_UP = (Status.FAILED.value, Status.CANCELLED.value)
 
 
 def run(layout, console, task_id):
+    task_id = full_id(layout, task_id)
     store = Store(layout)
     with store.locked():
         task = store.get(task_id)

@@ -8,10 +8,11 @@ from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT
 from orchestra.store import Store
 from orchestra.table import printable
 from orchestra.task import Status
-from orchestra.commands import args
+from orchestra.commands import args, full_ids
 
 
 def run(layout, console, ids, timeout=None):
+    ids = full_ids(layout, ids)
     store = Store(layout, persist_cache=True)
     start = time.monotonic()
     _resolve(store, store.scan(), ids)  # unknown or malformed ids fail before any waiting
