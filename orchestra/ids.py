@@ -15,11 +15,11 @@ _SHOWN = 5  # candidates an ambiguous query lists
 
 def abbreviations(ids, among=()):
     """{id: its shortest unique abbreviation} for each of `ids`, unique among `ids` and
-    `among` (the other known ids: archived ones, say)."""
+    `among` (the other known ids, which may repeat `ids`: all the live and archived ones)."""
     wanted = set(ids)
     groups = {i[_HEX:_HEX + MIN]: set() for i in wanted}
-    # Only the known ids that share a wanted one's first MIN characters matter: a table of
-    # some rows among thousands of tasks looks at few.
+    # One pass, keeping only the ids that share a wanted one's first MIN characters: a table
+    # fitted to the terminal abbreviates some rows among thousands of tasks.
     for source in (wanted, among):
         for i in source:
             group = groups.get(i[_HEX:_HEX + MIN])
