@@ -64,7 +64,7 @@ def plausible(query):
     if query.startswith("t"):
         shape = "task_0000000000000_"
         return len(query) <= 25 and all(
-            c.isdigit() if s == "0" else c == s for c, s in zip(query, shape)) and all(
+            c in "0123456789" if s == "0" else c == s for c, s in zip(query, shape)) and all(
             c in "0123456789abcdef" for c in query[_HEX:])
     return 0 < len(query) <= 6 and all(c in "0123456789abcdef" for c in query)
 

@@ -31,31 +31,37 @@ def refresh(store, now):
 def full_id(layout, query):
     """The id of the one task, live or archived, that `query` names: a whole id, a prefix of
     one, or a prefix of its last part (orchestra.ids). Exit 2 for none or several."""
-    if valid_id(query):
-        return query  # whether it exists is for the caller's read to say
-    if not short.plausible(query):
-        from orchestra.store import check_id
-        check_id(query)  # raises: not an id, nor the start of one
-    if not query.startswith("t") and len(query) < short.MIN:
-        raise OrchestraError(f"task id {query!r} is too short: give at least {short.MIN} "
-                             "characters of its last part, or the whole id", USAGE)
-    known = set()
-    for tasks_dir in (layout.tasks, layout.archived().tasks):
-        try:
-            known.update(n[:-5] for n in os.listdir(tasks_dir)
-                         if n.endswith(".json") and not n.startswith("."))
-        except FileNotFoundError:
-            pass
-    found = short.matches(query, known)
-    if not found:
-        raise NotFound(query)
-    if len(found) > 1:
-        raise OrchestraError(short.ambiguous(query, found), USAGE)
-    return found[0]
+    return full_ids(layout, [query])[0]
 
 
 def full_ids(layout, queries):
-    return [full_id(layout, q) for q in queries]
+    """full_id of each query, the tasks directories listed once (only if one is short)."""
+    known, out = None, []
+    for query in queries:
+        if valid_id(query):
+            out.append(query)  # whether it exists is for the caller's read to say
+            continue
+        if not short.plausible(query):
+            from orchestra.store import check_id
+            check_id(query)  # raises: not an id, nor the start of one
+        if not query.startswith("t") and len(query) < short.MIN:
+            raise OrchestraError(f"task id {query!r} is too short: give at least {short.MIN} "
+                                 "characters of its last part, or the whole id", USAGE)
+        if known is None:
+            known = set()
+            for tasks_dir in (layout.tasks, layout.archived().tasks):
+                try:
+                    known.update(n[:-5] for n in os.listdir(tasks_dir)
+                                 if n.endswith(".json") and not n.startswith("."))
+                except FileNotFoundError:
+                    pass
+        found = short.matches(query, known)
+        if not found:
+            raise NotFound(query)
+        if len(found) > 1:
+            raise OrchestraError(short.ambiguous(query, found), USAGE)
+        out.append(found[0])
+    return out
 
 
 def short_ids(layout, snap, tasks):
