@@ -137,6 +137,21 @@ Protocol:
 Your output is recorded in {logFile}.
 """
 
+# Roles, for the README's `start coder …` and `start tester …`: Claude Code with the protocol
+# and a paragraph on the job. `init` writes each template to prompts/<role>.md, where it is
+# edited (and `command`/`args` in the config, to give the role to another CLI).
+_ROLES = {
+    "coder": "Your role: the coder. Make the change the task asks for in small, working\n"
+             "steps, in the project's own style, and run its tests before you finish.",
+    "tester": "Your role: the tester. Write or extend tests for what the task names and run\n"
+              "them; change other code only where it must change to be tested, and name any\n"
+              "bug the tests found in the .done summary.",
+}
+for _role, _job in _ROLES.items():
+    PRESETS[_role] = dict(PRESETS["claude"],
+                          promptTemplate=DEFAULT_TEMPLATE.replace("---\n", f"---\n{_job}\n\n", 1),
+                          description=f"Claude Code as the {_role} (prompts/{_role}.md)")
+
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 KNOWN_KEYS = {"command", "args", "promptTemplateFile", "promptTemplate", "env", "cwd", "timeout",
               "maxRetries", "maxParallel", "completion", "description", "output",
@@ -311,10 +326,17 @@ def limits(layout):
 
 
 def config_text():
-    """The agent-config.json that `init` writes: every preset, editable."""
+    """The agent-config.json that `init` writes: every preset, editable (the templates of
+    prompt_files() in files of their own)."""
     agents = {}
     for name, spec in PRESETS.items():
-        agents[name] = {k: v for k, v in spec.items()}
-        if "promptTemplate" not in spec:
-            agents[name]["promptTemplateFile"] = "prompts/protocol.md"
+        agents[name] = {k: v for k, v in spec.items() if not (k == "promptTemplate" and name in _ROLES)}
+        if "promptTemplate" not in agents[name]:
+            agents[name]["promptTemplateFile"] = f"prompts/{name if name in _ROLES else 'protocol'}.md"
     return json.dumps({"agents": agents}, indent=2) + "\n"
+
+
+def prompt_files():
+    """(name, text) of the templates `init` writes in .orchestra-cli/prompts/."""
+    return [("protocol.md", DEFAULT_TEMPLATE)] + [(f"{role}.md", PRESETS[role]["promptTemplate"])
+                                                  for role in _ROLES]

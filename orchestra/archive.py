@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from orchestra import tidy
+from orchestra import idindex, tidy
 from orchestra.errors import NotFound
 from orchestra.files import read_json
 from orchestra.store import Store
@@ -96,7 +96,9 @@ def archive(store, tasks):
                 continue
             if src == sources[0]:
                 moved += 1
+    idindex.note(archived, [t.id for t in tasks])
     return moved
+
 
 
 def sweep(store, now, retention_completed, retention_failed, dry_run=False):

@@ -7,7 +7,7 @@ is a task id or `@N`, the task of line N of the same batch, which must come earl
 """
 
 from orchestra.clock import parse_duration
-from orchestra.task import valid_id
+from orchestra.ids import plausible
 
 KEYS = ("prompt", "priority", "depends_on", "timeout", "max_retries", "worktree", "base")
 
@@ -162,9 +162,10 @@ def _dependency(number, dep, index_of, broken):
     if not isinstance(dep, str):
         raise ValueError(f'"depends_on": {dep!r} is not a task id or @LINE')
     if not dep.startswith("@"):
-        if not valid_id(dep):
+        if not plausible(dep):
             raise ValueError(f'"depends_on": {dep!r} is not a task id (ids look like '
-                             "task_1764071563123_a1b2c3; @N names line N of this batch)")
+                             "task_1764071563123_a1b2c3, or its last part a1b2c3; @N names "
+                             "line N of this batch)")
         return dep
     target = dep[1:]
     if not (target.isdigit() and target.isascii()):

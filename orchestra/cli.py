@@ -12,7 +12,7 @@ import sys
 from orchestra import __version__, debug
 from orchestra.commands import args
 from orchestra.errors import FAILED, USAGE, OrchestraError, interruption
-from orchestra.paths import Layout, find_root
+from orchestra.paths import Layout, find_root, is_project
 from orchestra.table import Style
 
 
@@ -158,6 +158,9 @@ COMMANDS = ("init", "start", "run", "status", "show", "logs", "diff", "merge", "
             "worktree", "edit", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
             "stats", "deps", "pause", "resume", "daemon", "config", "completion", "supervise")
 HIDDEN = ("supervise",)
+# The commands that make a project where there is none (its .orchestra/, when they need it);
+# the others only read or change tasks, and outside a project say so rather than "0 tasks".
+CREATES = ("init", "start", "run", "daemon", "config", "supervise")
 PUBLIC = ",".join(c for c in COMMANDS if c not in HIDDEN)
 
 
@@ -238,6 +241,10 @@ def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
     argv = _without_help_word(argv)
+    if argv and argv[-1] == "--":
+        # `start AGENT PROMPT --depends-on A B --`: README's way to end a list of ids, with
+        # nothing after it, which argparse would call an unrecognized argument.
+        argv = argv[:-1]
     parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
@@ -255,6 +262,11 @@ def main(argv=None):
         return USAGE
     try:
         layout = Layout(find_root(getattr(args, "root", None)))
+        if args.command not in CREATES and not is_project(layout.root):
+            where = layout.root if getattr(args, "root", None) or os.environ.get(
+                "ORCHESTRA_ROOT") else os.getcwd() + " or above"
+            raise OrchestraError(f"no orchestra project in {where}; `orchestra start` (or "
+                                 "`orchestra init`) creates one", USAGE)
         debug.log(f"{args.command} in {layout.root}")
         return args.func(layout, console, args)
     except OrchestraError as e:

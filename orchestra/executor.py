@@ -76,6 +76,15 @@ def prepare(layout, task, environ=os.environ):
     argv = agent.argv(values, resume=bool(task.session_id) and task.reason == LIMIT)
 
     cwd = os.path.join(values["worktree"], task.cwd or agent.cwd or ".")
+    if task.isolation is not None and not os.path.isdir(cwd):
+        # Queued from a directory git does not track (empty, or nothing in it committed): a
+        # worktree lacks it, and the task runs in it as it would have in the project's tree.
+        from orchestra import worktree
+        if os.path.isdir(worktree.directory(layout, task)):
+            try:
+                os.makedirs(cwd, exist_ok=True)
+            except OSError:
+                pass  # told below
     if not os.path.isdir(cwd):
         raise LaunchError(f"working directory {cwd} does not exist")
 

@@ -10,8 +10,11 @@ SENTINELS = ("done", "error", "cancelled", "timeout", "limit", "exit")
 
 
 def find_root(explicit=None, cwd=None, environ=os.environ):
-    """--root, else ORCHESTRA_ROOT, else the nearest ancestor holding .orchestra/ or
-    .orchestra-cli/, else the current directory."""
+    """--root, else ORCHESTRA_ROOT, else the project holding the current directory: the one
+    whose .orchestra/ it is inside (a task's worktree, .orchestra/worktrees/<id>), else the
+    nearest ancestor holding .orchestra/ or .orchestra-cli/, else the top of the git work
+    tree around it (a linked worktree's or a submodule's own top, as git sees it), else the
+    current directory itself."""
     chosen = explicit if explicit is not None else environ.get("ORCHESTRA_ROOT")
     if chosen or explicit is not None:  # `--root ""` is a mistake; an empty variable is unset
         root = os.path.abspath(chosen)
@@ -19,14 +22,29 @@ def find_root(explicit=None, cwd=None, environ=os.environ):
             raise OrchestraError(f"project root {chosen!r} is not a directory")
         return root
     start = os.path.abspath(cwd or os.getcwd())
-    here = start
+    parts = start.split(os.sep)
+    if STATE_DIR in parts:
+        # The innermost: a project may live in a task's worktree of another.
+        holder = os.sep.join(parts[:len(parts) - 1 - parts[::-1].index(STATE_DIR)]) or os.sep
+        if os.path.isdir(os.path.join(holder, STATE_DIR)):
+            return holder
+    here, top = start, None
     while True:
         if os.path.isdir(os.path.join(here, STATE_DIR)) or os.path.isdir(os.path.join(here, CONFIG_DIR)):
             return here
+        # .git as a directory, or a file naming one (a linked worktree, a submodule); read
+        # here rather than asking git, which would cost more than a whole `status`.
+        if top is None and os.path.exists(os.path.join(here, ".git")):
+            top = here
         parent = os.path.dirname(here)
         if parent == here:
-            return start
+            return top or start
         here = parent
+
+
+def is_project(root):
+    """Whether root holds a project: .orchestra/ or .orchestra-cli/."""
+    return os.path.isdir(os.path.join(root, STATE_DIR)) or os.path.isdir(os.path.join(root, CONFIG_DIR))
 
 
 class Layout:

@@ -396,7 +396,8 @@ def check_id(task_id):
     if not valid_id(task_id):
         shown = (repr(task_id) if len(task_id) <= 60
                  else f"{task_id[:40]!r}... ({len(task_id)} characters)")
-        raise OrchestraError(f"invalid task id {shown}: ids look like task_1764071563123_a1b2c3")
+        raise OrchestraError(f"invalid task id {shown}: ids look like task_1764071563123_a1b2c3 "
+                             "(or a1b2, the start of the last part, as tables show them)")
 
 
 def _dump(task):

@@ -155,7 +155,7 @@ def changes_text(changes, style):
     return f"+{changes[-2]} {style.minus}{changes[-1]}"
 
 
-def _rows(tasks, now, style, status_of):
+def _rows(tasks, now, style, status_of, short):
     icons = {s.value: style.status_icon(s) + " " for s in Status}
     rows = []
     for task in tasks:
@@ -167,18 +167,19 @@ def _rows(tasks, now, style, status_of):
             status = status_text(task, now, style, waits)
         else:
             status = icons[state] + word
-        rows.append((d["id"], d["agent"], status, human(now - task.created()),
+        rows.append((short.get(d["id"], d["id"]), d["agent"], status, human(now - task.created()),
                      human(elapsed(task, now)) if took is None else took, attempt,
                      changes_text(lines, style) if lines else "-", prompt))
     return rows
 
 
-def render(tasks, now, style, width=None, status_of=None):
+def render(tasks, now, style, width=None, status_of=None, short=None):
     """The table, oldest first, fitted into `width` columns (None: no limit): the prompt is
     cut first, then AGE, TRY and TIME are left out; ID, AGENT and STATUS always stay.
-    `status_of` (id -> status of every known task) lets pending tasks say what they wait on."""
+    `status_of` (id -> status of every known task) lets pending tasks say what they wait on;
+    `short` (id -> abbreviation, orchestra.ids) what the ID column shows instead of the id."""
     tasks = sorted(tasks, key=lambda t: (t.data["created_at"] or "", t.data["id"]))
-    rows = _rows(tasks, now, style, status_of)
+    rows = _rows(tasks, now, style, status_of, short or {})
     columns = list(zip(*rows)) or [()] * len(HEADERS)
     widths = [max(len(h), max(map(len, c), default=0)) for h, c in zip(HEADERS, columns)]
     widths[-1] = min(widths[-1], _MAX_PROMPT)

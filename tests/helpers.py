@@ -28,6 +28,16 @@ def wait_until(condition, timeout=10.0, interval=0.05, message="condition"):
         time.sleep(interval)
 
 
+def row_of(task_id, text):
+    """The line of a table (or tree) in `text` whose first cell names task_id as tables do:
+    an abbreviation (orchestra.ids) or the whole id; None if there is none."""
+    for line in text.splitlines():
+        cell = line.strip().split(" ", 1)[0]
+        if cell == task_id or (len(cell) >= 4 and task_id[19:].startswith(cell)):
+            return line
+    return None
+
+
 def settings_project(case, settings):
     """A throw-away project whose .orchestra/config.json holds `settings`; its Layout."""
     from orchestra.paths import Layout

@@ -77,7 +77,7 @@ class ParseTest(unittest.TestCase):
         self.assertProblem('a\n{"prompt": "x", "depends_on": "@0"}', 2, "line 0")
 
     def test_malformed_dependencies(self):
-        for dep in ('"task_1"', '"../../etc/passwd"', '"@x"', '"@-1"', "7", '{"id": 1}', "true",
+        for dep in ('"task_x1"', '"../../etc/passwd"', '"@x"', '"@-1"', "7", '{"id": 1}', "true",
                     '["@1", 5]'):
             with self.subTest(dep=dep):
                 self.assertProblem('a\n{"prompt": "x", "depends_on": %s}' % dep, 2, "depends_on")

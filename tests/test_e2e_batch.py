@@ -55,7 +55,7 @@ class DependsOnTest(BatchCase):
         self.assertEqual(self.task_files(), [a + ".json"])
 
     def test_malformed_dependency_is_exit_2_with_a_hint(self):
-        for ids in (["../../etc/passwd"], ["task_1"]):
+        for ids in (["../../etc/passwd"], ["task_x1"]):
             with self.subTest(ids=ids):
                 r = self.fails(2, "start", "fake", "echo=x", "--depends-on", *ids)
                 self.assertIn("invalid task id", r.stderr)

@@ -6,7 +6,7 @@ import os
 import time
 
 from orchestra.clock import iso
-from tests.helpers import ProjectCase
+from tests.helpers import ProjectCase, row_of
 
 DAY = 86400
 
@@ -71,13 +71,13 @@ class HistoryTest(ProjectCase):
 
         # status shows live tasks only; --all the archive too, marked.
         out = self.ok("status")
-        self.assertIn(self.recent, out)
-        self.assertIn(self.pending, out)
+        self.assertIsNotNone(row_of(self.recent, out), out)
+        self.assertIsNotNone(row_of(self.pending, out), out)
         for task_id in old:
-            self.assertNotIn(task_id, out)
+            self.assertIsNone(row_of(task_id, out), out)
         out = self.ok("status", "--all")
         for task_id in old | {self.recent, self.pending}:
-            self.assertIn(task_id, out)
+            self.assertIsNotNone(row_of(task_id, out), out)
         self.assertIn("2 of them archived", out)
         listed = {t["id"]: t for t in json.loads(self.ok("status", "--all", "--json"))}
         self.assertEqual(set(listed), old | {self.recent, self.pending})

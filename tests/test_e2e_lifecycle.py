@@ -503,7 +503,7 @@ class HostileInputTest(E2ECase):
     def test_invalid_ids_are_rejected(self):
         for args, bad in ((("status", "../../etc/passwd"), "../../etc/passwd"),
                           (("logs", "../x"), "../x"), (("cancel", "foo"), "foo"),
-                          (("wait", "task_1"), "task_1"), (("retry", "../x"), "../x"),
+                          (("wait", "task_x1"), "task_x1"), (("retry", "../x"), "../x"),
                           (("timeout", "/etc/passwd", "5"), "/etc/passwd"),
                           (("status", "--json", "task_1700000000000_ABCDEF"),
                            "task_1700000000000_ABCDEF")):
@@ -562,7 +562,7 @@ class CorruptTaskFileTest(E2ECase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertClean(r)
         self.assertIn(f"{self.BAD_ID}.json", r.stderr)
-        self.assertIn(good, r.stdout)
+        self.assertIn(good[19:23] + " ", r.stdout)  # the one task: the shortest abbreviation
         listed = json.loads(self.ok("status", "--json"))
         self.assertEqual([t["id"] for t in listed], [good])
 
@@ -580,7 +580,7 @@ class CorruptTaskFileTest(E2ECase):
         r = self.run_cli("status")
         self.assertNotIn("Traceback", r.stderr)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(good, r.stdout)
+        self.assertIn(good[19:23] + " ", r.stdout)
 
     # A hand-edited file with a wrong field type is skipped like any unreadable one.
     def test_bad_priority_in_task_file_does_not_block_the_queue(self):
@@ -647,14 +647,17 @@ class StatusTest(E2ECase):
         self.assertEqual([(t["id"], t["status"], t["reason"]) for t in only], [(bad, "failed", "exit")])
 
         table = self.ok("status")
+        from orchestra.ids import abbreviations
+        shown = abbreviations([done, bad, waiting])
         for tid, word in ((done, "completed"), (bad, "failed: exit"), (waiting, "pending")):
-            line = next((row for row in table.splitlines() if tid in row), None)
+            line = next((row for row in table.splitlines() if row.startswith(shown[tid] + " ")),
+                        None)
             self.assertIsNotNone(line, table)
             self.assertIn(word, line)
         self.assertIn("3 tasks", table)
         filtered = self.ok("status", waiting)
-        self.assertIn(waiting, filtered)
-        self.assertNotIn(done, filtered)
+        self.assertIn(shown[waiting], filtered)
+        self.assertNotIn(shown[done], filtered)
         self.assertNotIn("\x1b[", table)
 
         colour = self.env(FORCE_COLOR="1")
@@ -663,7 +666,7 @@ class StatusTest(E2ECase):
         self.assertNotIn("\x1b[", self.ok("status", "--no-color", env=colour))
         self.assertNotIn("\x1b[", self.ok("--no-color", "status", env=colour))
         self.assertNotIn("\x1b[", self.ok("status", env=dict(colour, NO_COLOR="1")))
-        self.assertIn(waiting, self.ok("status", "--no-color", env=colour))
+        self.assertIn(shown[waiting], self.ok("status", "--no-color", env=colour))
 
     def test_unknown_id_is_usage_error(self):
         r = self.assertFails(2, "status", "task_1700000000000_abcdef")

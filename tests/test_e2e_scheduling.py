@@ -13,7 +13,8 @@ from orchestra.clock import parse_iso
 from orchestra.paths import Layout
 from orchestra.store import Store
 from orchestra.task import Task
-from tests.helpers import FAKE_AGENT, ProjectCase, main_in_process, pid_alive, wait_until
+from tests.helpers import (FAKE_AGENT, ProjectCase, main_in_process, pid_alive, row_of,
+                           wait_until)
 
 FAKE = {"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"], "promptTemplate": "{prompt}"}
 
@@ -103,11 +104,11 @@ class DependencyTest(SchedulingCase):
         self.assertIn(f"waits: task_…{a[-6:]}", table)
         tree = self.ok("deps", b)
         lines = tree.splitlines()
-        self.assertTrue(lines[0].startswith(b))
+        self.assertEqual(row_of(b, tree), lines[0])
         self.assertIn("depends on:", tree)
-        self.assertTrue(any(line.startswith("  " + a) for line in lines))
+        self.assertTrue(row_of(a, tree).startswith("  "))
         self.assertIn("needed by:", tree)
-        self.assertTrue(any(line.startswith("  " + c) for line in lines))
+        self.assertTrue(row_of(c, tree).startswith("  "))
         self.assertIn("no missing task, no cycle", self.ok("deps", "--check"))
 
     def test_deps_check_reports_cycles_and_missing_tasks(self):

@@ -51,6 +51,18 @@ class PrepareTest(unittest.TestCase):
         self.assertEqual(env["PWD"], os.path.abspath(cwd))
         self.assertTrue(os.path.samefile(cwd, root))
 
+    def test_a_task_queued_in_an_untracked_directory_runs_there_in_its_worktree(self):
+        from orchestra.worktree import Isolation
+        root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(shutil.rmtree, root, True)
+        task = Task.new("task_1780000000000_abcdef", "demo", "p", 0, cwd="src/new",
+                        isolation=Isolation("0" * 40, "main", "app"))
+        tree = os.path.join(root, ".orchestra", "worktrees", task.id)
+        os.makedirs(tree)  # made at placement; git checks out no empty or untracked directory
+        _, cwd, _ = executor.prepare(Layout(root), task)
+        self.assertEqual(cwd, os.path.join(tree, "app", "src/new"))
+        self.assertTrue(os.path.isdir(cwd))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -16,6 +16,7 @@ from orchestra.paths import Layout
 from orchestra.store import Store
 from orchestra.task import Task, new_id
 from orchestra.transitions import placed, with_work
+from tests.helpers import row_of
 
 _IDENTITY = ("-c", "user.name=t", "-c", "user.email=t@t")
 
@@ -148,10 +149,10 @@ class WorktreeCommandsTest(unittest.TestCase):
         self.assertTrue(os.path.exists(nested_path))  # uncommitted work is never removed
         self.assertIn(f"worktree .orchestra/worktrees/{nested.id} kept", out)
         code, out, _ = self.main("worktree", "list")
-        lines = {line.split()[0]: line for line in out.splitlines()[1:]}
-        self.assertIn("removed; its work is on its branch; 1 commit not in main", lines[work.id])
-        self.assertIn("dirty: 1 uncommitted file", lines[nested.id])
-        self.assertNotIn(empty.id, lines)
+        self.assertIn("removed; its work is on its branch; 1 commit not in main",
+                      row_of(work.id, out))
+        self.assertIn("dirty: 1 uncommitted file", row_of(nested.id, out))
+        self.assertIsNone(row_of(empty.id, out))
 
     def _leave_uncommittable(self, path):
         """What a commit of everything cannot take: changes inside a repository nested in the

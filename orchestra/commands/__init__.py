@@ -1,8 +1,11 @@
 """One module a command. Each exposes `run(layout, console, **options) -> int`; it writes
 through `console` (the CLI's one printer) and never sees argparse."""
 
-from orchestra import lease
-from orchestra.task import Status
+import os
+
+from orchestra import ids as short, lease
+from orchestra.errors import NotFound, OrchestraError, USAGE
+from orchestra.task import Status, valid_id
 
 
 def refresh(store, now):
@@ -25,10 +28,53 @@ def refresh(store, now):
     return store.scan()
 
 
+def full_id(layout, query):
+    """The id of the one task, live or archived, that `query` names: a whole id, a prefix of
+    one, or a prefix of its last part (orchestra.ids). Exit 2 for none or several."""
+    return full_ids(layout, [query])[0]
+
+
+def full_ids(layout, queries):
+    """full_id of each query, the tasks directories listed once (only if one is short)."""
+    known, out = None, []
+    for query in queries:
+        if valid_id(query):
+            out.append(query)  # whether it exists is for the caller's read to say
+            continue
+        if not short.plausible(query):
+            from orchestra.store import check_id
+            check_id(query)  # raises: not an id, nor the start of one
+        if not query.startswith("t") and len(query) < short.MIN:
+            raise OrchestraError(f"task id {query!r} is too short: give at least {short.MIN} "
+                                 "characters of its last part, or the whole id", USAGE)
+        if known is None:
+            known = set()
+            for tasks_dir in (layout.tasks, layout.archived().tasks):
+                try:
+                    known.update(n[:-5] for n in os.listdir(tasks_dir)
+                                 if n.endswith(".json") and not n.startswith("."))
+                except FileNotFoundError:
+                    pass
+        found = short.matches(query, known)
+        if not found:
+            raise NotFound(query)
+        if len(found) > 1:
+            raise OrchestraError(short.ambiguous(query, found), USAGE)
+        out.append(found[0])
+    return out
+
+
+def short_ids(layout, snap, tasks):
+    """{id: abbreviation} for `tasks`, unique among the live tasks and the archived ones."""
+    from itertools import chain
+    from orchestra import idindex
+    return short.abbreviations([t.id for t in tasks], chain(snap.tasks, idindex.ids(layout)))
+
+
 def resolve(store, snap, ids):
-    """The tasks named by `ids`, validated, in the order given."""
+    """The tasks named by `ids` (whole or abbreviated), validated, in the order given."""
     out = []
-    for task_id in ids:
+    for task_id in full_ids(store.layout, ids):
         if task_id not in snap.tasks:
             out.append(store.get(task_id))  # raises for a bad or unknown id
         else:

@@ -5,11 +5,11 @@ import time
 
 from orchestra import process
 from orchestra.errors import FAILED, OK
-from orchestra.store import Store, check_id
+from orchestra.store import Store
 from orchestra.settle import read_verdict, save_work
 from orchestra.task import ACTIVE, Status
 from orchestra.transitions import cancelled, with_usage, with_work
-from orchestra.commands import args
+from orchestra.commands import args, full_ids
 
 
 def run(layout, console, ids=(), cancel_all=False, running_only=False, where=None):
@@ -18,8 +18,7 @@ def run(layout, console, ids=(), cancel_all=False, running_only=False, where=Non
     from orchestra.commands import picked
     cancel_all = cancel_all or running_only or bool(where)
     picked(ids, cancel_all, where, "cancel")
-    for task_id in ids:
-        check_id(task_id)
+    ids = full_ids(layout, ids)
     store = Store(layout)
     if cancel_all:
         wanted = (Status.RUNNING,) if running_only else ACTIVE

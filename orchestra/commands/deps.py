@@ -3,9 +3,9 @@
 import time
 
 from orchestra import dependencies, table
-from orchestra.commands import args, refresh
+from orchestra.commands import args, full_id, refresh, short_ids
 from orchestra.errors import FAILED, OK, OrchestraError
-from orchestra.store import Store, check_id
+from orchestra.store import Store
 
 
 def run(layout, console, task_id=None, check=False):
@@ -30,11 +30,13 @@ def run(layout, console, task_id=None, check=False):
             return FAILED
         console.out(f"ok: {len(tasks)} tasks, {edges} dependencies, no missing task, no cycle")
         return OK
-    check_id(task_id)
+    task_id = full_id(layout, task_id)
     if task_id not in snap.tasks:
         store.get(task_id)  # raises the usual "no task" error
     by_id = snap.tasks
-    style = console.style
+    # A tree line's id as the table shows it, for the same reason: it is taken back.
+    short = short_ids(layout, snap, tasks)
+    style = (console.style, short)
     lines = [_line(by_id[task_id], style)]
     lines.append("depends on:" if by_id[task_id].data["depends_on"] else "depends on: nothing")
     _ancestors(by_id, task_id, 1, set(), lines, style)
@@ -46,8 +48,10 @@ def run(layout, console, task_id=None, check=False):
 
 
 def _line(task, style):
+    """style: (table.Style, id -> abbreviation)"""
+    style, short = style
     now = time.time()
-    return (f"{task.id}  {task.agent}  {table.status_text(task, now, style)}  "
+    return (f"{short.get(task.id, task.id)}  {task.agent}  {table.status_text(task, now, style)}  "
             f"{table.excerpt(task.prompt, 50, style.ellipsis)}")
 
 

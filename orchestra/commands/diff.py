@@ -3,7 +3,7 @@
 import os
 
 from orchestra import archive, git, worktree
-from orchestra.commands import args
+from orchestra.commands import args, full_id
 from orchestra.errors import FAILED, USAGE, OrchestraError
 from orchestra.store import Store
 from orchestra.task import FINAL, WORKTREE, Status
@@ -11,6 +11,7 @@ from orchestra.transitions import with_work
 
 
 def run(layout, console, task_id, stat=False):
+    task_id = full_id(layout, task_id)
     store = Store(layout)
     task, archived = archive.find(store, task_id)
     if task.isolation != WORKTREE:

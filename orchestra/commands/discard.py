@@ -3,7 +3,7 @@
 import os
 
 from orchestra import archive, git, worktree
-from orchestra.commands import args
+from orchestra.commands import args, full_ids
 from orchestra.errors import FAILED, OK, USAGE
 from orchestra.store import Store
 from orchestra.task import FINAL, WORKTREE
@@ -11,6 +11,7 @@ from orchestra.transitions import unplaced
 
 
 def run(layout, console, ids):
+    ids = full_ids(layout, ids)
     store = Store(layout)
     found = [archive.find(store, task_id) for task_id in ids]  # every id checked before any goes
     code = OK

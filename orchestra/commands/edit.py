@@ -36,7 +36,7 @@ def run(layout, console, task_id, changes, environ=os.environ):
     if "prompt" in changes:
         check_prompt(changes["prompt"])
     if "depends_on" in changes:
-        changes["depends_on"] = _dependency_ids(changes["depends_on"])
+        changes["depends_on"] = _dependency_ids(layout, changes["depends_on"])
 
     def change(current):
         if "depends_on" in changes:  # under the lock: no dependency is cleaned meanwhile

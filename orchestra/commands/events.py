@@ -46,12 +46,12 @@ def _wanted(layout, ids, since):
     if not ids and since is None:
         return lambda line: True
     from orchestra.clock import parse_iso
-    from orchestra.store import Store
+    from orchestra.commands import full_id
     from orchestra.errors import NotFound
-    store, names = Store(layout), set()
+    names = set()
     for task_id in ids:
         try:
-            names.add(store.get(task_id).id)
+            names.add(full_id(layout, task_id))
         except NotFound:  # gone from the queue (cleaned), its events stay in the log
             names.add(task_id)
 

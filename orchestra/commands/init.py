@@ -12,8 +12,8 @@ def run(layout, console):
             os.makedirs(d)
             created.append(os.path.relpath(d, layout.root) + os.sep)
     statedir.ensure(layout)
-    for path, text in ((layout.agent_config, agents.config_text()),
-                       (os.path.join(layout.prompts, "protocol.md"), agents.DEFAULT_TEMPLATE)):
+    for path, text in [(layout.agent_config, agents.config_text())] + [
+            (os.path.join(layout.prompts, name), text) for name, text in agents.prompt_files()]:
         if not os.path.exists(path):
             try:
                 write_atomic(path, text, exclusive=True)

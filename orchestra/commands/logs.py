@@ -4,10 +4,9 @@ import os
 import time
 
 from orchestra import archive, logfile
-from orchestra.commands import refresh
+from orchestra.commands import args, full_id, refresh
 from orchestra.paths import Layout
 from orchestra.store import Store
-from orchestra.commands import args
 
 FOLLOW_POLL = 0.1
 SETTLE_EVERY = 1.0
@@ -15,6 +14,7 @@ SETTLE_EVERY = 1.0
 
 def run(layout, console, task_id, follow=False, raw=False, lines=None):
     """lines: only the last N lines of what is shown so far (then, with follow, what comes)."""
+    task_id = full_id(layout, task_id)
     store = Store(layout, persist_cache=True)
     task, archived = archive.find(store, task_id)
     path = archive.where(layout, task.id, archived, Layout.log_file)

@@ -3,9 +3,9 @@ one, stopping at the first that cannot be merged."""
 
 from orchestra import git
 from orchestra import merge as merging
-from orchestra.commands import args
+from orchestra.commands import args, full_ids
 from orchestra.errors import OK, USAGE, OrchestraError
-from orchestra.store import Store, check_id
+from orchestra.store import Store
 from orchestra.table import changes_text
 from orchestra.task import WORKTREE, Status
 
@@ -15,8 +15,7 @@ _DONE = {"merge": "merged", "squash": "squash-merged", "rebase": "rebased and me
 def run(layout, console, ids=(), merge_all=False, how="merge"):
     if bool(ids) == merge_all:
         raise OrchestraError("name the tasks to merge, or use --all (not both)", USAGE)
-    for task_id in ids:
-        check_id(task_id)
+    ids = full_ids(layout, ids)
     store = Store(layout)
     if merge_all:
         tasks = _waiting(layout, store, console)

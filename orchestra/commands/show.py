@@ -5,7 +5,7 @@ import time
 
 from orchestra import activity, archive, table
 from orchestra.clock import human, parse_iso
-from orchestra.commands import args, refresh
+from orchestra.commands import args, full_id, refresh
 from orchestra.errors import OrchestraError
 from orchestra.paths import SENTINELS, Layout
 from orchestra.store import Store
@@ -19,6 +19,7 @@ _WIDTH = 12
 
 
 def run(layout, console, task_id, as_json=False):
+    task_id = full_id(layout, task_id)
     store = Store(layout, persist_cache=True)
     task, archived = archive.find(store, task_id)
     now = time.time()
@@ -49,6 +50,10 @@ def _lines(layout, task, archived, now, style):
             blocks.append((key, str(value)))
         else:
             lines.append(_field(key, _value(key, value, now)))
+    from orchestra.executor import workdir
+    runs_in = os.path.relpath(os.path.join(workdir(layout, task), task.cwd or "."), layout.root)
+    lines.append(_field("runs in", "the project root" if runs_in == "."
+                        else runs_in.replace(os.sep, "/") + "/"))
     lines.append(_field("archived", "yes, in .orchestra/archive/" if archived else "no"))
     present = [kind for kind in SENTINELS
                if os.path.exists(archive.where(layout, task.id, archived,

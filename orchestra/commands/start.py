@@ -5,8 +5,10 @@ import time
 from orchestra import agents, batch, lease, suggest
 from orchestra.errors import OrchestraError
 from orchestra.store import Store
-from orchestra.task import Task, new_id, valid_id
-from orchestra.commands import args
+from orchestra.ids import plausible
+from orchestra.paths import STATE_DIR
+from orchestra.task import Task, new_id
+from orchestra.commands import args, full_id
 
 MAX_PROBLEMS = 10  # a batch's problems listed on stderr; the rest are counted
 
@@ -56,7 +58,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
     base: the git ref a worktree's branch starts from (default HEAD); not_before: the time it
     may start (seconds since the epoch; None: as soon as it can); labels: valid labels."""
     labels = list(dict.fromkeys(labels))
-    deps = _dependency_ids(depends_on)
+    deps = _dependency_ids(layout, depends_on)
     if (prompt is None) == (batch_file is None):
         raise OrchestraError("give a PROMPT (or - to read it from stdin) or --batch FILE, not "
                              f"{'both' if prompt is not None else 'neither'} "
@@ -74,6 +76,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
     spec = agents.get(layout, agent)
     suggest.warn_config(layout, console, agent)
     spec.template()  # a missing template file is an error now, not at launch
+    here = where_it_runs(layout, spec)
     isolation = _Isolations(layout, spec, isolate, base).get()
     store = Store(layout)
     now = time.time()
@@ -83,7 +86,7 @@ def run(layout, console, agent, prompt=None, priority=0, timeout=None, max_retri
             task = Task.new(new_id(now), agent, prompt, now, priority=priority,
                             timeout=timeout if timeout is not None else spec.timeout,
                             max_retries=max_retries if max_retries is not None else spec.max_retries,
-                            completion=spec.completion, cwd=spec.cwd, output=spec.output,
+                            completion=spec.completion, cwd=here, output=spec.output,
                             verify=verify or spec.spec.get("verify"),
                             depends_on=deps, isolation=isolation, not_before=not_before,
                             labels=labels)
@@ -121,15 +124,33 @@ def _at(not_before, now):
     return f"; not before {local_time(not_before, now)}"
 
 
-def _dependency_ids(ids):
+def where_it_runs(layout, spec, cwd=None):
+    """A task's `cwd`: its agent's, else the directory it is queued from, like `pueue add`
+    (relative to the project root, so that an isolated task runs in the same directory of
+    its worktree), else None: the root."""
+    if spec.cwd is not None:
+        return spec.cwd
+    here = os.path.relpath(os.path.realpath(cwd or os.getcwd()), os.path.realpath(layout.root))
+    parts = here.split(os.sep)
+    if here == "." or parts[0] in (os.pardir, STATE_DIR) or os.path.isabs(here):
+        return None  # outside the project (--root), or in its state: the root
+    return "/".join(parts)
+
+
+def _dependency_ids(layout, ids):
     out = []
     for dep in ids or ():
-        if not valid_id(dep):
+        if not plausible(dep):
             # Most likely a prompt that followed the option: argparse gave it to the ids.
             raise OrchestraError(
                 f"invalid task id {dep!r} in --depends-on: ids look like "
                 "task_1764071563123_a1b2c3 (put the prompt before --depends-on, or end the ids "
                 "with --)")
+        try:
+            dep = full_id(layout, dep)
+        except OrchestraError as e:
+            raise OrchestraError(f"{e.message}; in --depends-on (put the prompt before "
+                                 "--depends-on, or end the ids with --)", e.code) from None
         if dep not in out:
             out.append(dep)
     return out
@@ -141,6 +162,7 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
     spec = agents.get(layout, agent)
     suggest.warn_config(layout, console, agent)
     spec.template()
+    here = where_it_runs(layout, spec)
     isolations = _Isolations(layout, spec, isolate, base)
     where = "from stdin" if source == "-" else source
     try:
@@ -159,6 +181,12 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
     for entry in entries:
         try:
             chosen.append(isolations.get(entry.worktree, entry.base))
+        except OrchestraError as e:
+            _refuse(console, [f"batch line {entry.line}: {e.message}"], where)
+    for entry in entries:
+        try:
+            entry.depends_on = [d if isinstance(d, int) else full_id(layout, d)
+                                for d in entry.depends_on]
         except OrchestraError as e:
             _refuse(console, [f"batch line {entry.line}: {e.message}"], where)
     store = Store(layout)
@@ -180,7 +208,7 @@ def _run_batch(layout, console, agent, source, priority, timeout, max_retries, d
                 priority=_first(entry.priority, priority),
                 timeout=_first(entry.timeout, timeout, spec.timeout),
                 max_retries=_first(entry.max_retries, max_retries, spec.max_retries),
-                completion=spec.completion, cwd=spec.cwd, output=spec.output,
+                completion=spec.completion, cwd=here, output=spec.output,
                 verify=verify or spec.spec.get("verify"),
                 depends_on=_merge([ids[d] if isinstance(d, int) else d for d in entry.depends_on],
                                   deps), isolation=isolation, not_before=not_before,

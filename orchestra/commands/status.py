@@ -4,7 +4,7 @@ import os
 import time
 
 from orchestra import lease, table
-from orchestra.commands import refresh, resolve
+from orchestra.commands import refresh, resolve, short_ids
 from orchestra.store import Store
 from orchestra.task import ACTIVE
 from orchestra.commands import args
@@ -79,7 +79,8 @@ def _view(store, archive_store, layout, console, ids, as_json, show_all, where):
         return table.summary(tasks, hidden, info, console.style, paused) + (
             "" if hidden else "\n(queue one with `orchestra start AGENT PROMPT`)")
     status_of = {tid: t.data["status"] for tid, t in snap.tasks.items()}
-    return (table.render(tasks, now, console.style, console.width, status_of) + "\n\n"
+    short = short_ids(layout, snap, tasks)
+    return (table.render(tasks, now, console.style, console.width, status_of, short) + "\n\n"
             + table.summary(tasks, hidden, info, console.style, paused)
             + (f"{console.style.sep}{len(archived)} of them archived (`orchestra show ID` shows one)"
                if archived else ""))

@@ -7,10 +7,11 @@ from orchestra.errors import FAILED, OrchestraError
 from orchestra.store import Store
 from orchestra.task import ACTIVE
 from orchestra.transitions import retimed
-from orchestra.commands import args
+from orchestra.commands import args, full_id
 
 
 def run(layout, console, task_id, seconds):
+    task_id = full_id(layout, task_id)
     store = Store(layout)
     done = store.transition(task_id, lambda t: retimed(t, timeout=seconds or None),
                             expect=ACTIVE)

@@ -10,7 +10,7 @@ from orchestra.store import Store
 from orchestra.table import printable
 from orchestra.task import Status
 from orchestra.transitions import waiting
-from orchestra.commands import args
+from orchestra.commands import args, full_ids
 
 
 def run(layout, console, ids, timeout=None, every=False, where=None):
@@ -18,6 +18,7 @@ def run(layout, console, ids, timeout=None, every=False, where=None):
     those `where` (a filters.Filter) selects."""
     from orchestra.commands import picked
     picked(ids, every, where, "wait for")
+    ids = full_ids(layout, ids)
     store = Store(layout, persist_cache=True)
     start = time.monotonic()
     if ids:

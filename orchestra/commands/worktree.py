@@ -4,7 +4,7 @@ and removing those whose work is safe elsewhere."""
 import os
 
 from orchestra import git, table, tidy, worktree
-from orchestra.commands import args
+from orchestra.commands import args, short_ids
 from orchestra.errors import OK
 from orchestra.store import Store
 from orchestra.task import WORKTREE
@@ -56,11 +56,13 @@ def _isolated(layout):
 
 def run_list(layout, console):
     rows = []
-    for _, task in _isolated(layout):
+    isolated = _isolated(layout)
+    short = short_ids(layout, Store(layout).scan(), [task for _, task in isolated])
+    for _, task in isolated:
         if not (task.branch or task.worktree):
             continue
         place, work = condition(layout, task)
-        rows.append((task.id, task.status, task.branch or "-", place + (f"; {work}" if work else "")))
+        rows.append((short[task.id], task.status, task.branch or "-", place + (f"; {work}" if work else "")))
     if not rows:
         console.out("no task has a worktree or a branch")
         return OK
