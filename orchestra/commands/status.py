@@ -3,14 +3,15 @@
 import os
 import time
 
-from orchestra import lease, table
+from orchestra import cells, lease, overview, table
 from orchestra.commands import refresh, resolve
 from orchestra.store import Store
 from orchestra.task import ACTIVE
 from orchestra.commands import args
 
 RECENT = 24 * 3600  # finished tasks older than this are hidden without --all
-CLEAR = "\x1b[H\x1b[2J"
+# Task rows of the default table when stdout is not a terminal (a terminal gets its height).
+PIPED_ROWS = 50
 
 
 def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0):
@@ -18,58 +19,105 @@ def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, int
     # Only --all reads the archive: a plain `status` stays as fast as the live directory.
     archive_store = (Store(layout.archived(), persist_cache=True)
                      if show_all and not ids and not as_json else None)
-    if not watch:
-        console.out(_view(store, archive_store, layout, console, ids, as_json, show_all))
+    if watch:
+        from orchestra import watch as screen
+    if as_json:
+        def document():
+            return _json(store, layout, console, ids, show_all)
+        if watch:
+            # JSON Lines: the same document on one line, printed each time it changes.
+            return screen.lines(console, lambda: "".join(
+                line.lstrip(" ") for line in document().split("\n")), interval)
+        console.out(document())
         return 0
-    try:
-        while True:
-            text = _view(store, archive_store, layout, console, ids, as_json, show_all)
-            console.out((CLEAR if console.is_tty else "") + text
-                        + f"\n\nevery {interval:g}s{console.style.sep}Ctrl-C quits")
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        return 0  # the normal way to leave --watch
+
+    def frame(columns, lines, footer=None):
+        return _frame(store, archive_store, layout, console, ids, show_all, columns, lines,
+                      footer)
+    if not watch:
+        console.out("\n".join(frame(console.width, console.height)))
+        return 0
+    footer = f"every {interval:g}s{console.style.sep}Ctrl-C quits"
+    if console.is_tty:
+        return screen.screen(console, lambda c, l: frame(c, l, footer), interval)
+    return screen.frames(console, lambda c, l: frame(c, l, footer), interval)
 
 
-def _view(store, archive_store, layout, console, ids, as_json, show_all):
-    now = time.time()
+def _gather(store, archive_store, console, ids, show_all, now):
+    """(snapshot, tasks to show, hidden older finished ones, archived ones among them)"""
     snap = refresh(store, now)
     for problem in snap.problems:
         console.warn(problem)
     archived = ()
     if ids:
-        tasks, hidden = resolve(store, snap, ids), 0
-    else:
-        everything = list(snap.tasks.values())
-        tasks = everything if show_all else [t for t in everything if _recent(t, now)]
-        hidden = len(everything) - len(tasks)
-        if archive_store is not None:
-            past = archive_store.scan()
-            for problem in past.problems:
-                console.warn(problem)
-            archived = [t for t in past.tasks.values() if t.id not in snap.tasks]
-            tasks += archived
-    if as_json:
-        items = [(t.data["created_at"] or "", t.id, text)
-                 for t, text in zip(tasks, json_objects([t.to_dict() for t in tasks]))]
-        if show_all and not ids:
-            from orchestra import archive
-            past, problems = archive.rendered(layout, _archived_json, JSON_FORMAT)
-            for problem in problems:
-                console.warn(problem)
-            items += [item for item in past if item[1] not in snap.tasks]
-        items.sort()
-        return "[\n" + ",\n".join(item[2] for item in items) + "\n]" if items else "[]"
+        return snap, resolve(store, snap, ids), 0, archived
+    everything = list(snap.tasks.values())
+    tasks = everything if show_all else [t for t in everything if _recent(t, now)]
+    hidden = len(everything) - len(tasks)
+    if archive_store is not None:
+        past = archive_store.scan()
+        for problem in past.problems:
+            console.warn(problem)
+        archived = [t for t in past.tasks.values() if t.id not in snap.tasks]
+        tasks += archived
+    return snap, tasks, hidden, archived
+
+
+def _frame(store, archive_store, layout, console, ids, show_all, width, height, footer):
+    """The lines of the table and its summary. With a `height` (a terminal's lines) the
+    default table keeps to it and the summary is folded into `width`; piped, it shows up to
+    PIPED_ROWS tasks."""
+    now = time.time()
+    style = console.style
+    snap, tasks, hidden, archived = _gather(store, archive_store, console, ids, show_all, now)
     info = lease.read_info(layout)
     paused = os.path.exists(layout.paused)
+    summary = table.summary(tasks, hidden, info, style, paused)
+    if archived:
+        summary += f"{style.sep}{len(archived)} of them archived (`orchestra show ID` shows one)"
+    if not tasks and not hidden:
+        summary += "\n(queue one with `orchestra start AGENT PROMPT`)"
+    tail = summary.split("\n")
+    if width is not None and height is not None:
+        tail = [part for line in tail for part in cells.fold(line, width)]
+    if footer:
+        tail += ["", footer]
     if not tasks:
-        return table.summary(tasks, hidden, info, console.style, paused) + (
-            "" if hidden else "\n(queue one with `orchestra start AGENT PROMPT`)")
+        return tail
     status_of = {tid: t.data["status"] for tid, t in snap.tasks.items()}
-    return (table.render(tasks, now, console.style, console.width, status_of) + "\n\n"
-            + table.summary(tasks, hidden, info, console.style, paused)
-            + (f"{console.style.sep}{len(archived)} of them archived (`orchestra show ID` shows one)"
-               if archived else ""))
+    note, ordered = "", False
+    if not ids and not show_all:
+        # the header, the note, the blank line before the summary; the shell's prompt after
+        # a plain status
+        rows = PIPED_ROWS if height is None else height - len(tail) - 3 - (footer is None)
+        fitted = overview.fit(tasks, max(1, rows))
+        tasks, ordered, note = fitted.tasks, True, fitted.note(style)
+    lines = table.render(tasks, now, style, width, status_of, ordered).split("\n")
+    if note:
+        lines += cells.fold(note, width) if width is not None else [note]
+    lines += [""] + tail
+    if footer and height is not None and len(lines) > height:
+        # Running tasks alone are more than the screen holds: say so on its last line.
+        more = len(lines) - height + 1
+        lines = lines[:height - 1] + [cells.cut(
+            f"{style.ellipsis} {more} more lines below; a taller terminal shows them",
+            width, style.ellipsis)]
+    return lines
+
+
+def _json(store, layout, console, ids, show_all):
+    now = time.time()
+    snap, tasks, _, _ = _gather(store, None, console, ids, show_all, now)
+    items = [(t.data["created_at"] or "", t.id, text)
+             for t, text in zip(tasks, json_objects([t.to_dict() for t in tasks]))]
+    if show_all and not ids:
+        from orchestra import archive
+        past, problems = archive.rendered(layout, _archived_json, JSON_FORMAT)
+        for problem in problems:
+            console.warn(problem)
+        items += [item for item in past if item[1] not in snap.tasks]
+    items.sort()
+    return "[\n" + ",\n".join(item[2] for item in items) + "\n]" if items else "[]"
 
 
 JSON_FORMAT = 1  # of the text json_objects makes: a change must bump it (archive.rendered keeps it)
