@@ -17,7 +17,8 @@ def doomed(tasks):
     cancelled dooms its dependents, and so on down the graph; a dependency whose task file
     is gone dooms them too. A dependency still pending for a retry keeps them waiting.
     """
-    pending = [t for t in tasks if t.data["depends_on"] and t.data["status"] == Status.PENDING.value]
+    # t.state first: from the scan cache it is read without unpacking the task
+    pending = [t for t in tasks if t.state is Status.PENDING and t.data["depends_on"]]
     if not pending:
         return []  # the common case, on every supervisor tick
     status = {t.id: t.data["status"] for t in tasks}

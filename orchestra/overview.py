@@ -11,7 +11,7 @@ import heapq
 
 from orchestra.task import Status, Task
 
-_RUNNING, _PENDING = Status.RUNNING.value, Status.PENDING.value
+_RUNNING, _PENDING = Status.RUNNING, Status.PENDING
 
 
 class Fitted:
@@ -36,8 +36,10 @@ def fit(tasks, rows):
     need goes to the other."""
     running, pending, finished = [], [], []
     for t in tasks:
-        state = t.data["status"]
-        (running if state == _RUNNING else pending if state == _PENDING else finished).append(t)
+        # t.state, the times and not the task's id: what the scan cache has without
+        # unpacking the task
+        state = t.state
+        (running if state is _RUNNING else pending if state is _PENDING else finished).append(t)
     if len(tasks) <= rows:
         return Fitted(_ordered(finished, running, pending), 0, 0)
     room = max(0, rows - len(running))
@@ -58,7 +60,7 @@ def _ordered(finished, running, pending):
 
 
 def _finished_key(t):
-    return (t.finished() or t.created(), t.data["id"])
+    return (t.finished() or t.created(), t.created())
 
 
 def _started_key(t):

@@ -15,17 +15,19 @@ from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
 from orchestra.clock import iso
 from orchestra.files import fsync_all, json_text, read_json, write_atomic
-from orchestra.table import CELLS_FORMAT, fixed_cells
+from orchestra.table import CELLS_FORMAT, fixed_cells, tally
 from orchestra.task import FIELDS, SETUP, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
-# The scan cache holds parsed task files keyed by (inode, mtime_ns, size), each with what
-# Task.derived() gives: its parsed times and the cells of its status-table row that depend on
-# the file alone (table.fixed_cells). It is derived data that any command may delete or
+# The scan cache holds parsed task files keyed by (inode, mtime_ns, size), each as what
+# Task.glance() gives (what a `status` reads of every task: its status, times and the totals
+# of table.tally) and, packed apart, its contents with what Task.derived() gives: its parsed
+# times and the cells of its status-table row that depend on the file alone
+# (table.fixed_cells). A `status` of 10,000 tasks unpacks only the rows it shows. It is derived data that any command may delete or
 # rebuild, in marshal's format, which is tied to the Python version: the header says which,
 # with the task fields of the version that wrote it (an older one's tasks lack the newer
 # fields) and the format of the cells.
-_CACHE_HEADER = ("orchestra-scan-cache", 7, marshal.version, tuple(sys.version_info[:2]),
+_CACHE_HEADER = ("orchestra-scan-cache", 8, marshal.version, tuple(sys.version_info[:2]),
                  tuple(FIELDS), CELLS_FORMAT)
 
 
@@ -82,7 +84,7 @@ class Store:
         if stamp is not None and stamp == self._clean_stamp:
             # Nothing was added, removed or replaced in the directory since the cache was
             # written (every write here is a rename, which changes the directory's mtime).
-            tasks = {task.data["id"]: task for _, task in self._cache.values()}
+            tasks = {name[:-5]: task for name, (_, task) in self._cache.items()}
             return Snapshot(tasks, set(self._names), list(self._problems))
         tasks, names, problems, cache = {}, set(), [], {}
         parsed = 0
@@ -120,7 +122,7 @@ class Store:
                     continue
                 parsed += 1
             cache[name] = (key, task)
-            tasks[task.id] = task
+            tasks[name[:-5]] = task  # its id, checked above (read without unpacking a cached task)
         changed = parsed or len(cache) != len(self._cache) or names != self._names
         self._cache, self._names, self._problems = cache, names, problems
         # Like git's "racily clean" index entries: a directory changed within the last two
@@ -145,7 +147,8 @@ class Store:
                 header, stamp, names, problems, entries = marshal.loads(f.read())
             if header != _CACHE_HEADER:
                 return {}  # written by another version
-            cache = {name: (key, Task(data, derived)) for name, key, data, derived in entries}
+            cache = {name: (key, Task(None, glance, packed))
+                     for name, key, glance, packed in entries}
         except (OSError, EOFError, ValueError, TypeError):
             return {}  # absent, or not ours: rebuilt from the task files
         self._clean_stamp = self._saved_stamp = stamp
@@ -153,9 +156,9 @@ class Store:
         return cache
 
     def _save_cache(self):
-        # Dicts as they are: marshal loads a thousand of them faster than it loads their
-        # values as tuples that are then zipped into dicts.
-        entries = [(name, key, task.data, task.derived(fixed_cells))
+        # A task's glance as a dict, which marshal loads faster than a tuple zipped into one;
+        # the rest packed, unpacked only for the tasks a command reads in full.
+        entries = [(name, key, task.glance(tally), task.packed(fixed_cells))
                    for name, (key, task) in self._cache.items()]
         data = (_CACHE_HEADER, self._clean_stamp, sorted(self._names), self._problems, entries)
         tmp = f"{self._cache_path}.{os.getpid()}.tmp"

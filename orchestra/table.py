@@ -153,6 +153,18 @@ def fixed_cells(task):
             (changes[1], changes[2]) if changes else None)
 
 
+def tally(task):
+    """What the summary line adds up of a task: (cost in USD, tokens in, tokens out, whether it
+    waits for review), or None when it has none of them. The scan cache keeps it with the
+    task's status, so that a summary of every task unpacks none of them."""
+    d = task.data
+    review = bool(_to_review(d))
+    if d["cost_usd"] is None and d["tokens_in"] is None and d["tokens_out"] is None \
+            and not review:
+        return None
+    return (d["cost_usd"], d["tokens_in"], d["tokens_out"], review)
+
+
 def changes_text(changes, style):
     """'+12 −3': the lines a task's branch added and removed ([files, added, removed])."""
     return f"+{changes[-2]} {style.minus}{changes[-1]}"
@@ -260,21 +272,25 @@ def _plain(style):
 
 def summary(tasks, hidden, supervisor, style, paused=False):
     """'4 tasks: 1 running, 2 pending, 1 failed · supervisor pid 42, parallel 2'."""
-    counts = {}  # by the status as the file says it, which a Status equals and hashes as
+    counts = {}
+    tallies = []
     for t in tasks:
-        state = t.data["status"]
+        state = t.state
         counts[state] = counts.get(state, 0) + 1
+        spent = t.memo(tally)
+        if spent is not None:
+            tallies.append(spent)
     n = len(tasks)
     parts = [f"{counts[s]} {s.value}" for s in Status if counts.get(s)]
     text = f"{n} task{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
     if hidden:
         text += f" ({hidden} older finished hidden; --all shows them)"
-    review = sum(1 for t in tasks if _to_review(t.data))
+    review = sum(1 for spent in tallies if spent[3])
     if review:
         text += style.sep + f"{review} to review: `orchestra diff ID`, `orchestra merge ID`"
-    costs = [t.data["cost_usd"] for t in tasks if t.data["cost_usd"] is not None]
-    tokens = [(t.data["tokens_in"] or 0) + (t.data["tokens_out"] or 0) for t in tasks
-              if t.data["tokens_in"] is not None or t.data["tokens_out"] is not None]
+    costs = [spent[0] for spent in tallies if spent[0] is not None]
+    tokens = [(spent[1] or 0) + (spent[2] or 0) for spent in tallies
+              if spent[1] is not None or spent[2] is not None]
     if costs or tokens:
         spent = [f"${sum(costs):.2f}"] if costs else []
         spent += [f"{_count(sum(tokens))} tokens"] if tokens else []

@@ -302,8 +302,9 @@ class CachedCellsTest(unittest.TestCase):
         with open(self.layout.scan_cache, "rb") as f:
             header, stamp, names, problems, entries = marshal.loads(f.read())
         header = header[:-1] + (header[-1] + 1,)  # as a version with other cells wrote it
-        entries = [(n, k, d, dict(derived, fixed_cells=("stale",) * 5))
-                   for n, k, d, derived in entries]
+        entries = [(n, k, glance, marshal.dumps((d, dict(derived, fixed_cells=("stale",) * 5))))
+                   for n, k, glance, (d, derived) in
+                   ((n, k, g, marshal.loads(packed)) for n, k, g, packed in entries)]
         with open(self.layout.scan_cache, "wb") as f:
             marshal.dump((header, stamp, names, problems, entries), f)
         self.assertEqual(self.cached().memo(fixed_cells), ("pending", "-", "-", "say hello", None))

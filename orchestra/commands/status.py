@@ -84,7 +84,7 @@ def _frame(store, archive_store, layout, console, ids, show_all, width, height, 
         tail += ["", footer]
     if not tasks:
         return tail
-    status_of = {tid: t.data["status"] for tid, t in snap.tasks.items()}
+    status_of = {tid: t.state for tid, t in snap.tasks.items()}  # Status equals its value
     note, ordered = "", False
     if not ids and not show_all:
         # the header, the note, the blank line before the summary; the shell's prompt after
@@ -172,7 +172,7 @@ def json_objects(dicts):
 
 
 def _recent(task, now):
-    if task.data["status"] in ACTIVE:  # not task.state: this runs for every task
+    if task.state in ACTIVE:  # read from the scan cache's glance, not the task file's contents
         return True
     finished = task.finished()
     return finished is None or now - finished < RECENT
