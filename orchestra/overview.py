@@ -9,7 +9,7 @@ there are.
 
 import heapq
 
-from orchestra.task import Status, Task
+from orchestra.task import Status, queue_place
 
 _RUNNING, _PENDING = Status.RUNNING, Status.PENDING
 
@@ -47,7 +47,7 @@ def fit(tasks, rows):
     n_finished = min(len(finished), room - n_pending)
     latest = heapq.nlargest(n_finished, finished, key=_finished_key)
     latest.reverse()
-    first = heapq.nsmallest(n_pending, pending, key=Task.order_key)
+    first = heapq.nsmallest(n_pending, pending, key=_queued_key)
     running.sort(key=_started_key)
     return Fitted(latest + running + first, len(finished) - n_finished, len(pending) - n_pending)
 
@@ -55,8 +55,12 @@ def fit(tasks, rows):
 def _ordered(finished, running, pending):
     finished.sort(key=_finished_key)
     running.sort(key=_started_key)
-    pending.sort(key=Task.order_key)
+    pending.sort(key=_queued_key)
     return finished + running + pending
+
+
+def _queued_key(t):
+    return t.memo(queue_place)[0]
 
 
 def _finished_key(t):

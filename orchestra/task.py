@@ -178,6 +178,15 @@ def valid_id(text):
             and all(c in "0123456789abcdef" for c in text[19:]))
 
 
+def queue_place(task):
+    """(Task.order_key, depends_on) of a pending task, None of any other: kept in the scan
+    cache, so that a `status` orders the pending tasks and finds the doomed ones without
+    unpacking them."""
+    if task.state is not Status.PENDING:
+        return None
+    return task.order_key(), tuple(task.data["depends_on"] or ())
+
+
 class Task:
     """A task file's contents with typed access; `to_dict` gives back exactly what is stored."""
 
@@ -250,7 +259,10 @@ class Task:
         `table.fixed_cells` gives."""
         memo, name = self._memo, derive.__name__
         if name not in memo:
-            memo[name] = derive(self)
+            if self._data is None:
+                self.data  # unpacking it also gives back what was derived from it
+            if name not in memo:
+                memo[name] = derive(self)
         return memo[name]
 
     def derived(self, *derives):
@@ -282,7 +294,8 @@ class Task:
     def _time(self, field):
         memo = self._memo
         if field not in memo:
-            memo[field] = parse_iso(self.data[field])
+            value = parse_iso(self.data[field])  # unpacking the data may set it
+            memo.setdefault(field, value)
         return memo[field]
 
     @property

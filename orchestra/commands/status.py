@@ -84,7 +84,7 @@ def _frame(store, archive_store, layout, console, ids, show_all, width, height, 
         tail += ["", footer]
     if not tasks:
         return tail
-    status_of = {tid: t.state for tid, t in snap.tasks.items()}  # Status equals its value
+    status_of = _StatusOf(snap.tasks)
     note, ordered = "", False
     if not ids and not show_all:
         # the header, the note, the blank line before the summary; the shell's prompt after
@@ -103,6 +103,18 @@ def _frame(store, archive_store, layout, console, ids, show_all, width, height, 
             f"{style.ellipsis} {more} more lines below; a taller terminal shows them",
             width, style.ellipsis)]
     return lines
+
+
+class _StatusOf:
+    """id -> status, for the dependencies of the pending rows shown: looked up as they need
+    it rather than built for every task."""
+
+    def __init__(self, tasks):
+        self._tasks = tasks
+
+    def get(self, task_id):
+        task = self._tasks.get(task_id)
+        return None if task is None else task.state
 
 
 def _json(store, layout, console, ids, show_all):
