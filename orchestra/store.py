@@ -4,31 +4,19 @@ Reads take no lock (every write is a whole-file atomic replace); read-modify-wri
 run under `locked()`, so a supervisor, a `cancel` and a `start` loop never lose an update.
 """
 
-import marshal
 import os
 import sys
 import time
 
-from orchestra import debug, statedir
+from orchestra import debug, scancache, statedir
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
 from orchestra.clock import iso
 from orchestra.files import fsync_all, json_text, read_json, write_atomic
-from orchestra.table import CELLS_FORMAT, fixed_cells, tally
-from orchestra.task import FIELDS, SETUP, Task, queue_place, valid_id
+from orchestra.task import SETUP, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
-# The scan cache holds parsed task files keyed by (inode, mtime_ns, size), each as what
-# Task.glance() gives (what a `status` reads of every task: its status, times, the totals of
-# table.tally and task.queue_place) and, packed apart, its contents with what Task.derived() gives: its parsed
-# times and the cells of its status-table row that depend on the file alone
-# (table.fixed_cells). A `status` of 10,000 tasks unpacks only the rows it shows. It is derived data that any command may delete or
-# rebuild, in marshal's format, which is tied to the Python version: the header says which,
-# with the task fields of the version that wrote it (an older one's tasks lack the newer
-# fields) and the format of the cells.
-_CACHE_HEADER = ("orchestra-scan-cache", 10, marshal.version, tuple(sys.version_info[:2]),
-                 tuple(FIELDS), CELLS_FORMAT)
 
 
 class Snapshot:
@@ -142,57 +130,18 @@ class Store:
             return False
 
     def _load_cache(self):
-        try:
-            with open(self._cache_path, "rb") as f:
-                (header, stamp, names, problems, files, keys, words, created, finished,
-                 tallies, places, ends, packed) = marshal.loads(f.read())
-            if header != _CACHE_HEADER:
-                return {}  # written by another version
-            view = memoryview(packed)
-            cache = {name: (key, Task(None, {"status_word": word, "created_at": made,
-                                             "finished_at": done, "tally": spent,
-                                             "queue_place": place}, view[start:end]))
-                     for name, key, word, made, done, spent, place, start, end
-                     in zip(files, keys, words, created, finished, tallies, places,
-                            [0] + ends[:-1], ends)}
-        except (OSError, EOFError, ValueError, TypeError):
+        loaded = scancache.load(self._cache_path)
+        if loaded is None:
             return {}  # absent, or not ours: rebuilt from the task files
+        stamp, names, problems, cache = loaded
         self._clean_stamp = self._saved_stamp = stamp
         self._names, self._problems = set(names), list(problems)
         return cache
 
     def _save_cache(self):
-        # Column by column: marshal loads a list of floats or of interned strings far faster
-        # than as many small dicts or tuples.
-        files, keys, words, created, finished, tallies, places, ends, chunks = \
-            [], [], [], [], [], [], [], [], []
-        end = 0
-        for name, (key, task) in self._cache.items():
-            glance = task.glance(tally, queue_place)
-            files.append(name)
-            keys.append(key)
-            words.append(glance["status_word"])
-            created.append(glance["created_at"])
-            finished.append(glance["finished_at"])
-            tallies.append(glance["tally"])
-            places.append(glance["queue_place"])
-            chunk = task.packed(fixed_cells)
-            chunks.append(chunk)
-            end += len(chunk)
-            ends.append(end)
-        data = (_CACHE_HEADER, self._clean_stamp, sorted(self._names), self._problems, files,
-                keys, words, created, finished, tallies, places, ends, b"".join(chunks))
-        tmp = f"{self._cache_path}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                marshal.dump(data, f)
-            os.replace(tmp, self._cache_path)  # no fsync: losing it costs one slower scan
+        if scancache.save(self._cache_path, self._clean_stamp, self._names, self._problems,
+                          self._cache):
             self._saved_stamp = self._clean_stamp
-        except (OSError, ValueError):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
     def get(self, task_id):
         check_id(task_id)
