@@ -20,7 +20,7 @@ import sys
 from orchestra.table import CELLS_FORMAT, fixed_cells, tally
 from orchestra.task import FIELDS, Task, queue_place
 
-_HEADER = ("orchestra-scan-cache", 10, marshal.version, tuple(sys.version_info[:2]),
+_HEADER = ("orchestra-scan-cache", 11, marshal.version, tuple(sys.version_info[:2]),
            tuple(FIELDS), CELLS_FORMAT)
 
 

@@ -178,6 +178,9 @@ def valid_id(text):
             and all(c in "0123456789abcdef" for c in text[19:]))
 
 
+_NAMES = tuple(FIELDS)
+
+
 def queue_place(task):
     """(Task.order_key, depends_on) of a pending task, None of any other: kept in the scan
     cache, so that a `status` orders the pending tasks and finds the doomed ones without
@@ -204,8 +207,8 @@ class Task:
     def data(self):
         data = self._data
         if data is None:
-            data, derived = marshal.loads(self._packed)
-            self._data = data
+            values, derived = marshal.loads(self._packed)
+            data = self._data = dict(zip(_NAMES, values)) if type(values) is tuple else values
             for name, value in derived.items():
                 self._memo.setdefault(name, value)
         return data
@@ -288,7 +291,11 @@ class Task:
         """For the scan cache: (data, derived(*derives)) in marshal's format; kept while the
         task is unchanged, so a cache written again does not pack it again."""
         if self._packed is None:
-            self._packed = marshal.dumps((self.data, self.derived(*derives)))
+            data = self.data
+            # The values alone when the keys are FIELDS' in order, as they are unless the file
+            # holds keys of a newer version: the names need not be stored 10,000 times
+            values = tuple(data.values()) if tuple(data) == _NAMES else data
+            self._packed = marshal.dumps((values, self.derived(*derives)))
         return self._packed
 
     def _time(self, field):

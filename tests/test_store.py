@@ -258,7 +258,8 @@ class CacheUpgradeTest(unittest.TestCase):
         # As an older orchestra wrote it: the last field did not exist yet.
         last = list(FIELDS)[-1]
         cache[0] = tuple(part[:-1] if part == tuple(FIELDS) else part for part in cache[0])
-        d, derived = marshal.loads(cache[-1])  # the one task's packed contents
+        values, derived = marshal.loads(cache[-1])  # the one task's packed contents
+        d = dict(zip(FIELDS, values))
         cache[-1] = marshal.dumps(({f: v for f, v in d.items() if f != last}, derived))
         cache[-2] = [len(cache[-1])]
         with open(path, "wb") as f:
