@@ -61,6 +61,22 @@ class FittedTableTest(unittest.TestCase):
         self.assertEqual(len(json.loads(out)), 80)  # complete
 
 
+    def test_a_terminal_gets_a_screenful_with_the_header_on_top(self):
+        import io
+        from orchestra.cli import Console
+        root, _ = make_project(self, pending=40, finished=40)
+        console = Console(io.StringIO(), io.StringIO(), Style(), 30, True, 12)
+        layout = Layout(root)
+        for width, height, footer in ((80, 24, None), (30, 12, None), (30, 12, "every 2s")):
+            lines = status._frame(Store(layout, persist_cache=True), None, layout, console, (),
+                                  False, width, height, footer)
+            # a plain status leaves the last line to the shell's prompt
+            self.assertLessEqual(len(lines), height - (footer is None), (width, lines))
+            self.assertTrue(lines[0].startswith("ID"))
+            self.assertTrue(all(cells.width(line) <= width for line in lines), lines)
+            self.assertTrue(any("not shown" in line for line in lines))
+
+
 @unittest.skipUnless(shutil.which("tmux"), "needs tmux")
 class WatchInTerminalTest(unittest.TestCase):
     def tmux(self, *argv):

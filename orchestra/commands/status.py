@@ -91,6 +91,10 @@ def _frame(store, archive_store, layout, console, ids, show_all, width, height, 
         # a plain status
         rows = PIPED_ROWS if height is None else height - len(tail) - 3 - (footer is None)
         fitted = overview.fit(tasks, max(1, rows))
+        if height is not None and width is not None:
+            folded = len(cells.fold(fitted.note(style), width))
+            if folded > 1:  # the note takes more than its one line: fewer rows
+                fitted = overview.fit(tasks, max(1, rows - folded + 1))
         tasks, ordered, note = fitted.tasks, True, fitted.note(style)
     lines = table.render(tasks, now, style, width, status_of, ordered).split("\n")
     if note:
