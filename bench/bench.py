@@ -35,7 +35,11 @@ TASK_ID = re.compile(r"task_\d{13}_[0-9a-f]{6}")
 
 # Targets: overhead over `python -c pass` (seconds), and wall time of the no-op drain.
 TARGETS = {"start_100": 0.030, "status_100": 0.030, "status_1000": 0.060,
-           "start_history": 0.030, "status_history": 0.060, "status_all_json_history": 0.300}
+           "start_history": 0.030, "status_history": 0.060, "status_all_json_history": 0.300,
+           "status_live_10000": 0.060}
+# The live project: this many tasks finished (or pending) in the last day, none archived: the
+# default table shows the few that fit and must not pay for the rest.
+LIVE_TASKS = 10_000
 # The history project: HISTORY_TASKS in all, of which HISTORY_RECENT finished in the last day
 # and HISTORY_PENDING pending stay live, and the rest, finished 15 to 30 days ago, is archived.
 HISTORY_TASKS = 10_000
@@ -113,7 +117,7 @@ def _create(store, make, created):
 
 def add_history(store, count, rng, now):
     """`count` tasks as a busy project holds them: ~85% completed, ~10% failed, ~5% pending,
-    created over the last 20 hours (so all are "recent" and all appear in the table)."""
+    created over the last 20 hours (so all are "recent": the table shows what fits of them)."""
     span = 20 * 3600.0
     statuses = {"completed": 0, "failed": 0, "pending": 0}
     for i in range(count):
@@ -242,8 +246,8 @@ def median(values):
 
 
 def measure_cli(tmp, env, repeat, warmup, rng):
-    """Interleaved rounds: each round runs start(100), status(100), status(1000) and the
-    three history commands in a shuffled order, each right after its own `python -c pass`.
+    """Interleaved rounds: each round runs start(100), status(100), status(1000), the
+    three history commands and status of the 10,000 live tasks in a shuffled order, each right after its own `python -c pass`.
     Returns name -> list of seconds, and name -> list of (command - the baseline just before
     it)."""
     now = time.time()
@@ -251,12 +255,17 @@ def measure_cli(tmp, env, repeat, warmup, rng):
     p1000, s1000 = make_project(tmp, "status1000")
     pstart, sstart = make_project(tmp, "start100")
     phist, shist = make_project(tmp, "history")
+    plive, slive = make_project(tmp, "live")
     t0 = time.perf_counter()
     mix100 = add_history(s100, 100, rng, now)
     mix1000 = add_history(s1000, 1000, rng, now)
     add_history(sstart, 100, rng, now)
     log(f"fixtures: 1,200 task files written in {time.perf_counter() - t0:.1f}s "
         f"(1000-task mix {mix1000})")
+    t0 = time.perf_counter()
+    mixlive = add_history(slive, LIVE_TASKS, rng, now)
+    log(f"fixtures: {LIVE_TASKS:,} live task files written in {time.perf_counter() - t0:.1f}s "
+        f"({mixlive})")
     t0 = time.perf_counter()
     mixhist = add_archived_history(shist, rng, now)
     log(f"fixtures: {HISTORY_TASKS:,} history tasks written and archived in "
@@ -281,6 +290,7 @@ def measure_cli(tmp, env, repeat, warmup, rng):
         "status_history": lambda: timed(py("-m", "orchestra", "status"), phist, env)[0],
         "status_all_json_history": lambda: timed(py("-m", "orchestra", "status", "--all",
                                                     "--json"), phist, env)[0],
+        "status_live_10000": lambda: timed(py("-m", "orchestra", "status"), plive, env)[0],
     }
     baseline_argv = py("-c", "pass")
     times = {"baseline": []}
@@ -300,7 +310,8 @@ def measure_cli(tmp, env, repeat, warmup, rng):
             log(f"{warmup} warm-up round(s) done")
         elif rnd >= warmup and (rnd - warmup + 1) % 10 == 0:
             log(f"round {rnd - warmup + 1}/{repeat}")
-    return times, paired, {"status_100": mix100, "status_1000": mix1000, "history": mixhist}
+    return times, paired, {"status_100": mix100, "status_1000": mix1000, "history": mixhist,
+                           "live": mixlive}
 
 
 def memory_fs():
@@ -611,7 +622,8 @@ _NOTABLE = {"re", "enum", "json", "pathlib", "argparse", "subprocess", "threadin
 LABELS = {"baseline": "baseline  python -c pass", "start_100": "start     (100 tasks)",
           "status_100": "status    (100 tasks)", "status_1000": "status    (1000 tasks)",
           "start_history": "start     (10k history)", "status_history": "status    (10k history)",
-          "status_all_json_history": "status --all --json (10k)"}
+          "status_all_json_history": "status --all --json (10k)",
+          "status_live_10000": "status    (10k live)"}
 
 
 def print_report(r, elapsed):

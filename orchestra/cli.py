@@ -20,15 +20,16 @@ from orchestra.table import Style
 class Console:
     """The one place that writes to the terminal."""
 
-    def __init__(self, stdout, stderr, style, width, is_tty):
+    def __init__(self, stdout, stderr, style, width, is_tty, height=None):
         self.stdout, self.stderr = stdout, stderr
         self.style, self.width, self.is_tty = style, width, is_tty
+        self.height = height  # lines of the terminal, None when stdout is not one
 
     def out(self, text):
         self._emit(self.stdout, text + "\n")
 
     def write(self, text):
-        """Text as it is: a line redrawn in place (`run --wait`'s live lines)."""
+        """`text` as it is, for what is redrawn in place (`status --watch`, `run --wait`)."""
         self._emit(self.stdout, text)
 
     def out_bytes(self, data):
@@ -65,15 +66,15 @@ def make_console(no_color, stdout=None, stderr=None, environ=os.environ):
     else:
         color = is_tty
     unicode = (getattr(stdout, "encoding", "") or "").lower().replace("-", "") in ("utf8", "utf8sig")
-    width = None
+    width = height = None
     if is_tty:
         try:
-            width = os.get_terminal_size(stdout.fileno()).columns
+            width, height = os.get_terminal_size(stdout.fileno())
         except (OSError, ValueError):
-            width = 80
+            width, height = 80, 24
     elif environ.get("COLUMNS", "").isdigit():
         width = int(environ["COLUMNS"])
-    return Console(stdout, stderr, Style(color, unicode), width, is_tty)
+    return Console(stdout, stderr, Style(color, unicode), width, is_tty, height)
 
 
 def _formatter(prog):

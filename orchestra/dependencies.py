@@ -1,6 +1,6 @@
 """The task dependency graph: pure functions over tasks (their `depends_on` lists). No I/O."""
 
-from orchestra.task import Status
+from orchestra.task import Status, queue_place
 
 COMPLETED = Status.COMPLETED.value
 
@@ -17,7 +17,8 @@ def doomed(tasks):
     cancelled dooms its dependents, and so on down the graph; a dependency whose task file
     is gone dooms them too. A dependency still pending for a retry keeps them waiting.
     """
-    pending = [t for t in tasks if t.data["depends_on"] and t.data["status"] == Status.PENDING.value]
+    # From the scan cache, queue_place is read without unpacking the task.
+    pending = [t for t in tasks if t.state is Status.PENDING and t.memo(queue_place)[1]]
     if not pending:
         return []  # the common case, on every supervisor tick
     status = {t.id: t.data["status"] for t in tasks}

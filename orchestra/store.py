@@ -4,29 +4,19 @@ Reads take no lock (every write is a whole-file atomic replace); read-modify-wri
 run under `locked()`, so a supervisor, a `cancel` and a `start` loop never lose an update.
 """
 
-import marshal
 import os
 import sys
 import time
 
-from orchestra import debug, event, statedir
+from orchestra import debug, event, scancache, statedir
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
 from orchestra.clock import iso
 from orchestra.files import fsync_all, json_text, read_json, write_atomic
-from orchestra.table import CELLS_FORMAT, fixed_cells
-from orchestra.task import FIELDS, SETUP, Task, valid_id
+from orchestra.task import SETUP, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
-# The scan cache holds parsed task files keyed by (inode, mtime_ns, size), each with what
-# Task.derived() gives: its parsed times and the cells of its status-table row that depend on
-# the file alone (table.fixed_cells). It is derived data that any command may delete or
-# rebuild, in marshal's format, which is tied to the Python version: the header says which,
-# with the task fields of the version that wrote it (an older one's tasks lack the newer
-# fields) and the format of the cells.
-_CACHE_HEADER = ("orchestra-scan-cache", 7, marshal.version, tuple(sys.version_info[:2]),
-                 tuple(FIELDS), CELLS_FORMAT)
 
 
 class Snapshot:
@@ -82,7 +72,7 @@ class Store:
         if stamp is not None and stamp == self._clean_stamp:
             # Nothing was added, removed or replaced in the directory since the cache was
             # written (every write here is a rename, which changes the directory's mtime).
-            tasks = {task.data["id"]: task for _, task in self._cache.values()}
+            tasks = {name[:-5]: task for name, (_, task) in self._cache.items()}
             return Snapshot(tasks, set(self._names), list(self._problems))
         tasks, names, problems, cache = {}, set(), [], {}
         parsed = 0
@@ -120,7 +110,7 @@ class Store:
                     continue
                 parsed += 1
             cache[name] = (key, task)
-            tasks[task.id] = task
+            tasks[name[:-5]] = task  # its id, checked above (read without unpacking a cached task)
         changed = parsed or len(cache) != len(self._cache) or names != self._names
         self._cache, self._names, self._problems = cache, names, problems
         # Like git's "racily clean" index entries: a directory changed within the last two
@@ -140,35 +130,18 @@ class Store:
             return False
 
     def _load_cache(self):
-        try:
-            with open(self._cache_path, "rb") as f:
-                header, stamp, names, problems, entries = marshal.loads(f.read())
-            if header != _CACHE_HEADER:
-                return {}  # written by another version
-            cache = {name: (key, Task(data, derived)) for name, key, data, derived in entries}
-        except (OSError, EOFError, ValueError, TypeError):
+        loaded = scancache.load(self._cache_path)
+        if loaded is None:
             return {}  # absent, or not ours: rebuilt from the task files
+        stamp, names, problems, cache = loaded
         self._clean_stamp = self._saved_stamp = stamp
         self._names, self._problems = set(names), list(problems)
         return cache
 
     def _save_cache(self):
-        # Dicts as they are: marshal loads a thousand of them faster than it loads their
-        # values as tuples that are then zipped into dicts.
-        entries = [(name, key, task.data, task.derived(fixed_cells))
-                   for name, (key, task) in self._cache.items()]
-        data = (_CACHE_HEADER, self._clean_stamp, sorted(self._names), self._problems, entries)
-        tmp = f"{self._cache_path}.{os.getpid()}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                marshal.dump(data, f)
-            os.replace(tmp, self._cache_path)  # no fsync: losing it costs one slower scan
+        if scancache.save(self._cache_path, self._clean_stamp, self._names, self._problems,
+                          self._cache):
             self._saved_stamp = self._clean_stamp
-        except (OSError, ValueError):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
     def get(self, task_id):
         check_id(task_id)

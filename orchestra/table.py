@@ -6,7 +6,7 @@ takes Unicode icons.
 
 import time
 
-from orchestra import dependencies
+from orchestra import cells as _cells, dependencies
 from orchestra.clock import human
 from orchestra.task import CONFIG, LIMIT, SCHEDULED, Status
 
@@ -20,12 +20,20 @@ _ICONS = {Status.PENDING: ("○", "."), Status.RUNNING: ("▶", ">"), Status.COM
 RETRY_ICON = ("↻", "~")
 HEADERS = ("ID", "AGENT", "STATUS", "AGE", "TIME", "TRY", "CHANGES", "PROMPT")
 _CHANGES = 6
+_AGENT, _STATUS, _PROMPT = 1, 2, 7
 _GAP = "  "
+# How the columns give way as the terminal narrows, each step taken only while a row is still
+# too wide: the prompt, which otherwise fills the width, shrinks to _MIN_PROMPT cells; then
+# CHANGES, AGE, TRY and TIME are left out in turn (CHANGES shows only where there is room, and
+# only when a task has recorded some); then STATUS is cut to _MIN_STATUS cells and AGENT to
+# _MIN_AGENT; then the prompt shrinks to nothing. The ID is never cut by the layout; a line
+# still too wide after all that (ids longer than the width allows) is cut at the width.
 _MIN_PROMPT = 12
-# CHANGES, AGE, TRY, TIME: what a narrow terminal does without first (CHANGES shows only
-# where there is room, and only when a task has recorded some)
 _DROP_ORDER = (_CHANGES, 3, 5, 4)
-_MAX_PROMPT = 72
+_MIN_STATUS = 11
+_MIN_AGENT = 6
+_MAX_PROMPT = 72  # with no width to fill (piped, no COLUMNS)
+_KEPT_PROMPT = 400  # characters of a prompt the scan cache keeps: wider than any terminal row
 _PENDING, _RUNNING, _FAILED = (Status.PENDING.value, Status.RUNNING.value,
                               Status.FAILED.value)
 
@@ -142,12 +150,24 @@ def fixed_cells(task):
     if d["labels"]:
         text = f"[{','.join(d['labels'])}] {text}"
     # One character past what a row shows, with no ellipsis: render cuts it, in the style's.
-    prompt = printable(" ".join(text.split())[:_MAX_PROMPT + 1])
+    prompt = printable(" ".join(text.split())[:_KEPT_PROMPT + 1])
     if prompt == d["prompt"]:
         prompt = d["prompt"]  # the same object, which marshal stores once in the scan cache
     changes = d["changes"]
     return (_word(task), took, attempt_text(task), prompt,
             (changes[1], changes[2]) if changes else None)
+
+
+def tally(task):
+    """What the summary line adds up of a task: (cost in USD, tokens in, tokens out, whether it
+    waits for review), or None when it has none of them. The scan cache keeps it with the
+    task's status, so that a summary of every task unpacks none of them."""
+    d = task.data
+    review = bool(_to_review(d))
+    if d["cost_usd"] is None and d["tokens_in"] is None and d["tokens_out"] is None \
+            and not review:
+        return None
+    return (d["cost_usd"], d["tokens_in"], d["tokens_out"], review)
 
 
 def changes_text(changes, style):
@@ -173,69 +193,110 @@ def _rows(tasks, now, style, status_of, short):
     return rows
 
 
-def render(tasks, now, style, width=None, status_of=None, short=None):
-    """The table, oldest first, fitted into `width` columns (None: no limit): the prompt is
-    cut first, then AGE, TRY and TIME are left out; ID, AGENT and STATUS always stay.
-    `status_of` (id -> status of every known task) lets pending tasks say what they wait on;
-    `short` (id -> abbreviation, orchestra.ids) what the ID column shows instead of the id."""
-    tasks = sorted(tasks, key=lambda t: (t.data["created_at"] or "", t.data["id"]))
+def render(tasks, now, style, width=None, status_of=None, short=None, ordered=False):
+    """The table, oldest first (`ordered`: in the order given), fitted into `width` terminal
+    cells (None: no limit) as the comment on _DROP_ORDER says. `status_of` (id -> status of
+    every known task) lets pending tasks say what they wait on; `short` (id -> abbreviation,
+    orchestra.ids) what the ID column shows instead of the id."""
+    if not ordered:
+        tasks = sorted(tasks, key=lambda t: (t.data["created_at"] or "", t.data["id"]))
     rows = _rows(tasks, now, style, status_of, short or {})
     columns = list(zip(*rows)) or [()] * len(HEADERS)
-    widths = [max(len(h), max(map(len, c), default=0)) for h, c in zip(HEADERS, columns)]
-    widths[-1] = min(widths[-1], _MAX_PROMPT)
+    # The status icons are all one cell wide, so len() measures that column; agent names and
+    # prompts are measured in cells.
+    widths = [max(len(h), max(map(_cells.width if i in (_AGENT, _PROMPT) else len, c), default=0))
+              for i, (h, c) in enumerate(zip(HEADERS, columns))]
     shown = list(range(len(HEADERS)))
     if not any(t.data["changes"] for t in tasks):
         shown.remove(_CHANGES)
-    if width is not None:
-        drops = list(_DROP_ORDER)
-        while True:
-            over = sum(widths[i] for i in shown) + len(_GAP) * (len(shown) - 1) - width
-            if over <= 0 or widths[-1] - over >= _MIN_PROMPT or not drops:
-                widths[-1] = max(_MIN_PROMPT, widths[-1] - max(0, over))
-                break
-            drop = drops.pop(0)
-            if drop in shown:
-                shown.remove(drop)
+    if width is None:
+        widths[_PROMPT] = min(widths[_PROMPT], _MAX_PROMPT)
+        too_wide = False
+    else:
+        too_wide = not fit_columns(widths, shown, width)
+    if too_wide and style.color:
+        style = _plain(style)  # lines are cut at the width below, which colour codes would upset
     ellipsis = style.ellipsis
     last, padded = shown[-1], shown[:-1]
-    lines = [_GAP.join(style.paint(HEADERS[i].ljust(widths[i]) if i != last else HEADERS[i],
-                                   "bold") for i in shown)]
+    lines = [_GAP.join(style.paint(HEADERS[i].ljust(widths[i]) if i != last
+                                   else _cells.cut(HEADERS[i], widths[i], ellipsis), "bold")
+                       for i in shown)]
     # A row is one %-format of a template, faster than padding a thousand rows cell by cell;
     # a column left out is formatted as "%.0s", as nothing.
     specs = [f"%-{widths[i]}s" if i in padded else "%s" if i == last else "%.0s"
              for i in range(len(HEADERS))]
     if style.color:
         specs[0] = style.paint(specs[0], "dim")
-        specs[2] = "%s"  # padded and painted row by row, in the colour of its status
+        specs[_STATUS] = "%s"  # padded and painted row by row, in the colour of its status
+    specs[_AGENT] = "%s"  # padded row by row: a wide name needs fewer spaces than %-Ns gives
     template = "".join((_GAP if i in shown[1:] else "") + spec for i, spec in enumerate(specs))
-    limit = widths[last]
-    for task, cells in zip(tasks, rows):
-        if len(cells[last]) > limit:  # cut as excerpt() would: the prompt is already flat
-            cells = cells[:last] + (cells[last][:limit - 1] + ellipsis,)
+    limit, agent_room, status_room = widths[last], widths[_AGENT], widths[_STATUS]
+    for task, row in zip(tasks, rows):
+        prompt = row[last]
+        if len(prompt) > limit or not prompt.isascii():
+            prompt = _cells.cut(prompt, limit, ellipsis)  # as excerpt() would: it is flat already
+        agent, status = row[_AGENT], row[_STATUS]
+        if len(status) > status_room:
+            status = _cells.cut(status, status_room, ellipsis)
+        if agent.isascii() and len(agent) <= agent_room:
+            agent = agent.ljust(agent_room)
+        else:
+            agent = _cells.pad(_cells.cut(agent, agent_room, ellipsis), agent_room)
         if style.color:
-            status = style.paint(cells[2].ljust(widths[2]), style.status_color(task.state))
-            cells = cells[:2] + (status,) + cells[3:]
-        lines.append((template % cells).rstrip())
+            status = style.paint(status.ljust(status_room), style.status_color(task.state))
+        line = (template % (row[0], agent, status, *row[3:last], prompt)).rstrip()
+        lines.append(line)
+    if too_wide:
+        lines = [_cells.cut(line, width, ellipsis) for line in lines]
     return "\n".join(lines)
+
+
+def fit_columns(widths, shown, width):
+    """Fit the columns into `width` cells, changing `widths` and `shown` in place, step by step
+    as the comment on _DROP_ORDER says; False if even the last step leaves rows too wide."""
+    full_prompt = widths[_PROMPT]
+
+    def room():  # cells the prompt can have, the other columns as they are now
+        return width - sum(widths[i] for i in shown if i != _PROMPT) - len(_GAP) * (len(shown) - 1)
+
+    steps = [("drop", i) for i in _DROP_ORDER] + [("cut", _STATUS), ("cut", _AGENT)]
+    for kind, column in [(None, None)] + steps:
+        if kind == "drop" and column in shown:
+            shown.remove(column)
+        elif kind == "cut":
+            widths[column] = min(widths[column], _MIN_STATUS if column == _STATUS else _MIN_AGENT)
+        if room() >= min(full_prompt, _MIN_PROMPT):
+            widths[_PROMPT] = min(full_prompt, room())
+            return True
+    widths[_PROMPT] = max(0, room())
+    return room() >= 0
+
+
+def _plain(style):
+    return Style(color=False, unicode=style.unicode)
 
 
 def summary(tasks, hidden, supervisor, style, paused=False):
     """'4 tasks: 1 running, 2 pending, 1 failed · supervisor pid 42, parallel 2'."""
-    counts = {}  # by the status as the file says it, which a Status equals and hashes as
+    counts = {}
+    tallies = []
     for t in tasks:
-        state = t.data["status"]
+        state = t.state
         counts[state] = counts.get(state, 0) + 1
+        spent = t.memo(tally)
+        if spent is not None:
+            tallies.append(spent)
     n = len(tasks)
     parts = [f"{counts[s]} {s.value}" for s in Status if counts.get(s)]
     text = f"{n} task{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
     if hidden:
         text += f" ({hidden} older finished hidden; --all shows them)"
-    review = sum(1 for t in tasks if _to_review(t.data))
+    review = sum(1 for spent in tallies if spent[3])
     if review:
         text += style.sep + f"{review} to review: `orchestra diff ID`, `orchestra merge ID`"
-    costs = [t.data["cost_usd"] for t in tasks if t.data["cost_usd"] is not None]
-    tokens = [(t.data["tokens_in"] or 0) + (t.data["tokens_out"] or 0) for t in tasks
-              if t.data["tokens_in"] is not None or t.data["tokens_out"] is not None]
+    costs = [spent[0] for spent in tallies if spent[0] is not None]
+    tokens = [(spent[1] or 0) + (spent[2] or 0) for spent in tallies
+              if spent[1] is not None or spent[2] is not None]
     if costs or tokens:
         spent = [f"${sum(costs):.2f}"] if costs else []
         spent += [f"{_count(sum(tokens))} tokens"] if tokens else []

@@ -1,6 +1,7 @@
 """The task model: fields, statuses, reasons, ids and the validation of a task file. No I/O.
 How a task changes (and how a run ends) is transitions.py's."""
 
+import marshal
 import math
 import os
 import time
@@ -205,15 +206,40 @@ def valid_label(text):
             and all(c.isalnum() or c in "-_." for c in text))
 
 
+_NAMES = tuple(FIELDS)
+
+
+def queue_place(task):
+    """(Task.order_key, depends_on) of a pending task, None of any other: kept in the scan
+    cache, so that a `status` orders the pending tasks and finds the doomed ones without
+    unpacking them."""
+    if task.state is not Status.PENDING:
+        return None
+    return task.order_key(), tuple(task.data["depends_on"] or ())
+
+
 class Task:
     """A task file's contents with typed access; `to_dict` gives back exactly what is stored."""
 
-    __slots__ = ("data", "_memo")
+    __slots__ = ("_data", "_memo", "_packed")
 
-    def __init__(self, data, derived=None):
-        """`derived`: what `derived()` gave for this data, as the scan cache keeps it."""
-        self.data = data
+    def __init__(self, data, derived=None, packed=None):
+        """`derived`: what `derived()` gave for this data, as the scan cache keeps it. From
+        the scan cache, `data` is None, `derived` what `glance()` gave, and `packed` what
+        `packed()` gave: the file's contents are unpacked only when something reads them."""
+        self._data = data
         self._memo = {} if derived is None else derived  # values computed from `data` alone
+        self._packed = packed
+
+    @property
+    def data(self):
+        data = self._data
+        if data is None:
+            values, derived = marshal.loads(self._packed)
+            data = self._data = dict(zip(_NAMES, values)) if type(values) is tuple else values
+            for name, value in derived.items():
+                self._memo.setdefault(name, value)
+        return data
 
     @classmethod
     def new(cls, task_id, agent, prompt, now, *, priority=0, timeout=None, max_retries=0,
@@ -253,6 +279,7 @@ class Task:
     def update(self, **fields):
         self.data.update(fields)
         self._memo.clear()
+        self._packed = None
 
     def __getattr__(self, name):
         try:
@@ -266,7 +293,10 @@ class Task:
         `table.fixed_cells` gives."""
         memo, name = self._memo, derive.__name__
         if name not in memo:
-            memo[name] = derive(self)
+            if self._data is None:
+                self.data  # unpacking it also gives back what was derived from it
+            if name not in memo:
+                memo[name] = derive(self)
         return memo[name]
 
     def derived(self, *derives):
@@ -277,17 +307,40 @@ class Task:
             out[derive.__name__] = self.memo(derive)
         return out
 
+    def glance(self, *derives):
+        """For the scan cache: what a `status` reads of every task, not only of the rows it
+        shows (the status, when it was created and finished, and memo(derive) of each of
+        `derives`), kept apart from the rest so that loading the cache does not unpack every
+        task file's contents."""
+        out = {"status_word": self.data["status"], "created_at": self._time("created_at"),
+               "finished_at": self._time("finished_at")}
+        for derive in derives:
+            out[derive.__name__] = self.memo(derive)
+        return out
+
+    def packed(self, *derives):
+        """For the scan cache: (data, derived(*derives)) in marshal's format; kept while the
+        task is unchanged, so a cache written again does not pack it again."""
+        if self._packed is None:
+            data = self.data
+            # The values alone when the keys are FIELDS' in order, as they are unless the file
+            # holds keys of a newer version: the names need not be stored 10,000 times
+            values = tuple(data.values()) if tuple(data) == _NAMES else data
+            self._packed = marshal.dumps((values, self.derived(*derives)))
+        return self._packed
+
     def _time(self, field):
         memo = self._memo
         if field not in memo:
-            memo[field] = parse_iso(self.data[field])
+            value = parse_iso(self.data[field])  # unpacking the data may set it
+            memo.setdefault(field, value)
         return memo[field]
 
     @property
     def state(self):
         memo = self._memo
         if "status" not in memo:
-            memo["status"] = _STATUS[self.data["status"]]
+            memo["status"] = _STATUS[memo.get("status_word") or self.data["status"]]
         return memo["status"]
 
     @property

@@ -254,14 +254,16 @@ class CacheUpgradeTest(unittest.TestCase):
         Store(layout, persist_cache=True).scan()
         path = os.path.join(layout.state, "scan.cache")
         with open(path, "rb") as f:
-            header, stamp, names, problems, entries = marshal.loads(f.read())
+            cache = list(marshal.loads(f.read()))
         # As an older orchestra wrote it: the last field did not exist yet.
         last = list(FIELDS)[-1]
-        old_header = tuple(part[:-1] if part == tuple(FIELDS) else part for part in header)
-        old_entries = [(n, k, {f: v for f, v in d.items() if f != last}, derived)
-                       for n, k, d, derived in entries]
+        cache[0] = tuple(part[:-1] if part == tuple(FIELDS) else part for part in cache[0])
+        values, derived = marshal.loads(cache[-1])  # the one task's packed contents
+        d = dict(zip(FIELDS, values))
+        cache[-1] = marshal.dumps(({f: v for f, v in d.items() if f != last}, derived))
+        cache[-2] = [len(cache[-1])]
         with open(path, "wb") as f:
-            marshal.dump((old_header, stamp, names, problems, old_entries), f)
+            marshal.dump(tuple(cache), f)
         snap = Store(layout, persist_cache=True).scan()
         self.assertEqual(set(snap.tasks[task.id].data), set(FIELDS))
 
@@ -300,10 +302,12 @@ class CachedCellsTest(unittest.TestCase):
     def test_a_cache_with_cells_of_another_format_is_not_trusted(self):
         import marshal
         with open(self.layout.scan_cache, "rb") as f:
-            header, stamp, names, problems, entries = marshal.loads(f.read())
-        header = header[:-1] + (header[-1] + 1,)  # as a version with other cells wrote it
-        entries = [(n, k, d, dict(derived, fixed_cells=("stale",) * 5))
-                   for n, k, d, derived in entries]
+            cache = list(marshal.loads(f.read()))
+        header = cache[0]
+        cache[0] = header[:-1] + (header[-1] + 1,)  # as a version with other cells wrote it
+        d, derived = marshal.loads(cache[-1])  # the one task's packed contents
+        cache[-1] = marshal.dumps((d, dict(derived, fixed_cells=("stale",) * 5)))
+        cache[-2] = [len(cache[-1])]
         with open(self.layout.scan_cache, "wb") as f:
-            marshal.dump((header, stamp, names, problems, entries), f)
+            marshal.dump(tuple(cache), f)
         self.assertEqual(self.cached().memo(fixed_cells), ("pending", "-", "-", "say hello", None))

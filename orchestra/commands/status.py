@@ -3,14 +3,15 @@
 import os
 import time
 
-from orchestra import lease, table
+from orchestra import cells, lease, overview, table
 from orchestra.commands import refresh, resolve, short_ids
 from orchestra.store import Store
 from orchestra.task import ACTIVE
 from orchestra.commands import args
 
 RECENT = 24 * 3600  # finished tasks older than this are hidden without --all
-CLEAR = "\x1b[H\x1b[2J"
+# Task rows of the default table when stdout is not a terminal (a terminal gets its height).
+PIPED_ROWS = 50
 
 
 def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0,
@@ -20,70 +21,134 @@ def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, int
     # Only --all reads the archive: a plain `status` stays as fast as the live directory.
     archive_store = (Store(layout.archived(), persist_cache=True)
                      if show_all and not ids and not as_json else None)
-    if not watch:
-        console.out(_view(store, archive_store, layout, console, ids, as_json, show_all, where))
+    if watch:
+        from orchestra import watch as screen
+    if as_json:
+        def document():
+            return _json(store, layout, console, ids, show_all, where)
+        if watch:
+            # JSON Lines: the same document on one line, printed each time it changes.
+            return screen.lines(console, lambda: "".join(
+                line.lstrip(" ") for line in document().split("\n")), interval)
+        console.out(document())
         return 0
-    try:
-        while True:
-            text = _view(store, archive_store, layout, console, ids, as_json, show_all, where)
-            console.out((CLEAR if console.is_tty else "") + text
-                        + f"\n\nevery {interval:g}s{console.style.sep}Ctrl-C quits")
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        return 0  # the normal way to leave --watch
+
+    def frame(columns, lines, footer=None):
+        return _frame(store, archive_store, layout, console, ids, show_all, where, columns,
+                      lines, footer)
+    if not watch:
+        console.out("\n".join(frame(console.width, console.height)))
+        return 0
+    footer = f"every {interval:g}s{console.style.sep}Ctrl-C quits"
+    if console.is_tty:
+        return screen.screen(console, lambda c, l: frame(c, l, footer), interval)
+    return screen.frames(console, lambda c, l: frame(c, l, footer), interval)
 
 
-def _view(store, archive_store, layout, console, ids, as_json, show_all, where):
-    now = time.time()
+def _gather(store, archive_store, console, ids, show_all, where, now):
+    """(snapshot, tasks to show, hidden older finished ones, archived ones among them), of
+    those `where` selects"""
     snap = refresh(store, now)
     for problem in snap.problems:
         console.warn(problem)
     archived = ()
     if ids:
-        tasks, hidden = resolve(store, snap, ids), 0
-        if where:
-            tasks = where.select(tasks)
-    else:
-        everything = list(snap.tasks.values())
-        if where:
-            everything = where.select(everything)
-        tasks = everything if show_all else [t for t in everything if _recent(t, now)]
-        hidden = len(everything) - len(tasks)
-        if archive_store is not None:
-            past = archive_store.scan()
-            for problem in past.problems:
-                console.warn(problem)
-            archived = [t for t in past.tasks.values() if t.id not in snap.tasks
-                        and (not where or where.matches(t))]
-            tasks += archived
-    if as_json:
-        items = [(t.data["created_at"] or "", t.id, text)
-                 for t, text in zip(tasks, json_objects([t.to_dict() for t in tasks]))]
-        if show_all and not ids and where:
-            items += [(t.data["created_at"] or "", t.id, text) for t, text in
-                      _archived_matching(layout, snap, where)]
-        elif show_all and not ids:
-            from orchestra import archive
-            past, problems = archive.rendered(layout, _archived_json, JSON_FORMAT)
-            for problem in problems:
-                console.warn(problem)
-            items += [item for item in past if item[1] not in snap.tasks]
-        items.sort()
-        return "[\n" + ",\n".join(item[2] for item in items) + "\n]" if items else "[]"
+        tasks = resolve(store, snap, ids)
+        return snap, where.select(tasks) if where else tasks, 0, archived
+    everything = list(snap.tasks.values())
+    if where:
+        everything = where.select(everything)
+    tasks = everything if show_all else [t for t in everything if _recent(t, now)]
+    hidden = len(everything) - len(tasks)
+    if archive_store is not None:
+        past = archive_store.scan()
+        for problem in past.problems:
+            console.warn(problem)
+        archived = [t for t in past.tasks.values() if t.id not in snap.tasks
+                    and (not where or where.matches(t))]
+        tasks += archived
+    return snap, tasks, hidden, archived
+
+
+def _frame(store, archive_store, layout, console, ids, show_all, where, width, height, footer):
+    """The lines of the table and its summary. With a `height` (a terminal's lines) the
+    default table keeps to it and the summary is folded into `width`; piped, it shows up to
+    PIPED_ROWS tasks."""
+    now = time.time()
+    style = console.style
+    snap, tasks, hidden, archived = _gather(store, archive_store, console, ids, show_all, where,
+                                            now)
+    if not tasks and where:
+        return [f"no {where.describe()}" + (
+            f" ({hidden} finished earlier: `--all` shows them)" if hidden else "")]
     info = lease.read_info(layout)
     paused = os.path.exists(layout.paused)
-    if not tasks and where:
-        return f"no {where.describe()}" + (
-            f" ({hidden} finished earlier: `--all` shows them)" if hidden else "")
+    summary = table.summary(tasks, hidden, info, style, paused)
+    if archived:
+        summary += f"{style.sep}{len(archived)} of them archived (`orchestra show ID` shows one)"
+    if not tasks and not hidden:
+        summary += "\n(queue one with `orchestra start AGENT PROMPT`)"
+    tail = summary.split("\n")
+    if width is not None and height is not None:
+        tail = [part for line in tail for part in cells.fold(line, width)]
+    if footer:
+        tail += ["", footer]
     if not tasks:
-        return table.summary(tasks, hidden, info, console.style, paused) + (
-            "" if hidden else "\n(queue one with `orchestra start AGENT PROMPT`)")
-    status_of = {tid: t.data["status"] for tid, t in snap.tasks.items()}
+        return tail
+    status_of = _StatusOf(snap.tasks)
+    note, ordered = "", False
+    if not ids and not show_all:
+        # the header, the note, the blank line before the summary; the shell's prompt after
+        # a plain status
+        rows = PIPED_ROWS if height is None else height - len(tail) - 3 - (footer is None)
+        fitted = overview.fit(tasks, max(1, rows))
+        if height is not None and width is not None:
+            folded = len(cells.fold(fitted.note(style), width))
+            if folded > 1:  # the note takes more than its one line: fewer rows
+                fitted = overview.fit(tasks, max(1, rows - folded + 1))
+        tasks, ordered, note = fitted.tasks, True, fitted.note(style)
     short = short_ids(layout, snap, tasks)
-    return (table.render(tasks, now, console.style, console.width, status_of, short) + "\n\n"
-            + table.summary(tasks, hidden, info, console.style, paused)
-            + (f"{console.style.sep}{len(archived)} of them archived (`orchestra show ID` shows one)"
-               if archived else ""))
+    lines = table.render(tasks, now, style, width, status_of, short, ordered).split("\n")
+    if note:
+        lines += cells.fold(note, width) if width is not None else [note]
+    lines += [""] + tail
+    if footer and height is not None and len(lines) > height:
+        # Running tasks alone are more than the screen holds: say so on its last line.
+        more = len(lines) - height + 1
+        lines = lines[:height - 1] + [cells.cut(
+            f"{style.ellipsis} {more} more lines below; a taller terminal shows them",
+            width, style.ellipsis)]
+    return lines
+
+
+class _StatusOf:
+    """id -> status, for the dependencies of the pending rows shown: looked up as they need
+    it rather than built for every task."""
+
+    def __init__(self, tasks):
+        self._tasks = tasks
+
+    def get(self, task_id):
+        task = self._tasks.get(task_id)
+        return None if task is None else task.state
+
+
+def _json(store, layout, console, ids, show_all, where):
+    now = time.time()
+    snap, tasks, _, _ = _gather(store, None, console, ids, show_all, where, now)
+    items = [(t.data["created_at"] or "", t.id, text)
+             for t, text in zip(tasks, json_objects([t.to_dict() for t in tasks]))]
+    if show_all and not ids and where:
+        items += [(t.data["created_at"] or "", t.id, text) for t, text in
+                  _archived_matching(layout, snap, where)]
+    elif show_all and not ids:
+        from orchestra import archive
+        past, problems = archive.rendered(layout, _archived_json, JSON_FORMAT)
+        for problem in problems:
+            console.warn(problem)
+        items += [item for item in past if item[1] not in snap.tasks]
+    items.sort()
+    return "[\n" + ",\n".join(item[2] for item in items) + "\n]" if items else "[]"
 
 
 def _archived_matching(layout, snap, where):
@@ -144,7 +209,7 @@ def json_objects(dicts):
 
 
 def _recent(task, now):
-    if task.data["status"] in ACTIVE:  # not task.state: this runs for every task
+    if task.state in ACTIVE:  # read from the scan cache's glance, not the task file's contents
         return True
     finished = task.finished()
     return finished is None or now - finished < RECENT
