@@ -175,7 +175,7 @@ def changes_text(changes, style):
     return f"+{changes[-2]} {style.minus}{changes[-1]}"
 
 
-def _rows(tasks, now, style, status_of, short):
+def _rows(tasks, now, style, status_of, short, progress):
     icons = {s.value: style.status_icon(s) + " " for s in Status}
     rows = []
     for task in tasks:
@@ -187,20 +187,24 @@ def _rows(tasks, now, style, status_of, short):
             status = status_text(task, now, style, waits)
         else:
             status = icons[state] + word
+            if d["id"] in progress:
+                status += " " + progress[d["id"]]
         rows.append((short.get(d["id"], d["id"]), d["agent"], status, human(now - task.created()),
                      human(elapsed(task, now)) if took is None else took, attempt,
                      changes_text(lines, style) if lines else "-", prompt))
     return rows
 
 
-def render(tasks, now, style, width=None, status_of=None, short=None, ordered=False):
+def render(tasks, now, style, width=None, status_of=None, short=None, ordered=False,
+           progress=None):
     """The table, oldest first (`ordered`: in the order given), fitted into `width` terminal
     cells (None: no limit) as the comment on _DROP_ORDER says. `status_of` (id -> status of
     every known task) lets pending tasks say what they wait on; `short` (id -> abbreviation,
-    orchestra.ids) what the ID column shows instead of the id."""
+    orchestra.ids) what the ID column shows instead of the id; `progress` (id -> "3/7") the
+    plan progress that follows a running task's status."""
     if not ordered:
         tasks = sorted(tasks, key=lambda t: (t.data["created_at"] or "", t.data["id"]))
-    rows = _rows(tasks, now, style, status_of, short or {})
+    rows = _rows(tasks, now, style, status_of, short or {}, progress or {})
     columns = list(zip(*rows)) or [()] * len(HEADERS)
     # The status icons are all one cell wide, so len() measures that column; agent names and
     # prompts are measured in cells.

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import shutil
 import tempfile
 import unittest
 
@@ -114,3 +115,26 @@ class LiveLinesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StatusShowsProgressTest(unittest.TestCase):
+    """The status table gives a running task's plan progress; the watch adds its activity."""
+
+    def test_progress_follows_a_running_status_and_the_watch_adds_a_line(self):
+        from orchestra import table
+        from orchestra.commands import status
+        root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(shutil.rmtree, root)
+        layout = Layout(root)
+        os.makedirs(layout.logs)
+        run = Task.new("task_1789990000000_abc123", "claude", "Fix it", NOW - 100)
+        run.update(status="running", attempt=1, started_at=iso(NOW - 65))
+        wait = Task.new("task_1789990001000_def456", "claude", "Then this", NOW - 50)
+        with open(layout.log_file(run.id), "w") as f:
+            f.write("editing signup.py\n")
+        lines = table.render([run, wait], NOW, Style(), 80, progress={run.id: "1/3"}).split("\n")
+        self.assertIn("running 1/3", lines[1])
+        self.assertNotIn("/3", lines[2])
+        out = status._with_activity(layout, lines, [run, wait], [run], 30, Style(unicode=False))
+        self.assertEqual(out[:2] + out[3:], lines)
+        self.assertEqual(out[2], "  > editing signup.py")

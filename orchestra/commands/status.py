@@ -3,15 +3,16 @@
 import os
 import time
 
-from orchestra import cells, lease, overview, table
+from orchestra import activity, cells, lease, overview, table
 from orchestra.commands import refresh, resolve, short_ids
 from orchestra.store import Store
-from orchestra.task import ACTIVE
+from orchestra.task import ACTIVE, Status
 from orchestra.commands import args
 
 RECENT = 24 * 3600  # finished tasks older than this are hidden without --all
 # Task rows of the default table when stdout is not a terminal (a terminal gets its height).
 PIPED_ROWS = 50
+_ACTIVITY = ("↳", ">")
 
 
 def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0,
@@ -97,10 +98,14 @@ def _frame(store, archive_store, layout, console, ids, show_all, where, width, h
         return tail
     status_of = _StatusOf(snap.tasks)
     note, ordered = "", False
+    # The watch gives each running task a second line: what its agent did last.
+    told = footer is not None and width is not None
     if not ids and not show_all:
         # the header, the note, the blank line before the summary; the shell's prompt after
         # a plain status
         rows = PIPED_ROWS if height is None else height - len(tail) - 3 - (footer is None)
+        if told:
+            rows -= sum(1 for t in tasks if t.state is Status.RUNNING)
         fitted = overview.fit(tasks, max(1, rows))
         if height is not None and width is not None:
             folded = len(cells.fold(fitted.note(style), width))
@@ -108,7 +113,13 @@ def _frame(store, archive_store, layout, console, ids, show_all, where, width, h
                 fitted = overview.fit(tasks, max(1, rows - folded + 1))
         tasks, ordered, note = fitted.tasks, True, fitted.note(style)
     short = short_ids(layout, snap, tasks)
-    lines = table.render(tasks, now, style, width, status_of, short, ordered).split("\n")
+    running = [t for t in tasks if t.state is Status.RUNNING]
+    progress = {t.id: activity.progress_text(activity.read_plan(layout.plan_file(t.id)))
+                for t in running}
+    lines = table.render(tasks, now, style, width, status_of, short, ordered,
+                         {k: v for k, v in progress.items() if v}).split("\n")
+    if told and running:
+        lines = _with_activity(layout, lines, tasks, running, width, style)
     if note:
         lines += cells.fold(note, width) if width is not None else [note]
     lines += [""] + tail
@@ -119,6 +130,19 @@ def _frame(store, archive_store, layout, console, ids, show_all, where, width, h
             f"{style.ellipsis} {more} more lines below; a taller terminal shows them",
             width, style.ellipsis)]
     return lines
+
+
+def _with_activity(layout, lines, tasks, running, width, style):
+    """The table's lines with, under each running task's row, the latest thing its agent
+    said or did (activity.read_latest), indented and cut to the width."""
+    said = {t.id: activity.read_latest(layout.log_file(t.id), t.output) for t in running}
+    out = lines[:1]
+    for task, line in zip(tasks, lines[1:]):
+        out.append(line)
+        if task.id in said:
+            text = "  " + style.icon(_ACTIVITY) + " " + (said[task.id] or "nothing said yet")
+            out.append(style.paint(cells.cut(text, width, style.ellipsis), "dim"))
+    return out + lines[1 + len(tasks):]
 
 
 class _StatusOf:
