@@ -8,7 +8,7 @@ import json
 import os
 
 from orchestra import cli
-from orchestra.errors import OK, TIMED_OUT, OrchestraError
+from orchestra.errors import INTERRUPTED, OK, TIMED_OUT, OrchestraError
 from orchestra.paths import Layout
 
 LOG_LINES = 100     # the tail `logs` gives when not told how much
@@ -198,6 +198,8 @@ class Tools:
                        "tasks": self._outcomes(ids if isinstance(ids, list) else [ids])}
             return code != OK, [t for t in (err.strip(), json.dumps(outcome, ensure_ascii=False))
                                 if t]
+        if code == INTERRUPTED:
+            return True, ["cancelled: the client cancelled the call, or the server is closing"]
         if code != OK:
             return True, [t for t in (err.strip() or f"exit {code}", out.strip()) if t]
         if name in ("status", "show"):
