@@ -216,6 +216,21 @@ class ToolsTest(McpCase):
                          (True, [self.cli_error("wait", "--timeout", "0", task_id)]))
 
 
+    def test_inside_a_task_wait_is_the_cli_s_wait_of_that_task(self):
+        from unittest import mock
+        me = self.queued()
+        with mock.patch.dict(os.environ, {"ORCHESTRA_TASK_ID": me}):
+            from orchestra.store import Store
+            from orchestra.paths import Layout
+            store = Store(Layout(self.root))
+            task = store.get(me)
+            task.update(status="running", attempt=1, started_at="2026-12-01T00:00:00Z")
+            store.save(task)
+            self.assertEqual(self.client.tool("wait", ids=[me]),
+                             (True, [self.cli_error("wait", me)]))
+            self.assertIn("cannot wait for itself", self.cli_error("wait", me))
+
+
 class ConcurrencyTest(McpCase):
     def test_status_answers_while_a_wait_blocks_and_a_cancelled_wait_ends(self):
         task_id = self.queued()
