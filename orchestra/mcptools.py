@@ -16,7 +16,7 @@ MAX_TEXT = 50_000   # characters of one text: a model's context is not a termina
 SUMMARY_MAX = 4000  # characters of a .done summary in a wait's outcome
 
 _ID = {"type": "string", "description": "A task id, whole or abbreviated as status shows it."}
-_IDS = {"type": "array", "items": {"type": "string"}, "minItems": 1,
+_IDS = {"type": "array", "items": {"type": "string"},
         "description": "Task ids, whole or abbreviated as status shows them."}
 _FILTERS = {
     "status": {"type": "array", "items": {"type": "string", "enum": [
@@ -75,7 +75,7 @@ _TOOLS = {
     "logs": (
         "The end of a task's log: what its agent printed (for agents that stream JSON, the "
         "JSON lines). Use it to see why a task failed or what a running one is doing.",
-        {"id": _ID, "lines": {"type": "integer", "minimum": 0, "description":
+        {"id": _ID, "lines": {"type": "integer", "description":
                               f"How many of the last lines (default {LOG_LINES})."}},
         ("id",), {"lines": ("opt", "--lines"), "id": ("pos",)}),
     "wait": (
@@ -84,7 +84,7 @@ _TOOLS = {
         "task's outcome as JSON: id, short_id, status, reason, error, and summary (what the "
         "agent wrote in its .done file); an error result if any did not complete or the "
         "wait timed out (timed_out true).",
-        {"ids": _IDS, "timeout": {"type": "number", "exclusiveMinimum": 0, "description":
+        {"ids": _IDS, "timeout": {"type": "number", "description":
                                   "Give up after this many seconds."}},
         ("ids",), {"timeout": ("opt", "--timeout"), "ids": ("pos",)}),
     "cancel": (
@@ -105,8 +105,10 @@ _TOOLS = {
 
 def _listed():
     return [{"name": name, "description": description,
+             # Plain JSON Schema, no bounds nor additionalProperties: some clients pass
+             # schemas on to model APIs that take only a subset. argv() checks the rest.
              "inputSchema": {"type": "object", "properties": properties,
-                             "required": list(required), "additionalProperties": False}}
+                             "required": list(required)}}
             for name, (description, properties, required, _) in _TOOLS.items()]
 
 
@@ -194,8 +196,11 @@ class Tools:
         code, out, err = self.run(words, cancelled)
         if name == "wait" and code in (OK, 1, TIMED_OUT):
             ids = arguments["ids"]
-            outcome = {"timed_out": code == TIMED_OUT,
-                       "tasks": self._outcomes(ids if isinstance(ids, list) else [ids])}
+            try:
+                tasks = self._outcomes(ids if isinstance(ids, list) else [ids])
+            except OrchestraError as e:  # deleted (`clean`) since the wait ended
+                return True, [t for t in (err.strip(), f"orchestra: {e.message}") if t]
+            outcome = {"timed_out": code == TIMED_OUT, "tasks": tasks}
             return code != OK, [t for t in (err.strip(), json.dumps(outcome, ensure_ascii=False))
                                 if t]
         if code == INTERRUPTED:
