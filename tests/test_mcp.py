@@ -218,17 +218,31 @@ class ToolsTest(McpCase):
 
     def test_inside_a_task_wait_is_the_cli_s_wait_of_that_task(self):
         from unittest import mock
-        me = self.queued()
+        from orchestra import process
+        from orchestra.paths import Layout
+        from orchestra.store import Store
+        me, sub = self.queued(), self.queued()
+        agent = subprocess.Popen(["sleep", "30"])  # the running task's agent, as its run sees it
+        self.addCleanup(agent.wait)
+        self.addCleanup(agent.kill)
+        store = Store(Layout(self.root))
+        task = store.get(me)
+        task.update(status="running", attempt=1, started_at="2026-12-01T00:00:00Z",
+                    pid=agent.pid, pid_start=process.start_token(agent.pid))
+        store.save(task)
         with mock.patch.dict(os.environ, {"ORCHESTRA_TASK_ID": me}):
-            from orchestra.store import Store
-            from orchestra.paths import Layout
-            store = Store(Layout(self.root))
-            task = store.get(me)
-            task.update(status="running", attempt=1, started_at="2026-12-01T00:00:00Z")
-            store.save(task)
             self.assertEqual(self.client.tool("wait", ids=[me]),
                              (True, [self.cli_error("wait", me)]))
             self.assertIn("cannot wait for itself", self.cli_error("wait", me))
+            # While it waits, the task lends its slot to the one it waits for.
+            waiting = self.client.request("tools/call", {"name": "wait", "arguments": {
+                "ids": [sub], "timeout": 10}})
+            wait_until(lambda: (store.get(me).data["waiting"] or {}).get("ids") == [sub],
+                       message="the loan to be recorded")
+            self.client.send({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                              "params": {"requestId": waiting}})
+            wait_until(lambda: store.get(me).data["waiting"] is None,
+                       message="the loan to end with the wait")
 
 
 class ConcurrencyTest(McpCase):
