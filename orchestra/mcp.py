@@ -47,7 +47,7 @@ def parse(line):
     except ValueError as e:
         return None, error(None, PARSE_ERROR, f"not JSON: {e}")
     if not isinstance(message, dict):
-        what = "a batch (an array)" if isinstance(message, list) else "not an object"
+        what = "a batch (an array)" if isinstance(message, list) else json.dumps(message)[:40]
         return None, error(None, INVALID_REQUEST, f"a message must be one JSON-RPC object, "
                            f"not {what}")
     request_id = message.get("id")
@@ -62,7 +62,9 @@ def parse(line):
         return None, error(request_id, INVALID_REQUEST, "method must be a string")
     params = message.get("params", {})
     if not isinstance(params, dict):
-        return None, error(request_id, INVALID_PARAMS, "params must be an object")
+        # A notification is never answered, not even with an error.
+        return None, (error(request_id, INVALID_PARAMS, "params must be an object")
+                      if "id" in message else None)
     return message, None
 
 

@@ -111,6 +111,9 @@ class ProtocolTest(McpCase):
             self.client.send(line)
             self.assertEqual(len(self.client.answers), 1, line)
             self.assertEqual(json.loads(self.client.answers[0])["error"]["code"], code, line)
+        self.client.answers.clear()
+        self.client.send('{"jsonrpc": "2.0", "method": "notifications/cancelled", "params": 1}')
+        self.assertEqual(self.client.answers, [])  # a notification is never answered
         unknown = self.client.ask("tools/call", {"name": "launch", "arguments": {}})
         self.assertEqual(unknown["error"]["code"], mcp.INVALID_PARAMS)
         self.assertIn("the tools are start, status", unknown["error"]["message"])
