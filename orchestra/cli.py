@@ -157,11 +157,12 @@ def _without_help_word(argv):
 # left out of the usage line.
 COMMANDS = ("init", "start", "run", "status", "show", "logs", "diff", "merge", "discard",
             "worktree", "edit", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
-            "stats", "deps", "pause", "resume", "daemon", "config", "completion", "supervise")
+            "stats", "deps", "pause", "resume", "daemon", "config", "mcp", "completion",
+            "supervise")
 HIDDEN = ("supervise",)
 # The commands that make a project where there is none (its .orchestra/, when they need it);
 # the others only read or change tasks, and outside a project say so rather than "0 tasks".
-CREATES = ("init", "start", "run", "daemon", "config", "supervise")
+CREATES = ("init", "start", "run", "daemon", "config", "mcp", "supervise")
 PUBLIC = ",".join(c for c in COMMANDS if c not in HIDDEN)
 
 
@@ -261,6 +262,12 @@ def main(argv=None):
     if args.command is None:
         parser.print_help(sys.stderr)
         return USAGE
+    return execute(args, console)
+
+
+def execute(args, console):
+    """The command `args` (parsed) names, run with `console`; its exit code. Every failure it
+    expects becomes one line on the console's stderr (the MCP server runs its tools so too)."""
     try:
         layout = Layout(find_root(getattr(args, "root", None)))
         if args.command not in CREATES and not is_project(layout.root):

@@ -6,6 +6,10 @@ at the absolute path the prompt names, then a last text answer. Requests that do
 protocol prompt (side requests the CLI makes of its own) get a short text answer. Every request
 body is kept in `requests` for the test to read.
 
+A prompt holding QUEUE_SUBTASK, in a request that offers orchestra's MCP `start` tool
+(`mcp__orchestra__start`), is answered with a call of it that queues SUBTASK_PROMPT for the
+fake agent, then with a text that quotes the tool's result.
+
 A prompt holding API_ERROR is answered with an HTTP 400 in Anthropic's error format; one
 holding ESCAPE gets a Bash call that leaves a process in a session of its own (as OpenCode's
 and Gemini CLI's shell tools start theirs), writes its pid to escaped.pid, and then sleeps.
@@ -20,6 +24,8 @@ DONE_PATH = re.compile(r"(/\S+?\.done)\b")
 FILE_TEXT = "written by the agent in its worktree\n"
 SUMMARY = "wrote hello.txt"
 API_ERROR = "messages.0.content.0: the stand-in refuses this request"
+MCP_START = "mcp__orchestra__start"
+SUBTASK_PROMPT = "echo=queued-by-claude done"
 
 
 def _texts(message):
@@ -33,6 +39,9 @@ def reply(body):
     """The scripted answer to one request: a list of content blocks."""
     messages = body.get("messages") or []
     first = "\n".join(_texts(messages[0])) if messages else ""
+    offered = {tool.get("name") for tool in body.get("tools") or ()}
+    if "QUEUE_SUBTASK" in first and MCP_START in offered:
+        return _queue_subtask(messages)
     done = DONE_PATH.search(first)
     if done is None or "orchestra" not in first:
         return [{"type": "text", "text": "ok"}]
@@ -52,6 +61,19 @@ def reply(body):
         return [{"type": "tool_use", "id": "toolu_done", "name": "Write",
                  "input": {"file_path": done.group(1), "content": SUMMARY + "\n"}}]
     return [{"type": "text", "text": "Finished: " + SUMMARY}]
+
+
+def _queue_subtask(messages):
+    results = [block for m in messages if m.get("role") == "user"
+               and isinstance(m.get("content"), list) for block in m["content"]
+               if block.get("type") == "tool_result" and block.get("tool_use_id") == "toolu_queue"]
+    if not results:
+        return [{"type": "tool_use", "id": "toolu_queue", "name": MCP_START,
+                 "input": {"agent": "fake", "prompt": SUBTASK_PROMPT}}]
+    inner = results[0].get("content")
+    text = inner if isinstance(inner, str) else " ".join(
+        b.get("text", "") for b in inner or () if isinstance(b, dict))
+    return [{"type": "text", "text": "Sub-task: " + text}]
 
 
 def _events(blocks, model, message_id):

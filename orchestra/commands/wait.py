@@ -13,9 +13,10 @@ from orchestra.transitions import waiting
 from orchestra.commands import args, full_ids
 
 
-def run(layout, console, ids, timeout=None, every=False, where=None):
+def run(layout, console, ids, timeout=None, every=False, where=None, cancelled=None):
     """ids, or the tasks chosen at the call: every pending and running one (`every`) and/or
-    those `where` (a filters.Filter) selects."""
+    those `where` (a filters.Filter) selects. `cancelled`: an event that, once set, ends the
+    wait as Ctrl-C does (exit 130)."""
     from orchestra.commands import picked
     picked(ids, every, where, "wait for")
     ids = full_ids(layout, ids)
@@ -36,7 +37,7 @@ def run(layout, console, ids, timeout=None, every=False, where=None):
         ids = [t.id for t in sorted(chosen, key=lambda t: (t.created(), t.id))]
     me = _waiting_task(snap, ids)
     if me is None:
-        return _wait(layout, console, store, ids, timeout, start)
+        return _wait(layout, console, store, ids, timeout, start, cancelled)
     # An agent waiting on tasks (sub-tasks it queued, most likely): its slot is theirs while
     # it waits (scheduler.loans), so they run even when every slot is taken by such waits.
     pid = os.getpid()
@@ -44,7 +45,7 @@ def run(layout, console, ids, timeout=None, every=False, where=None):
     store.transition(me, lambda t: waiting(t, ids=ids, pid=pid, pid_start=token),
                      expect=(Status.RUNNING,))
     try:
-        return _wait(layout, console, store, ids, timeout, start)
+        return _wait(layout, console, store, ids, timeout, start, cancelled)
     finally:
         try:
             store.transition(me, lambda t: waiting(t, ids=None, pid=None, pid_start=None)
@@ -71,7 +72,7 @@ def _waiting_task(snap, ids):
     return me
 
 
-def _wait(layout, console, store, ids, timeout, start):
+def _wait(layout, console, store, ids, timeout, start, cancelled):
     poll, hinted = 0.05, False
     try:
         while True:
@@ -92,7 +93,10 @@ def _wait(layout, console, store, ids, timeout, start):
                 console.warn(f"timed out after {timeout:g}s waiting for "
                              + ", ".join(t.id for t in tasks if not t.is_final))
                 return TIMED_OUT
-            time.sleep(poll)
+            if cancelled is None:
+                time.sleep(poll)
+            elif cancelled.wait(poll):
+                return INTERRUPTED
             poll = min(poll * 1.5, 0.5)
     except KeyboardInterrupt:
         return INTERRUPTED
@@ -125,5 +129,7 @@ def register(sub):
     p.add_argument("--timeout", type=args.seconds, metavar="DURATION",
                    help="give up after this long (exit 124), e.g. 90s, 30m, 2h")
     args.add_filters(p)
+    # `cancelled` (a threading.Event) is set by the MCP server (mcptools), which can end a wait.
     p.set_defaults(func=lambda layout, console, a: run(
-        layout, console, a.ids, timeout=a.timeout, every=a.all, where=args.task_filter(a)))
+        layout, console, a.ids, timeout=a.timeout, every=a.all, where=args.task_filter(a),
+        cancelled=getattr(a, "cancelled", None)))
