@@ -5,8 +5,12 @@ agent of that name gets the file's body as its instructions. Pure.
 """
 
 import json
+import re
 
 from orchestra import agents
+
+# An agent's name as a file name: one that would leave agent/ (or hide in it) gets no file.
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 PROTOCOL = """\
 You run unattended as a task under orchestra, a queue of coding agents. Nobody will answer
@@ -26,22 +30,24 @@ $ORCHESTRA_ERROR_FILE.
 def names(specs):
     """The agent files to write, for the agents of `specs` (name -> spec)."""
     return sorted(set(agents.ROLES) | {name for name, spec in specs.items()
-                                       if isinstance(spec, dict) and spec.get("command") == "opencode"})
+                                       if isinstance(spec, dict) and spec.get("command") == "opencode"
+                                       and _FILE_NAME.fullmatch(name)})
 
 
-def text(name, spec):
+# What OpenCode's agent list says of each.
+DESCRIPTIONS = {"coder": "orchestra's coder: makes the change a task asks for",
+                "tester": "orchestra's tester: writes and runs the tests a task asks for"}
+
+
+def text(name):
     role = agents.ROLES.get(name)
-    description = (f"orchestra's {name}: " + ("makes the change a task asks for" if name == "coder"
-                                              else "writes and runs the tests a task asks for")
-                   if role else f"orchestra's agent {name!r}: works on a task from its queue")
-    head = "".join(f"{key}: {json.dumps(value)}\n" for key, value in
-                   (("description", description), ("mode", "primary")))
+    description = DESCRIPTIONS.get(name, f"orchestra's agent {name!r}: works on a task from its queue")
     # Every tool: the protocol files are written by its write or edit tool, or by bash.
-    tools = "tools:\n  bash: true\n  edit: true\n  write: true\n"
-    body = PROTOCOL + ("\n" + role + "\n" if role else "") + "\n" + agents.SUBTASKS
-    return f"---\n{head}{tools}---\n{body}"
+    head = (f"---\ndescription: {json.dumps(description)}\nmode: \"primary\"\n"
+            "tools:\n  bash: true\n  edit: true\n  write: true\n---\n")
+    return head + PROTOCOL + ("\n" + role + "\n" if role else "") + "\n" + agents.SUBTASKS
 
 
 def files(specs):
     """(path under the project, text) of each agent file."""
-    return [(f".orchestra-cli/agent/{name}.md", text(name, specs.get(name, {}))) for name in names(specs)]
+    return [(f".orchestra-cli/agent/{name}.md", text(name)) for name in names(specs)]

@@ -128,7 +128,7 @@ class InitForTest(unittest.TestCase):
         self.write(".orchestra-cli/written.json", json.dumps(manifest))
         code, out, _ = self.init("--for", "opencode")
         self.assertIn(f"updated {rel}", out)
-        self.assertEqual(self.read(rel), subagents.text("coder", {}))
+        self.assertEqual(self.read(rel), subagents.text("coder"))
 
     def test_a_file_orchestra_did_not_write_is_kept(self):
         self.write(".opencode/commands/orchestra-status.md", "mine\n")
@@ -208,7 +208,8 @@ class FormatsTest(unittest.TestCase):
             self.assertEqual(set(fields), {"description"})
             self.assertIn("$ARGUMENTS", body)
         specs = {"opencode": {"command": "opencode"}, "mine": {"command": "opencode"},
-                 "claude": {"command": "claude"}}
+                 "claude": {"command": "claude"}, "../out": {"command": "opencode"},
+                 ".hidden": {"command": "opencode"}}
         self.assertEqual(subagents.names(specs), ["coder", "mine", "opencode", "tester"])
         for path, text in subagents.files(specs):
             fields, body = frontmatter(text)
@@ -217,7 +218,7 @@ class FormatsTest(unittest.TestCase):
             self.assertTrue(fields["description"].startswith("orchestra's "))
             self.assertIn(".done file", body)
             self.assertIn("orchestra wait", body)
-        self.assertIn("Your role: the tester.", subagents.text("tester", {}))
+        self.assertIn("Your role: the tester.", subagents.text("tester"))
 
     def test_gemini_commands(self):
         for (path, text), (name, description, *_) in zip(slash.gemini(), slash.COMMANDS):
