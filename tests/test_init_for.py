@@ -93,6 +93,10 @@ class InitForTest(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("unknown agent 'gemnii' (did you mean 'gemini'?)", err)
         self.assertEqual(os.listdir(self.root), [])
+        code, out, err = self.init("--force")
+        self.assertEqual(code, 2)
+        self.assertIn("init --force replaces the files of --for", err)
+        self.assertEqual(os.listdir(self.root), [])
 
     def test_a_second_run_changes_nothing(self):
         self.init("--for", "claude,opencode,gemini,codex")

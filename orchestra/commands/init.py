@@ -22,6 +22,9 @@ def targets(values):
 
 def run(layout, console, for_=None, force=False):
     chosen = targets(for_)
+    if force and not chosen:
+        raise OrchestraError("init --force replaces the files of --for: name the agents, e.g. "
+                             "`orchestra init --for claude --force`")
     changes = []
     if chosen:
         from orchestra import integrations
@@ -69,8 +72,8 @@ def register(sub):
                        epilog=args.examples(
                            ("orchestra init", "in the project's top directory"),
                            ("orchestra --root ~/src/app init", "elsewhere"),
-                           ("orchestra init --for claude,opencode", "/orchestra:start ... in Claude "
-                            "Code, /orchestra-start ... in OpenCode"),
+                           ("orchestra init --for claude,opencode", "then /orchestra:start in Claude Code, "
+                            "/orchestra-start in OpenCode"),
                            ("orchestra init --for gemini --force", "replace the files even where "
                             "they were changed")))
     p.add_argument("--for", dest="for_", action="append", metavar="AGENT[,AGENT...]",
