@@ -68,6 +68,19 @@ class OpenCodeInAWorktreeTest(RealAgentCase):
         self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
         self.assertIn("⚙ bash ", self.ok("logs", task["id"], env=self.agent_env))
 
+    def test_the_agent_file_init_writes_is_the_task_s_instructions(self):
+        self.ok("init", "--for", "opencode", env=self.agent_env)
+        with open(os.path.join(self.root, ".orchestra-cli", "agent", "opencode.md")) as f:
+            body = f.read().split("---\n", 2)[2]
+        run, task, log = self.run_task("opencode", "write hello.txt")
+        self.assertEqual((run.returncode, task["status"]), (0, "completed"),
+                         run.stdout + run.stderr + log)
+        systems = [opencode_api._text(m) for body_ in self.api.requests
+                   for m in body_.get("messages") or () if m.get("role") == "system"]
+        first_line = body.splitlines()[0]
+        self.assertTrue(any(first_line in s for s in systems), systems[:1])
+        self.assertNotIn("not found. Falling back", log)
+
     def test_an_api_error_fails_with_the_agent_s_message(self):
         run, task, log = self.run_task("opencode", "API_ERROR please")
         self.assertEqual((run.returncode, task["status"]), (1, "failed"),
