@@ -8,6 +8,7 @@ from orchestra.commands import refresh, resolve, short_ids
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
 from orchestra.commands import args
+from orchestra.errors import OrchestraError, USAGE
 
 RECENT = 24 * 3600  # finished tasks older than this are hidden without --all
 # Task rows of the default table when stdout is not a terminal (a terminal gets its height).
@@ -16,8 +17,15 @@ _ACTIVITY = ("↳", ">")
 
 
 def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0,
-        where=None):
-    """where: a filters.Filter the tasks shown must match."""
+        where=None, everywhere=False):
+    """where: a filters.Filter the tasks shown must match; everywhere: a line per registered
+    workspace instead (`--workspaces`)."""
+    if everywhere:
+        if ids or show_all or watch or where:
+            raise OrchestraError("--workspaces takes no ids, --all, --watch or filters; "
+                                 "`orchestra status --workspaces` or `--json` alone", USAGE)
+        from orchestra.commands.workspaces import overview
+        return overview(console, as_json, time.time())
     store = Store(layout, persist_cache=True)
     # Only --all reads the archive: a plain `status` stays as fast as the live directory.
     archive_store = (Store(layout.archived(), persist_cache=True)
@@ -246,6 +254,7 @@ def register(sub):
                        epilog=args.examples(
                            ("orchestra status", "what is queued, running and done"),
                            ("orchestra status -W", "redraw every 2 s until Ctrl-C"),
+                           ("orchestra status --workspaces", "every registered project"),
                            ("orchestra status --json | jq '.[].status'", "for scripts")))
     p.add_argument("ids", nargs="*", metavar="ID", help="only these tasks")
     p.add_argument("--json", action="store_true", help="a JSON array, one object a task")
@@ -254,7 +263,9 @@ def register(sub):
     p.add_argument("--watch", "-W", action="store_true", help="redraw until Ctrl-C")
     p.add_argument("--interval", type=args.seconds, default=2.0, metavar="DURATION",
                    help="time between redraws, e.g. 5, 30s, 1m (default 2)")
+    p.add_argument("--workspaces", action="store_true",
+                   help="a line per registered workspace (`orchestra workspaces`), from anywhere")
     args.add_filters(p)
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, ids=a.ids, as_json=a.json, show_all=a.all, watch=a.watch,
-        interval=a.interval, where=args.task_filter(a)))
+        interval=a.interval, where=args.task_filter(a), everywhere=a.workspaces))
