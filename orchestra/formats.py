@@ -148,6 +148,18 @@ def _opencode(parser, run, ev):
         parser._fail(run, message or "error", data.get("statusCode"))
 
 
+_OPENCODE_SESSION = re.compile(r"\bsession\.id=(ses_\w+)")
+
+
+def opencode_log(run, line):
+    """A line of OpenCode's own log (--print-logs, on stderr). A 429 it sleeps on can come
+    before any JSON event, and then only its log names the session that a resume needs."""
+    if run.session_id is None and "session.id=" in line:
+        m = _OPENCODE_SESSION.search(line)
+        if m:
+            _session(run, m.group(1))
+
+
 def _gemini(parser, run, obj):
     _session(run, obj.get("session_id"))
     for model in _dict(_dict(obj.get("stats")).get("models")).values():
@@ -166,6 +178,7 @@ def _gemini(parser, run, obj):
 
 HANDLERS = {"claude-json": _claude, "claude-stream-json": _claude, "cursor-stream-json": _claude,
              "codex-jsonl": _codex, "opencode-jsonl": _opencode, "gemini-json": _gemini}
+LOG_LINES = {"opencode-jsonl": opencode_log}  # readers of the lines that are not JSON
 WANTED = {"claude-json": lambda o: o.get("type") == "result",
            "gemini-json": lambda o: any(k in o for k in ("response", "error", "stats", "session_id"))}
 

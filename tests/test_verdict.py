@@ -297,6 +297,22 @@ class TextTest(unittest.TestCase):
         p.feed('{"type":"step_start","sessionID":"ses_x","part":{"type":"step-start"}}\n' + line)
         self.assertEqual(p.waiting(), (line.strip(), NOW + 30, 0.0))
 
+    def test_opencode_limited_before_any_event_names_its_session_in_its_log(self):
+        # OpenCode 1.18.33 on a 429 at its first model call: no JSON event yet, and the
+        # session to resume is only in its log line.
+        line = ('timestamp=2026-12-02T03:04:53.979Z level=ERROR run=ac0721a6 message="stream '
+                'error" providerID=standin modelID=standin session.id=ses_dcb49c95effeL2CxmG2dHUb9fr '
+                'small=false agent=build mode=primary error.error="AI_APICallError: Rate limit '
+                'reached for standin on tokens per min (TPM). Please try again in 300s."\n')
+        p = StreamParser("opencode-jsonl", lambda: NOW)
+        p.feed(line)
+        self.assertEqual(p.verdict().session_id, "ses_dcb49c95effeL2CxmG2dHUb9fr")
+        self.assertEqual(p.waiting()[1], NOW + 300)
+        # The session of its JSON events is the run's, whatever its log says later.
+        p.feed('{"type":"step_start","sessionID":"ses_main","part":{"type":"step-start"}}\n'
+               + line.replace("ses_dcb49c95effeL2CxmG2dHUb9fr", "ses_other"))
+        self.assertEqual(p.verdict().session_id, "ses_main")
+
 
 class BoundedTest(unittest.TestCase):
     def test_a_line_past_line_max_is_dropped_not_held(self):
