@@ -10,8 +10,8 @@ from collections import deque
 from orchestra import limits
 from orchestra.formats import HANDLERS, LOG_LINES, MESSAGE_MAX, WANTED, aider, last_object
 
-STRUCTURED = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json", "opencode-jsonl",
-              "cursor-stream-json")
+STRUCTURED = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json",
+              "gemini-stream-json", "opencode-jsonl", "cursor-stream-json")
 FORMATS = STRUCTURED + ("aider-text", "text")
 HEADER = "=== orchestra:"  # the line orchestra writes into the log before each attempt
 LIMITED, LIMIT, AGENT_ERROR, NO_RESULT = "limited", "limit", "agent_error", "no_result"
