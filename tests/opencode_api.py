@@ -1,7 +1,7 @@
 """A stand-in of an OpenAI-compatible Chat Completions API on 127.0.0.1 for running the real
 OpenCode CLI (its `@ai-sdk/openai-compatible` provider) and Qwen Code, with tool calls,
-streamed or not. The tools it calls are OpenCode's (`bash`, `write`), or Qwen Code's
-(`run_shell_command`, `write_file`) in a request that offers those.
+streamed or not. The tools it calls are OpenCode's (`bash`, `write`), or Qwen Code's or
+Copilot CLI's in a request that offers theirs (DIALECTS).
 
 Its scripted model does what orchestra's protocol asks of an agent: a `bash` tool call that
 writes hello.txt in its working directory, then a `write` tool call that creates the .done
@@ -25,6 +25,12 @@ RATE_LIMIT = ("Rate limit reached for standin on tokens per min (TPM). "
 ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
 
 
+# (shell tool, file-writing tool, its path and content arguments) of each CLI.
+DIALECTS = (("bash", "write", "filePath", "content"),                    # OpenCode
+            ("run_shell_command", "write_file", "file_path", "content"),  # Qwen Code
+            ("bash", "create", "path", "file_text"))                      # Copilot CLI
+
+
 def _text(message):
     content = message.get("content")
     if isinstance(content, str):
@@ -40,9 +46,8 @@ def _call(call_id, name, arguments):
 def reply(messages, offered=()):
     """The scripted answer to a conversation: (text, tool calls). `offered`: the names of
     the tools the request offers."""
-    qwen = "run_shell_command" in offered
-    shell, write = ("run_shell_command", "write_file") if qwen else ("bash", "write")
-    path = "file_path" if qwen else "filePath"
+    shell, write, path, content = next(
+        (tools for tools in DIALECTS if tools[1] in offered), DIALECTS[0])
     users = "\n".join(_text(m) for m in messages if m.get("role") == "user")
     done = DONE_PATH.search(users)
     if done is None or "orchestra" not in users:
@@ -58,7 +63,7 @@ def reply(messages, offered=()):
         return "", [_call("call_hello", shell, {"command": f"echo '{FILE_TEXT.strip()}' > hello.txt",
                                                 "description": "Write hello.txt"})]
     if "call_done" not in called:
-        return "", [_call("call_done", write, {path: done.group(1), "content": SUMMARY + "\n"})]
+        return "", [_call("call_done", write, {path: done.group(1), content: SUMMARY + "\n"})]
     return "Finished: " + SUMMARY, []
 
 

@@ -303,6 +303,24 @@ class AiderInAWorktreeTest(ProjectCase):
         self.assertIn(openai_chat_api.BAD_REQUEST, task["error"])
         self.assertIn("litellm.BadRequestError", task["error"])
 
+    def test_a_cancel_ends_it_while_it_retries_a_rate_limit(self):
+        # Its shell tool starts nothing headless (--yes-always answers no to "Run shell
+        # command?"): what a cancel must end is Aider itself, here sleeping between retries.
+        task_id = self.ok("start", "-q", "aider", "create hello.txt standin-429",
+                          env=self.agent_env).strip()
+        self.ok("run", env=self.agent_env)
+        log = os.path.join(self.root, ".orchestra", "logs", task_id + ".log")
+
+        def retrying():
+            with open(log, encoding="utf-8") as f:
+                return "RateLimitError" in f.read()
+        wait_until(lambda: os.path.exists(log) and retrying(), 90, message="Aider's retry")
+        pid = self.task(task_id)["pid"]
+        self.ok("cancel", task_id, env=self.agent_env)
+        wait_until(lambda: self.task(task_id)["status"] != "running", 30, message="the cancel")
+        self.assertEqual(self.task(task_id)["status"], "cancelled")
+        self.assertFalse(pid_alive(pid), f"Aider ({pid}) outlived the cancel")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -401,6 +401,14 @@ class LastWordsTest(unittest.TestCase):
                "--- orchestra: 10 bytes of output dropped here ---\n  \n")
         self.assertEqual(last_words(log), trust)
 
+    def test_copilot_s_closing_summary_is_not_why_it_failed(self):
+        # GitHub Copilot CLI 1.0.102 on an HTTP 400, exit 1.
+        log = (self.HEAD + "\n400 messages.0.content.0: the stand-in refuses this request\n\n\n"
+               "Changes    +0 -0\nDuration   0s\nTokens     ↑ 100 • ↓ 7\n"
+               "Resume     copilot --resume=d95e6c95-d986-419e-a42a-3aa8fdb8c993\n\n")
+        self.assertEqual(last_words(log),
+                         "400 messages.0.content.0: the stand-in refuses this request")
+
     def test_only_this_attempt_counts(self):
         log = "=== orchestra: t attempt 1, x ===\nold failure\n" + self.HEAD + "⠋ ... 42%\n"
         self.assertIsNone(last_words(log))
