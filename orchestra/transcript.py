@@ -125,9 +125,13 @@ def _gemini(o, m):
     elif kind == "error":
         yield f"{m.bad} {one_line(o.get('message') or '', m)}"
     elif kind == "result":
-        error = (o.get("error") or {}).get("message") if isinstance(o.get("error"), dict) else None
-        ok = o.get("status") == "success"
-        yield f"{m.ok if ok else m.bad} {o.get('status', 'result')}: {one_line(error or '', m)}"
+        error = o.get("error") if isinstance(o.get("error"), dict) else {}
+        if o.get("status") == "success":
+            stats = o.get("stats") or {}
+            yield (f"{m.ok} success ({stats.get('input_tokens', '?')} tokens in, "
+                   f"{stats.get('output_tokens', '?')} out)")
+        else:
+            yield f"{m.bad} {o.get('status', 'error')}: {one_line(error.get('message') or '', m)}"
 
 
 _RENDER = {"claude-stream-json": _claude, "cursor-stream-json": _claude, "codex-jsonl": _codex,
