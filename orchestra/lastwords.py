@@ -19,7 +19,8 @@ def last_words(text):
     """The last meaningful line the agent wrote in the last attempt of a log's `text`, made safe
     to show and cut to WORDS_MAX; None when it said nothing. Skipped: blank lines, orchestra's
     own `===`/`---` lines, JSON that reports no error, lines with no letter (progress bars,
-    spinners) and a closing summary's (_SUMMARY); a line redrawn with carriage returns counts as what it shows last."""
+    spinners) and those of a closing summary (_SUMMARY); a line redrawn with carriage returns
+    counts as what it shows last."""
     start = text.rfind("\n" + HEADER)
     if start >= 0:
         text = text[start + 1:]
