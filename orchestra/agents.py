@@ -43,10 +43,14 @@ PRESETS = {
     "gemini": {
         "command": "gemini",
         # Its file tools refuse paths outside the workspace, and it exits 55 in a folder it
-        # has not been told to trust (every new worktree is one).
-        "args": ["-p", "{prompt}", "--output-format", "json", "--approval-mode", "yolo",
+        # has not been told to trust (every new worktree is one). stream-json names the session
+        # first: a run ended on a limit resumes it (--resume takes its id).
+        "args": ["-p", "{prompt}", "--output-format", "stream-json", "--approval-mode", "yolo",
                  "--skip-trust", "--include-directories", "{stateDir}"],
-        "output": "gemini-json",
+        "resumeArgs": ["--resume", "{sessionId}", "-p", "{prompt}", "--output-format",
+                       "stream-json", "--approval-mode", "yolo", "--skip-trust",
+                       "--include-directories", "{stateDir}"],
+        "output": "gemini-stream-json",
         "description": "Gemini CLI, headless",
     },
     "opencode": {
