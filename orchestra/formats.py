@@ -180,10 +180,16 @@ def _gemini(parser, run, obj):
 
 
 def _gemini_stream(parser, run, ev):
-    """Gemini CLI's stream-json: the session in its first event (so a run ended on a limit
-    can be resumed), the totals and any error in its `result`."""
-    _session(run, ev.get("session_id"))
-    if ev.get("type") != "result":
+    """Gemini CLI's stream-json: the session named in its first event (so a run ended on a
+    limit can be resumed), the totals and any error in its `result`. The session counts once
+    the model has answered in it: Gemini CLI saves none before, and `--resume` of one stopped
+    at its first request fails ("No previous sessions found"), where a fresh run would not."""
+    kind = ev.get("type")
+    if kind == "init":
+        run.named_session = ev.get("session_id")
+    elif kind == "tool_use" or (kind == "message" and ev.get("role") == "assistant"):
+        _session(run, run.named_session)
+    if kind != "result":
         return
     run.has_result = True
     stats = _dict(ev.get("stats"))

@@ -72,6 +72,7 @@ class _Run:
 
     def __init__(self):
         self.session_id = self.tokens_in = self.tokens_out = self.cost_usd = None
+        self.named_session = None  # a session an agent named but may not have saved yet
         self.has_result = self.failed = False
         self.message = None     # the agent's failure message
         self.limit = None       # the text of the last limit signal

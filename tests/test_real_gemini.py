@@ -114,6 +114,20 @@ class GeminiInAWorktreeTest(RealAgentCase):
                           env=env).strip()
         self.escape_then_end(task_id, "cancel", env)
 
+    def test_a_limit_at_its_first_request_parks_and_the_next_run_starts_afresh(self):
+        # Gemini CLI has saved no session then: resuming it would fail the task.
+        api = gemini_api.StandIn(retry_after=gemini_api.RETRY_AFTER)
+        self.addCleanup(api.close)
+        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
+        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
+                          env=env).strip()
+        parked, task = self.park_then_resume(
+            task_id, env, lambda: setattr(api.server, "retry_after", None))
+        self.assert_parked_far(parked, gemini_api.RETRY_AFTER)
+        self.assertIsNone(parked["session_id"], parked)
+        self.assertEqual((task["status"], task["limits"], task["attempt"]), ("completed", 1, 2),
+                         self.log(task))
+
     def test_a_usage_limit_parks_the_task_and_the_resumed_session_can_write(self):
         # The limit comes after its first tool call: Gemini CLI records a session only once
         # the model has answered, and `--resume` of one limited at its first request fails

@@ -84,7 +84,8 @@ EXPECTED = {
     "gemini-stream-json/real_success": dict(session_id="edcd14a2-5758-4b5d-9383-a17d9890df4d",
                                             has_result=True, tokens_in=80, tokens_out=24),
     "gemini-stream-json/real_api_error": dict(
-        failed=True, has_result=True, session_id="b1347553-94f4-4ce8-a87b-852285046b98",
+        # no session: the model never answered in it, so Gemini CLI saved none to resume
+        failed=True, has_result=True, session_id=None,
         tokens_in=0, tokens_out=0, message="API key not valid. Please pass a valid API key."),
     "opencode-jsonl/success": dict(session_id="ses_4f1e2d3c4b5aAbCdEfGh", has_result=True,
                                    tokens_in=1800 + 6000 + 1200 + 150 + 7200,
