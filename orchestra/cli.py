@@ -157,12 +157,14 @@ def _without_help_word(argv):
 # left out of the usage line.
 COMMANDS = ("init", "start", "run", "status", "show", "logs", "diff", "merge", "discard",
             "worktree", "edit", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
-            "stats", "deps", "pause", "resume", "daemon", "config", "mcp", "completion",
-            "supervise")
+            "stats", "deps", "pause", "resume", "daemon", "config", "mcp", "serve",
+            "completion", "supervise")
 HIDDEN = ("supervise",)
 # The commands that make a project where there is none (its .orchestra/, when they need it);
 # the others only read or change tasks, and outside a project say so rather than "0 tasks".
 CREATES = ("init", "start", "run", "daemon", "config", "mcp", "supervise")
+# Run outside a project too, without making one: `serve` serves the registered workspaces.
+ANYWHERE = ("serve",)
 PUBLIC = ",".join(c for c in COMMANDS if c not in HIDDEN)
 
 
@@ -270,7 +272,7 @@ def execute(args, console):
     expects becomes one line on the console's stderr (the MCP server runs its tools so too)."""
     try:
         layout = Layout(find_root(getattr(args, "root", None)))
-        if args.command not in CREATES and not is_project(layout.root):
+        if args.command not in CREATES + ANYWHERE and not is_project(layout.root):
             where = layout.root if getattr(args, "root", None) or os.environ.get(
                 "ORCHESTRA_ROOT") else os.getcwd() + " or above"
             raise OrchestraError(f"no orchestra project in {where}; `orchestra start` (or "
