@@ -51,7 +51,8 @@ class Workspace:
             return f"{self.root} is gone (moved or deleted?)"
         if not is_project(self.root):
             return f"{self.root} holds no orchestra project (.orchestra/ is gone)"
-        if not os.access(self.layout.state, os.R_OK | os.X_OK):
+        if os.path.isdir(self.layout.state) and not os.access(self.layout.state,
+                                                              os.R_OK | os.X_OK):
             return f"{self.layout.state} cannot be read (permissions)"
         return None
 

@@ -16,7 +16,9 @@ class Hub:
     def __init__(self, spaces):
         self._clients, self._lock = set(), threading.Lock()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._follow, args=(s,), daemon=True,
+        # Each log is followed from where it ends now, when the server starts.
+        self._threads = [threading.Thread(target=self._follow, daemon=True,
+                                          args=(s, *self._end(s.layout.events)),
                                           name=f"orchestra-live-{s.id}") for s in spaces]
 
     def start(self):
@@ -54,10 +56,9 @@ class Hub:
             except queue.Full:
                 pass  # that client stopped reading; the others are not held up by it
 
-    def _follow(self, space):
-        """New lines of the workspace's event log from now on; only a stat while idle."""
-        path = space.layout.events
-        inode, offset, partial = self._end(path)
+    def _follow(self, space, inode, offset):
+        """New lines of the workspace's event log after `offset`; only a stat while idle."""
+        path, partial = space.layout.events, b""
         while not self._stop.wait(POLL):
             try:
                 st = os.stat(path)
@@ -91,6 +92,6 @@ class Hub:
     def _end(path):
         try:
             st = os.stat(path)
-            return st.st_ino, st.st_size, b""
+            return st.st_ino, st.st_size
         except OSError:
-            return None, 0, b""
+            return None, 0
