@@ -224,18 +224,31 @@ async function renderTask(w, id) {
   const section = el("section", { id: "diff" });
   parts.push(section);
   show(el("div", { class: "task-view" }, parts));
+  if (t.status === "running") followLog(w, t.id, location.hash);
   if (t.isolation === "worktree" && t.branch) {
     try {
       const d = await get("/api/diff?w=" + w + "&id=" + encodeURIComponent(t.id));
-      section.replaceChildren(el("h3", {}, "Changes"),
+      section.replaceChildren(el("div", {}, el("h3", {}, "Changes"),
         el("table", {}, d.files.map((f) => el("tr", {}, el("td", {}, f.path),
           el("td", { class: "num status-completed" }, "+" + f.added),
           el("td", { class: "num status-failed" }, "−" + f.removed)))),
         d.note ? el("p", { class: "dim" }, d.note) : null,
         el("pre", { class: "diff" }, diffNodes(d.patch)),
-        d.cut ? el("p", { class: "dim" }, "cut short: `orchestra diff " + t.id + "` shows it whole") : null);
+        d.cut ? el("p", { class: "dim" }, "cut short: `orchestra diff " + t.id + "` shows it whole") : null));
     } catch (e) { section.replaceChildren(el("p", { class: "dim" }, e.message)); }
   }
+}
+
+function followLog(w, id, hash) {
+  // The log of a running task, again every two seconds while its page is open.
+  setTimeout(async () => {
+    if (location.hash !== hash || !$("log")) return;
+    try {
+      const data = await get("/api/task?w=" + w + "&id=" + encodeURIComponent(id));
+      $("log").textContent = text(data.log || "");
+      if (data.task.status === "running") followLog(w, id, hash);
+    } catch (e) { /* the next transition re-renders the page */ }
+  }, 2000);
 }
 
 // -- metrics ------------------------------------------------------------------------------
@@ -272,7 +285,7 @@ function totalsTable(entries) {
       [t.tasks, t.completed, t.failed, t.cancelled, t.active].map((v) => el("td", { class: "num" }, v)),
       el("td", {}, human(t.median_seconds)), el("td", {}, human(t.p90_seconds)),
       el("td", { class: "num" }, t.tokens_in ?? "-"), el("td", { class: "num" }, t.tokens_out ?? "-"),
-      el("td", { class: "num" }, cost(t.cost_usd)),
+      el("td", { class: "num" }, cost(t.cost_usd) || "-"),
       el("td", {}, Object.entries(t.failures).map(([r, n]) => r + " " + n).join(", ")))));
 }
 
