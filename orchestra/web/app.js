@@ -158,7 +158,7 @@ function renderRows(body, all) {
       el("td", { class: "status-" + t.status }, t.status + (t.reason ? " (" + t.reason + ")" : "")),
       el("td", {}, human(now() - seconds(t.created_at))), el("td", {}, human(runTime(t))),
       el("td", {}, t.progress ? t.progress[0] + "/" + t.progress[1] : ""),
-      el("td", { class: "num" }, cost(t.cost_usd)), el("td", {}, t.branch || ""),
+      el("td", { class: "num" }, cost(t.cost_usd)), el("td", { class: "branch", title: t.branch || "" }, t.branch || ""),
       el("td", {}, t.changes ? "+" + t.changes[1] + " −" + t.changes[2] : ""),
       el("td", {}, (t.labels || []).map((l) => el("span", { class: "label" }, l))),
       el("td", { class: "prompt", title: t.prompt }, t.prompt,
