@@ -3,6 +3,7 @@ projects, spoken to with http.client: auth, the Host and Origin checks, every en
 actions, the live stream, a vanished workspace."""
 
 import http.client
+import io
 import json
 import os
 import re
@@ -149,6 +150,22 @@ class Safety(ServeCase):
             self.assertNotIn(sink, script)
         with open(os.path.join(REPO, "orchestra", "web", "index.html")) as f:
             self.assertNotRegex(f.read(), r"<script>|<script [^>]*>[^<]|\son\w+=")
+
+
+    def test_a_taken_port_falls_back_to_a_free_one_unless_asked_for(self):
+        from orchestra import cli
+        from orchestra.commands import serve
+        from orchestra.errors import OrchestraError
+        err = io.StringIO()
+        console = cli.make_console(True, stdout=io.StringIO(), stderr=err)
+        other = serve._bind(console, [self.root], "127.0.0.1", None, default=self.port)
+        self.addCleanup(other.server_close)
+        self.assertNotEqual(other.server_port, self.port)
+        self.assertIn(f"port {self.port} is taken: serving on {other.server_port} instead",
+                      err.getvalue())
+        with self.assertRaises(OrchestraError) as caught:
+            serve._bind(console, [self.root], "127.0.0.1", self.port)
+        self.assertIn(f"cannot listen on 127.0.0.1:{self.port}", caught.exception.message)
 
 
 class Endpoints(ServeCase):

@@ -1,5 +1,6 @@
 """`serve`: the web dashboard over this project and every registered workspace."""
 
+import errno
 import signal
 
 from orchestra.commands import args
@@ -41,16 +42,17 @@ def run(layout, console, port=None, host="127.0.0.1", open_browser=False):
     return 0
 
 
-def _bind(console, roots, host, port):
+def _bind(console, roots, host, port, default=DEFAULT_PORT):
+    """A server on `port`, or with none given on `default` or else any free port."""
     from orchestra.web.server import Server
     try:
-        return Server(roots, host, DEFAULT_PORT if port is None else port)
+        return Server(roots, host, default if port is None else port)
     except OSError as e:
-        if port is not None or e.errno not in (98, 48, 10048):  # EADDRINUSE
-            raise OrchestraError(f"cannot listen on {host}:{port}: {e.strerror or e}",
-                                 FAILED) from None
+        if port is not None or e.errno not in (errno.EADDRINUSE, 10048):  # 10048: Windows'
+            raise OrchestraError(f"cannot listen on {host}:{default if port is None else port}: "
+                                 f"{e.strerror or e}", FAILED) from None
     server = Server(roots, host, 0)
-    console.warn(f"port {DEFAULT_PORT} is taken: serving on {server.server_port} instead")
+    console.warn(f"port {default} is taken: serving on {server.server_port} instead")
     return server
 
 

@@ -28,7 +28,8 @@ class Hub:
     def stop(self):
         self._stop.set()
         for t in self._threads:
-            t.join(timeout=2)
+            if t.is_alive():
+                t.join(timeout=2)
         with self._lock:
             for q in self._clients:
                 q.put(None)  # each client's stream ends

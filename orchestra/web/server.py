@@ -29,11 +29,11 @@ class Server(ThreadingHTTPServer):
 
     def __init__(self, roots, host="127.0.0.1", port=0, token=None):
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.spaces = [api.Workspace(i, root) for i, root in enumerate(roots)]
+        self.hub = live.Hub(self.spaces)  # before binding: a failed bind closes it
         super().__init__((host, port), Handler)
         self.host = host
         self.token = token or secrets.token_urlsafe(24)
-        self.spaces = [api.Workspace(i, root) for i, root in enumerate(roots)]
-        self.hub = live.Hub(self.spaces)
         self.hub.start()
         self.cookie = f"orchestra-{self.server_port}"  # cookies are per host, not per port
 
