@@ -192,6 +192,15 @@ def metrics(chosen, now=None):
     return {**stats.summarize(everything, now), "days": by_day(everything, now)}
 
 
+def agent_names(space):
+    """The agents the project's agent-config.json defines: the ones a task is queued for."""
+    from orchestra import agents
+    try:
+        return sorted(agents.load_config(space.layout.agent_config))
+    except OrchestraError as e:
+        raise ApiError(409, e.message) from None
+
+
 def _by_day(tasks, now, days=None):
     """stats.by_day's shape until it is merged: {"YYYY-MM-DD": summarize()} by the local date
     each task was created."""

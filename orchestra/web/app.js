@@ -132,7 +132,8 @@ function renderQueue() {
     const o = el("option", { value: v }, v); if (f[key] === v) o.selected = true; return o; }));
   const search = el("input", { type: "search", placeholder: "text", value: f.text || "",
     oninput: (e) => { f.text = e.target.value; renderRows(body, all); } });
-  const head = el("tr", {}, COLUMNS.map(([key, label]) => el("th", {
+  const columns = spacesShown().length > 1 ? [["workspace", "workspace"], ...COLUMNS] : COLUMNS;
+  const head = el("tr", {}, columns.map(([key, label]) => el("th", {
     onclick: () => { state.desc = state.sort === key ? !state.desc : false; state.sort = key; renderQueue(); } },
   label + (state.sort === key ? (state.desc ? " ▾" : " ▴") : ""))));
   const body = el("tbody");
@@ -153,8 +154,9 @@ function renderRows(body, all) {
   });
   body.replaceChildren(...rows.map((t) => {
     const link = el("a", { href: "#task/" + t.workspace + "/" + t.id }, t.short_id);
+    const space = spacesShown().length > 1 ? el("td", {}, (state.spaces[t.workspace] || {}).name) : null;
     const tr = el("tr", { class: "task", "data-id": t.id, "data-status": t.status },
-      el("td", {}, link), el("td", {}, t.agent),
+      space, el("td", {}, link), el("td", {}, t.agent),
       el("td", { class: "status-" + t.status }, t.status + (t.reason ? " (" + t.reason + ")" : "")),
       el("td", {}, human(now() - seconds(t.created_at))), el("td", {}, human(runTime(t))),
       el("td", {}, t.progress ? t.progress[0] + "/" + t.progress[1] : ""),

@@ -194,11 +194,7 @@ class Handler(BaseHTTPRequestHandler):
             return out
         space = chosen[0]
         if path == "/api/agents":
-            from orchestra import agents
-            try:
-                return sorted(agents.load_config(space.layout.agent_config))
-            except Exception as e:  # noqa: BLE001 - an unreadable config is shown, not fatal
-                raise api.ApiError(409, getattr(e, "message", str(e))) from None
+            return api.agent_names(space)
         if path == "/api/task":
             return api.task(space, query.get("id"))
         return api.diff(space, query.get("id"), lambda words: actions.run(space.root, words))
