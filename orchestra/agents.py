@@ -43,21 +43,28 @@ PRESETS = {
     "gemini": {
         "command": "gemini",
         # Its file tools refuse paths outside the workspace, and it exits 55 in a folder it
-        # has not been told to trust (every new worktree is one).
-        "args": ["-p", "{prompt}", "--output-format", "json", "--approval-mode", "yolo",
+        # has not been told to trust (every new worktree is one). stream-json names the session
+        # first: a run ended on a limit resumes it (--resume takes its id).
+        "args": ["-p", "{prompt}", "--output-format", "stream-json", "--approval-mode", "yolo",
                  "--skip-trust", "--include-directories", "{stateDir}"],
-        "output": "gemini-json",
+        "resumeArgs": ["--resume", "{sessionId}", "-p", "{prompt}", "--output-format",
+                       "stream-json", "--approval-mode", "yolo", "--skip-trust",
+                       "--include-directories", "{stateDir}"],
+        "output": "gemini-stream-json",
         "description": "Gemini CLI, headless",
     },
     "opencode": {
         # `run` rejects what would ask for approval, writes outside the cwd among them:
         # --auto approves what is not denied. It waits out a rate limit saying nothing on
-        # stdout: its warnings on stderr tell the limit and when it lifts.
+        # stdout: its warnings on stderr tell the limit and when it lifts. --agent takes the
+        # agent file `init --for opencode` writes in .orchestra-cli/agent/, which OpenCode
+        # reads as a config directory of its own (without one it warns and goes on).
         "command": "opencode",
         "args": ["run", "--format", "json", "--auto", "--print-logs", "--log-level", "WARN",
-                 "{prompt}"],
+                 "--agent", "{agent}", "{prompt}"],
         "resumeArgs": ["run", "--format", "json", "--auto", "--print-logs", "--log-level", "WARN",
-                       "--session", "{sessionId}", "{prompt}"],
+                       "--agent", "{agent}", "--session", "{sessionId}", "{prompt}"],
+        "env": {"OPENCODE_CONFIG_DIR": "{root}/.orchestra-cli"},
         "output": "opencode-jsonl",
         "description": "OpenCode, headless",
     },
@@ -116,6 +123,14 @@ PRESETS = {
     },
 }
 
+# Also the end of the OpenCode agent files (subagents.py), where no placeholder is replaced.
+SUBTASKS = """You may hand parts of the work to other agents and wait for them:
+   id=$(orchestra start -q AGENT "<prompt>") && orchestra wait "$id"
+(or orchestra's MCP tools start and wait). Exit 0 only if it completed; `orchestra show "$id"`
+says what it did. While you wait, your slot runs what you wait for. Never wait for your own
+task ($ORCHESTRA_TASK_ID) or for one that depends on it: that is exit 2.
+"""
+
 DEFAULT_TEMPLATE = """{prompt}
 
 {previousError}
@@ -135,19 +150,19 @@ Protocol:
    holding JSON: {"error": "<one-line reason>", "details": "<what you tried and what is missing>"}
    and stop.
 Your output is recorded in {logFile}.
-"""
+""" + SUBTASKS
 
 # Roles, for the README's `start coder …` and `start tester …`: Claude Code with the protocol
 # and a paragraph on the job. `init` writes each template to prompts/<role>.md, where it is
 # edited (and `command`/`args` in the config, to give the role to another CLI).
-_ROLES = {
+ROLES = {
     "coder": "Your role: the coder. Make the change the task asks for in small, working\n"
              "steps, in the project's own style, and run its tests before you finish.",
     "tester": "Your role: the tester. Write or extend tests for what the task names and run\n"
               "them; change other code only where it must change to be tested, and name any\n"
               "bug the tests found in the .done summary.",
 }
-for _role, _job in _ROLES.items():
+for _role, _job in ROLES.items():
     PRESETS[_role] = dict(PRESETS["claude"],
                           promptTemplate=DEFAULT_TEMPLATE.replace("---\n", f"---\n{_job}\n\n", 1),
                           description=f"Claude Code as the {_role} (prompts/{_role}.md)")
@@ -330,13 +345,13 @@ def config_text():
     prompt_files() in files of their own)."""
     agents = {}
     for name, spec in PRESETS.items():
-        agents[name] = {k: v for k, v in spec.items() if not (k == "promptTemplate" and name in _ROLES)}
+        agents[name] = {k: v for k, v in spec.items() if not (k == "promptTemplate" and name in ROLES)}
         if "promptTemplate" not in agents[name]:
-            agents[name]["promptTemplateFile"] = f"prompts/{name if name in _ROLES else 'protocol'}.md"
+            agents[name]["promptTemplateFile"] = f"prompts/{name if name in ROLES else 'protocol'}.md"
     return json.dumps({"agents": agents}, indent=2) + "\n"
 
 
 def prompt_files():
     """(name, text) of the templates `init` writes in .orchestra-cli/prompts/."""
     return [("protocol.md", DEFAULT_TEMPLATE)] + [(f"{role}.md", PRESETS[role]["promptTemplate"])
-                                                  for role in _ROLES]
+                                                  for role in ROLES]

@@ -9,7 +9,7 @@ import importlib
 import os
 import sys
 
-from orchestra import __version__, debug
+from orchestra import __version__, debug, workspaces
 from orchestra.commands import args
 from orchestra.errors import FAILED, USAGE, OrchestraError, interruption
 from orchestra.paths import Layout, find_root, is_project
@@ -157,14 +157,14 @@ def _without_help_word(argv):
 # left out of the usage line.
 COMMANDS = ("init", "start", "run", "status", "show", "logs", "diff", "merge", "discard",
             "worktree", "edit", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
-            "stats", "deps", "pause", "resume", "daemon", "config", "mcp", "serve",
-            "completion", "supervise")
+            "stats", "deps", "pause", "resume", "daemon", "config", "workspaces", "mcp",
+            "serve", "completion", "supervise")
 HIDDEN = ("supervise",)
 # The commands that make a project where there is none (its .orchestra/, when they need it);
 # the others only read or change tasks, and outside a project say so rather than "0 tasks".
 CREATES = ("init", "start", "run", "daemon", "config", "mcp", "supervise")
-# Run outside a project too, without making one: `serve` serves the registered workspaces.
-ANYWHERE = ("serve",)
+# The commands that go over the registered workspaces, and need no project where they run.
+ANYWHERE = ("workspaces", "serve")
 PUBLIC = ",".join(c for c in COMMANDS if c not in HIDDEN)
 
 
@@ -272,13 +272,20 @@ def execute(args, console):
     expects becomes one line on the console's stderr (the MCP server runs its tools so too)."""
     try:
         layout = Layout(find_root(getattr(args, "root", None)))
-        if args.command not in CREATES + ANYWHERE and not is_project(layout.root):
+        anywhere = args.command in ANYWHERE or getattr(args, "workspaces", False) is True
+        if args.command not in CREATES and not anywhere and not is_project(layout.root):
             where = layout.root if getattr(args, "root", None) or os.environ.get(
                 "ORCHESTRA_ROOT") else os.getcwd() + " or above"
             raise OrchestraError(f"no orchestra project in {where}; `orchestra start` (or "
                                  "`orchestra init`) creates one", USAGE)
         debug.log(f"{args.command} in {layout.root}")
-        return args.func(layout, console, args)
+        # Before the command, as a `run --wait` or a `serve` may go on for hours; after it
+        # for a command that made the project.
+        noted = workspaces.note(layout)
+        code = args.func(layout, console, args)
+        if not noted:
+            workspaces.note(layout)
+        return code
     except OrchestraError as e:
         console.warn(e.message)
         return e.code

@@ -21,14 +21,23 @@ def doomed(tasks):
     pending = [t for t in tasks if t.state is Status.PENDING and t.memo(queue_place)[1]]
     if not pending:
         return []  # the common case, on every supervisor tick
+    by_id = {t.id: t for t in pending}
     status = {t.id: t.data["status"] for t in tasks}
+    return [(by_id[tid], dep, message) for tid, dep, message
+            in doomed_ids([(t.id, t.data["depends_on"]) for t in pending], status)]
+
+
+def doomed_ids(pending, status):
+    """doomed() as [(id, culprit_id, message)], of `pending`: [(id, depends_on)] of the
+    pending tasks that depend on some, in the tasks' order; `status`: id -> status word of
+    every task, which it changes (a doomed task reads as failed to its dependents)."""
     out, changed = [], True
     while changed:
         changed = False
-        for task in pending:
-            if status[task.id] != Status.PENDING.value:
+        for tid, deps in pending:
+            if status[tid] != Status.PENDING.value:
                 continue
-            for dep in task.data["depends_on"]:
+            for dep in deps:
                 state = status.get(dep)
                 if state in (Status.FAILED.value, Status.CANCELLED.value):
                     message = f"dependency {dep} {state}"
@@ -36,8 +45,8 @@ def doomed(tasks):
                     message = f"dependency {dep} no longer exists"
                 else:
                     continue
-                status[task.id] = Status.FAILED.value
-                out.append((task, dep, message))
+                status[tid] = Status.FAILED.value
+                out.append((tid, dep, message))
                 changed = True
                 break
     return out

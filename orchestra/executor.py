@@ -93,7 +93,7 @@ def prepare(layout, task, environ=os.environ):
     # send its tools to the project's main checkout instead of the task's worktree.
     env["PWD"] = os.path.abspath(cwd)
     env.pop("CLAUDECODE", None)  # Claude Code refuses to start nested inside another session
-    env.update(agent.env)
+    env.update((name, agents.substitute(value, values)) for name, value in agent.env.items())
     env.update(ORCHESTRA_TASK_ID=task.id, ORCHESTRA_AGENT=task.agent, ORCHESTRA_ROOT=layout.root,
                ORCHESTRA_PLAN_FILE=values["planFile"], ORCHESTRA_LOG_FILE=values["logFile"],
                ORCHESTRA_DONE_FILE=values["doneFile"], ORCHESTRA_ERROR_FILE=values["errorFile"])

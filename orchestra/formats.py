@@ -95,6 +95,9 @@ def _claude(parser, run, ev):
                          ev.get("api_error_status"))
         elif limits.is_limit_answer(text):
             parser._fail(run, text)
+        elif text.startswith("[API Error: ") and text.endswith("]"):
+            # Qwen Code 0.15 ends a run the API refused so, as a success, and exits 0.
+            parser._fail(run, text[1:-1])
 
 
 def _codex(parser, run, ev):
@@ -148,6 +151,18 @@ def _opencode(parser, run, ev):
         parser._fail(run, message or "error", data.get("statusCode"))
 
 
+_OPENCODE_SESSION = re.compile(r"\bsession\.id=(ses_\w+)")
+
+
+def opencode_log(run, line):
+    """A line of OpenCode's own log (--print-logs, on stderr). A 429 it sleeps on can come
+    before any JSON event, and then only its log names the session that a resume needs."""
+    if run.session_id is None and "session.id=" in line:
+        m = _OPENCODE_SESSION.search(line)
+        if m:
+            _session(run, m.group(1))
+
+
 def _gemini(parser, run, obj):
     _session(run, obj.get("session_id"))
     for model in _dict(_dict(obj.get("stats")).get("models")).values():
@@ -164,8 +179,31 @@ def _gemini(parser, run, obj):
     run.has_result = "response" in obj or err is not None
 
 
+def _gemini_stream(parser, run, ev):
+    """Gemini CLI's stream-json: the session in its first event (so a run ended on a limit
+    can be resumed), the totals and any error in its `result`."""
+    _session(run, ev.get("session_id"))
+    if ev.get("type") != "result":
+        return
+    run.has_result = True
+    stats = _dict(ev.get("stats"))
+    run.tokens_in = _sum(stats, "input_tokens")  # cached ones included
+    run.tokens_out = _sum(stats, "output_tokens")
+    if ev.get("status") != "success":
+        err = _dict(ev.get("error"))
+        message = _text(err.get("message")) or _text(err.get("type"))
+        inner = message.strip()
+        if inner.startswith("[API Error: ") and inner.endswith("]"):
+            inner = inner[len("[API Error: "):-1]  # the API's own error body, passed on as it came
+        if inner.startswith("{"):
+            message = json_error(inner) or message
+        parser._fail(run, message or "error", err.get("code"))
+
+
 HANDLERS = {"claude-json": _claude, "claude-stream-json": _claude, "cursor-stream-json": _claude,
-             "codex-jsonl": _codex, "opencode-jsonl": _opencode, "gemini-json": _gemini}
+             "codex-jsonl": _codex, "opencode-jsonl": _opencode, "gemini-json": _gemini,
+             "gemini-stream-json": _gemini_stream}
+LOG_LINES = {"opencode-jsonl": opencode_log}  # readers of the lines that are not JSON
 WANTED = {"claude-json": lambda o: o.get("type") == "result",
            "gemini-json": lambda o: any(k in o for k in ("response", "error", "stats", "session_id"))}
 

@@ -40,23 +40,29 @@ def fit(tasks, rows):
         # unpacking the task
         state = t.state
         (running if state is _RUNNING else pending if state is _PENDING else finished).append(t)
-    if len(tasks) <= rows:
-        return Fitted(_ordered(finished, running, pending), 0, 0)
-    room = max(0, rows - len(running))
-    n_pending = min(len(pending), max((room + 1) // 2, room - len(finished)))
-    n_finished = min(len(finished), room - n_pending)
-    latest = heapq.nlargest(n_finished, finished, key=_finished_key)
-    latest.reverse()
-    first = heapq.nsmallest(n_pending, pending, key=_queued_key)
-    running.sort(key=_started_key)
-    return Fitted(latest + running + first, len(finished) - n_finished, len(pending) - n_pending)
+    return choose(finished, running, pending, rows, _finished_key, _queued_key, None)
 
 
-def _ordered(finished, running, pending):
-    finished.sort(key=_finished_key)
+def choose(finished, running, pending, rows, finished_key, queued_key, task):
+    """fit() of the running tasks and of finished and pending ones given as anything: in the
+    order of the tasks, ordered by finished_key and queued_key (of a task, its _finished_key
+    and _queued_key), and turned into tasks by `task` (None: they are tasks)."""
+    if len(finished) + len(running) + len(pending) <= rows:
+        finished.sort(key=finished_key)
+        pending.sort(key=queued_key)
+        latest, first = finished, pending
+    else:
+        room = max(0, rows - len(running))
+        n_pending = min(len(pending), max((room + 1) // 2, room - len(finished)))
+        n_finished = min(len(finished), room - n_pending)
+        latest = heapq.nlargest(n_finished, finished, key=finished_key)
+        latest.reverse()
+        first = heapq.nsmallest(n_pending, pending, key=queued_key)
     running.sort(key=_started_key)
-    pending.sort(key=_queued_key)
-    return finished + running + pending
+    if task is not None:
+        latest, first = list(map(task, latest)), list(map(task, first))
+    return Fitted(latest + running + first, len(finished) - len(latest),
+                  len(pending) - len(first))
 
 
 def _queued_key(t):

@@ -12,6 +12,9 @@ from orchestra.errors import OrchestraError
 
 COUNT, NUMBER, DURATION, SIZE = "count", "number", "duration", "size"
 CHOICE, TEXT, PATHS = "choice", "text", "paths"  # one of `choices`; a command line; globs
+SWITCH = "switch"  # true or false
+_SWITCH_WORDS = {"true": True, "yes": True, "on": True, "1": True,
+                 "false": False, "no": False, "off": False, "0": False}
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([kmg]?)b?")
 _SIZE_UNIT = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
@@ -32,6 +35,10 @@ class Key:
             return None
         if self.kind == CHOICE:
             if value not in self.choices:
+                raise ValueError(value)
+            return value
+        if self.kind == SWITCH:
+            if not isinstance(value, bool):
                 raise ValueError(value)
             return value
         if self.kind == TEXT:
@@ -63,6 +70,10 @@ class Key:
         if self.kind == PATHS:
             return self.check([p.strip() for p in text.split(",") if p.strip()])
         word = text.strip().lower()
+        if self.kind == SWITCH:
+            if word not in _SWITCH_WORDS:
+                raise ValueError(text)
+            return _SWITCH_WORDS[word]
         if self.kind == CHOICE:
             return self.check(word)
         if not word.isascii():
@@ -134,6 +145,8 @@ KEYS = {key.name: key for key in (
     Key("limit_grace", 60, "a usage limit that lifts later than this ends the run (the task "
         "resumes once it lifts); a sooner one is left for the agent to wait out",
         "a duration such as 60 or 2m, or 0 to end the run on any limit", DURATION, 0),
+    Key("register", True, "add this project to the workspaces registry (`orchestra workspaces`) "
+        "when orchestra runs in it", "true or false", SWITCH),
 )}
 
 

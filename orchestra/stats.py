@@ -1,5 +1,7 @@
 """Totals over tasks for `stats`: a pure function of the tasks and the clock. No I/O."""
 
+import time
+
 from orchestra.task import Status
 
 _FINAL = {Status.COMPLETED.value, Status.FAILED.value, Status.CANCELLED.value}
@@ -25,6 +27,44 @@ def summarize(tasks, now, since=None):
         groups.setdefault(t.data["agent"], []).append(t)
     agents = {name: _totals(group) for name, group in sorted(groups.items())}
     return {"agents": agents, "total": _totals([t for g in groups.values() for t in g])}
+
+
+def by_day(tasks, now, days=None):
+    """{"YYYY-MM-DD": {"agents": {name: totals}, "total": totals}}, oldest day first, with
+    the totals of `summarize`. A task counts on the local day it finished, else started (it
+    runs), else was created (it waits): the day its work was done and paid for. days=N keeps
+    the last N days up to `now`'s, each of them even with no task; None every day a task has."""
+    groups = {}
+    for t in tasks:
+        when = t.finished() or t.started() or t.created()
+        groups.setdefault(_day(when), []).append(t)
+    if days is not None:
+        keep = _days_back(now, days)
+        groups = {day: groups.get(day, []) for day in keep}
+    out = {}
+    for day in sorted(groups):
+        agents = {}
+        for t in groups[day]:
+            agents.setdefault(t.data["agent"], []).append(t)
+        out[day] = {"agents": {name: _totals(group) for name, group in sorted(agents.items())},
+                    "total": _totals(groups[day])}
+    return out
+
+
+def _day(ts):
+    return time.strftime("%Y-%m-%d", time.localtime(ts))
+
+
+def _days_back(now, days):
+    """The local dates of the `days` days up to now's, oldest first. Stepped by local noon,
+    so a day of 23 or 25 hours (a clock change) is neither skipped nor counted twice."""
+    y, m, d = time.localtime(now)[:3]
+    noon = time.mktime((y, m, d, 12, 0, 0, 0, 0, -1))
+    out = []
+    for back in range(days - 1, -1, -1):
+        t = time.localtime(noon - back * 86400)
+        out.append(time.strftime("%Y-%m-%d", t))
+    return out
 
 
 def _totals(tasks):

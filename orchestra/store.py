@@ -129,6 +129,22 @@ class Store:
         except FileNotFoundError:
             return False
 
+    def columns(self):
+        """The scan cache's scancache.Columns (to close when done) when, by its trusted stamp,
+        the tasks directory is as the cache says: what a scan would give, read without a Task
+        for every task. Else None, and a scan must list the directory."""
+        cols = scancache.columns(self._cache_path) if self.persist_cache else None
+        if cols is None:
+            return None
+        try:
+            same = cols.stamp is not None and os.stat(self.layout.tasks).st_mtime_ns == cols.stamp
+        except FileNotFoundError:
+            same = False
+        if not same:
+            cols.close()
+            return None
+        return cols
+
     def _load_cache(self):
         loaded = scancache.load(self._cache_path)
         if loaded is None:

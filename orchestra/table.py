@@ -282,6 +282,12 @@ def _plain(style):
 
 def summary(tasks, hidden, supervisor, style, paused=False):
     """'4 tasks: 1 running, 2 pending, 1 failed · supervisor pid 42, parallel 2'."""
+    return summary_of(*counted(tasks), hidden, supervisor, style, paused)
+
+
+def counted(tasks):
+    """What summary() reads of `tasks`: (how many, {Status: how many}, their tallies that are
+    not None)."""
     counts = {}
     tallies = []
     for t in tasks:
@@ -290,7 +296,11 @@ def summary(tasks, hidden, supervisor, style, paused=False):
         spent = t.memo(tally)
         if spent is not None:
             tallies.append(spent)
-    n = len(tasks)
+    return len(tasks), counts, tallies
+
+
+def summary_of(n, counts, tallies, hidden, supervisor, style, paused=False):
+    """summary() of tasks as counted() gives them."""
     parts = [f"{counts[s]} {s.value}" for s in Status if counts.get(s)]
     text = f"{n} task{'s' if n != 1 else ''}" + (": " + ", ".join(parts) if parts else "")
     if hidden:

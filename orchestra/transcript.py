@@ -6,7 +6,8 @@ stderr) pass unchanged. Pure: bytes in, bytes out."""
 import json
 
 LINE_MAX = 16 * 1024 * 1024  # the longest line held back to be rendered whole
-STREAMING = ("claude-stream-json", "cursor-stream-json", "codex-jsonl", "opencode-jsonl")
+STREAMING = ("claude-stream-json", "cursor-stream-json", "codex-jsonl", "opencode-jsonl",
+             "gemini-stream-json")
 _WIDTH = 240  # characters of a message or a tool's output shown on its line
 
 
@@ -110,8 +111,31 @@ def _opencode(o, m):
         yield f"{m.bad} {one_line(message, m)}"
 
 
+def _gemini(o, m):
+    kind = o.get("type")
+    if kind == "init":
+        yield f"{m.note} session {o.get('session_id', '?')} ({o.get('model', '?')})"
+    elif kind == "message" and o.get("role") == "assistant":
+        yield f"{m.say} {one_line(o.get('content') or '', m)}"
+    elif kind == "tool_use":
+        yield f"{m.tool} {o.get('tool_name', 'tool')} {_tool_input(o.get('parameters'), m)}"
+    elif kind == "tool_result":
+        mark = m.out if o.get("status") == "success" else m.bad
+        yield f"{mark} {one_line(str(o.get('output') or o.get('error') or ''), m)}"
+    elif kind == "error":
+        yield f"{m.bad} {one_line(o.get('message') or '', m)}"
+    elif kind == "result":
+        error = o.get("error") if isinstance(o.get("error"), dict) else {}
+        if o.get("status") == "success":
+            stats = o.get("stats") or {}
+            yield (f"{m.ok} success ({stats.get('input_tokens', '?')} tokens in, "
+                   f"{stats.get('output_tokens', '?')} out)")
+        else:
+            yield f"{m.bad} {o.get('status', 'error')}: {one_line(error.get('message') or '', m)}"
+
+
 _RENDER = {"claude-stream-json": _claude, "cursor-stream-json": _claude, "codex-jsonl": _codex,
-           "opencode-jsonl": _opencode}
+           "opencode-jsonl": _opencode, "gemini-stream-json": _gemini}
 
 
 def render_line(output, line, marks):

@@ -172,7 +172,9 @@ def retimed(task, *, timeout):
 def edited(task, **changes):
     """A pending task with the fields of EDITABLE given: `not_before` is a time (seconds since
     the epoch) it may start at, or None for as soon as it can, and replaces whatever held it
-    back (a retry's backoff, a usage limit's wait): the user's word is the last."""
+    back (a retry's backoff, a usage limit's wait): the user's word is the last. A task parked
+    on a usage limit stays so (reason `limit`), at the new time: its next run resumes its
+    session."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
@@ -181,8 +183,9 @@ def edited(task, **changes):
         changes["depends_on"] = list(changes["depends_on"])
     if "not_before" in changes:
         at = changes["not_before"]
-        changes.update(not_before=iso(at), reason=SCHEDULED if at is not None else None,
-                       error=None)
+        changes["not_before"] = iso(at)
+        if t.data["reason"] != LIMIT:
+            changes.update(reason=SCHEDULED if at is not None else None, error=None)
     t.update(**changes)
     return t
 

@@ -8,10 +8,10 @@ import time
 from collections import deque
 
 from orchestra import limits
-from orchestra.formats import HANDLERS, MESSAGE_MAX, WANTED, aider, last_object
+from orchestra.formats import HANDLERS, LOG_LINES, MESSAGE_MAX, WANTED, aider, last_object
 
-STRUCTURED = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json", "opencode-jsonl",
-              "cursor-stream-json")
+STRUCTURED = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json",
+              "gemini-stream-json", "opencode-jsonl", "cursor-stream-json")
 FORMATS = STRUCTURED + ("aider-text", "text")
 HEADER = "=== orchestra:"  # the line orchestra writes into the log before each attempt
 LIMITED, LIMIT, AGENT_ERROR, NO_RESULT = "limited", "limit", "agent_error", "no_result"
@@ -111,6 +111,7 @@ class StreamParser:
         self._now, self._monotonic = now_fn, monotonic
         self._extra = limits.compile_patterns(limit_patterns)
         self._event = HANDLERS.get(fmt)
+        self._log = LOG_LINES.get(fmt)
         self._run = _Run()
         self._partial = []  # the chunks of the line not yet ended
         self._partial_len = 0
@@ -199,8 +200,11 @@ class StreamParser:
             if isinstance(event, dict):
                 self._handle(run, event)
                 return
-        if maybe_limit and line and not line.startswith(JSON_STARTS):
-            self._signal(run, line)  # the agent's stderr: warnings, and limits it gave up on
+        if line and not line.startswith(JSON_STARTS):  # the agent's stderr
+            if self._log is not None:
+                self._log(run, line)
+            if maybe_limit:
+                self._signal(run, line)  # warnings, and limits it gave up on
 
     def _handle(self, run, event):
         try:

@@ -10,7 +10,8 @@ A prompt holding QUEUE_SUBTASK, in a request that offers orchestra's MCP `start`
 (`mcp__orchestra__start`), is answered with a call of it that queues SUBTASK_PROMPT for the
 fake agent, then with a text that quotes the tool's result.
 
-A prompt holding API_ERROR is answered with an HTTP 400 in Anthropic's error format; one
+While `limited` is set, the protocol's requests get a 429 in Anthropic's format whose
+retry-after header asks for RETRY_AFTER seconds. A prompt holding API_ERROR is answered with an HTTP 400 in Anthropic's error format; one
 holding ESCAPE gets a Bash call that leaves a process in a session of its own (as OpenCode's
 and Gemini CLI's shell tools start theirs), writes its pid to escaped.pid, and then sleeps.
 """
@@ -25,6 +26,9 @@ FILE_TEXT = "written by the agent in its worktree\n"
 SUMMARY = "wrote hello.txt"
 API_ERROR = "messages.0.content.0: the stand-in refuses this request"
 MCP_START = "mcp__orchestra__start"
+RETRY_AFTER = 1800
+RATE_LIMIT = ("This request would exceed your organization's rate limit of 50,000 input tokens "
+              "per minute. Please reduce the prompt length or try again later.")
 SUBTASK_PROMPT = "echo=queued-by-claude done"
 
 
@@ -107,6 +111,11 @@ class _Handler(standin.Handler):
             return
         self.server.requests.append(body)
         blocks, model = reply(body), body.get("model", "claude-standin")
+        if self.server.limited and blocks is not None and "orchestra" in json.dumps(body):
+            self._json(429, {"type": "error", "error": {"type": "rate_limit_error",
+                                                        "message": RATE_LIMIT}},
+                       {"retry-after": str(RETRY_AFTER)})
+            return
         if blocks is None:
             self._json(400, {"type": "error", "error": {
                 "type": "invalid_request_error", "message": API_ERROR}})
@@ -137,6 +146,7 @@ class StandIn(standin.Server):
 
     def __init__(self):
         super().__init__(_Handler)
+        self.server.limited = False
 
     def tool_results(self):
         """(tool_use_id, is_error, text) of every tool result the CLI sent back."""

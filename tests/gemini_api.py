@@ -7,7 +7,8 @@ call that creates the .done file at the absolute path the prompt names, then a l
 answer. Requests that do not carry the protocol prompt (side requests the CLI makes of its own)
 get a short text answer. `error=400` answers every model request with that HTTP error in
 Google's format instead; `retry_after=S` answers the protocol's requests with a 429 quota
-error whose RetryInfo asks for S seconds. Every request body is kept in `requests` for the test to read.
+error whose RetryInfo asks for S seconds (while `server.retry_after` is set), from the
+conversation's `limit_from`th tool call on. Every request body is kept in `requests` for the test to read.
 """
 
 import json
@@ -19,6 +20,9 @@ DONE_PATH = re.compile(r"(/\S+?\.done)\b")
 FILE_TEXT = "written by the agent in its worktree\n"
 SUMMARY = "wrote hello.txt"
 COMMAND = f"echo '{FILE_TEXT.strip()}' > hello.txt"
+# A command that leaves a process in a session of its own, as the CLI's shell tool starts them.
+ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
+RETRY_AFTER = 300
 ERROR_MESSAGE = "API key not valid. Please pass a valid API key."
 USAGE = {"promptTokenCount": 40, "candidatesTokenCount": 12, "totalTokenCount": 52}
 
@@ -78,7 +82,9 @@ class _Handler(standin.Handler):
             self._json(404, {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}})
             return
         self.server.requests.append(body)
-        if self.server.retry_after and "orchestra" in json.dumps(body):
+        calls = sum("functionCall" in p for p in _parts(body, "model") if isinstance(p, dict))
+        if self.server.retry_after and "orchestra" in json.dumps(body) \
+                and calls >= self.server.limit_from:
             self._json(429, {"error": {
                 "code": 429, "status": "RESOURCE_EXHAUSTED",
                 "message": "You exceeded your current quota, please check your plan and billing "
@@ -103,10 +109,10 @@ class StandIn(standin.Server):
     """The server, serving on a thread: `url` for GOOGLE_GEMINI_BASE_URL; `close()` when done.
     `command`: what the model's shell tool call runs."""
 
-    def __init__(self, error=None, command=COMMAND, retry_after=None):
+    def __init__(self, error=None, command=COMMAND, retry_after=None, limit_from=0):
         super().__init__(_Handler)
         self.server.error, self.server.command = error, command
-        self.server.retry_after = retry_after
+        self.server.retry_after, self.server.limit_from = retry_after, limit_from
 
     def tool_results(self):
         """{name: response} of every function response the CLI sent back."""

@@ -94,7 +94,7 @@ class ProjectCase(unittest.TestCase):
 
     def env(self, **extra):
         env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRA_")}
-        env.update(PYTHONPATH=REPO, NO_COLOR="1", COLUMNS="200")
+        env.update(PYTHONPATH=REPO, NO_COLOR="1", COLUMNS="200", ORCHESTRA_NO_REGISTER="1")
         env.pop("FORCE_COLOR", None)
         env.update(extra)
         return env

@@ -2,7 +2,9 @@
 
 Its scripted model does what orchestra's protocol asks of an agent: an `exec_command` call that
 writes hello.txt in its working directory, then one that creates the .done file at the absolute
-path the prompt names, then a last message. `fail` scripts what the next protocol requests get
+path the prompt names, then a last message. A prompt holding ESCAPE gets instead a call that
+leaves a process in a session of its own (as OpenCode's and Gemini CLI's shell tools start
+theirs), which writes its pid to escaped.pid, and then calls that only sleep. `fail` scripts what the next protocol requests get
 instead: a 400, or a 429 in OpenAI's format. Every request body is kept in `requests`.
 """
 
@@ -15,6 +17,7 @@ DONE_PATH = re.compile(r"(/\S+?\.done)\b")
 FILE_TEXT = "written by the agent in its worktree\n"
 SUMMARY = "wrote hello.txt"
 BAD_REQUEST = "The model `standin` does not support this request."
+ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
 USAGE = {"input_tokens": 40, "input_tokens_details": {"cached_tokens": 8}, "output_tokens": 12,
          "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 52}
 
@@ -40,6 +43,9 @@ def reply(body):
         return [_message("ok")]
     outputs = {item.get("call_id"): item.get("output") for item in body.get("input") or ()
                if item.get("type") == "function_call_output"}
+    if "ESCAPE" in prompt:
+        return [_call(f"call_wait{len(outputs)}" if outputs else "call_escape",
+                      "sleep 120" if outputs else ESCAPE)]
     if "call_hello" not in outputs:
         return [_call("call_hello", f"printf '{FILE_TEXT.strip()}\\n' > hello.txt")]
     if "call_done" not in outputs:

@@ -1,5 +1,7 @@
 """A stand-in of an OpenAI-compatible Chat Completions API on 127.0.0.1 for running the real
-OpenCode CLI (its `@ai-sdk/openai-compatible` provider), with tool calls, streamed or not.
+OpenCode CLI (its `@ai-sdk/openai-compatible` provider) and Qwen Code, with tool calls,
+streamed or not. The tools it calls are OpenCode's (`bash`, `write`), or Qwen Code's or
+Copilot CLI's in a request that offers theirs (DIALECTS).
 
 Its scripted model does what orchestra's protocol asks of an agent: a `bash` tool call that
 writes hello.txt in its working directory, then a `write` tool call that creates the .done
@@ -7,7 +9,8 @@ file at the absolute path the prompt names, then a last text answer. Requests th
 carry the protocol prompt (titles and other side requests) get a short text answer. A prompt
 holding ESCAPE gets a `bash` call that leaves a process in a session of its own, writes its
 pid to escaped.pid and sleeps; one holding API_ERROR an HTTP 400 in OpenAI's error format,
-every time. Every request body is kept in `requests` for the test to read.
+every time. While `limited` is set, the protocol's requests get a 429 in OpenAI's format whose
+message and retry-after header ask for RETRY_AFTER seconds. Every request body is kept in `requests` for the test to read.
 """
 
 import json
@@ -16,8 +19,16 @@ from tests import standin
 from tests.anthropic_api import API_ERROR, DONE_PATH, FILE_TEXT, SUMMARY
 
 USAGE = {"prompt_tokens": 100, "completion_tokens": 7, "total_tokens": 107}
-RATE_LIMIT = "Rate limit reached for standin on tokens per min (TPM). Please try again in 30s."
+RETRY_AFTER = 300
+RATE_LIMIT = ("Rate limit reached for standin on tokens per min (TPM). "
+              f"Please try again in {RETRY_AFTER}s.")
 ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
+
+
+# (shell tool, file-writing tool, its path and content arguments) of each CLI.
+DIALECTS = (("bash", "write", "filePath", "content"),                    # OpenCode
+            ("run_shell_command", "write_file", "file_path", "content"),  # Qwen Code
+            ("bash", "create", "path", "file_text"))                      # Copilot CLI
 
 
 def _text(message):
@@ -32,8 +43,11 @@ def _call(call_id, name, arguments):
             "function": {"name": name, "arguments": json.dumps(arguments)}}
 
 
-def reply(messages):
-    """The scripted answer to a conversation: (text, tool calls)."""
+def reply(messages, offered=()):
+    """The scripted answer to a conversation: (text, tool calls). `offered`: the names of
+    the tools the request offers."""
+    shell, write, path, content = next(
+        (tools for tools in DIALECTS if tools[1] in offered), DIALECTS[0])
     users = "\n".join(_text(m) for m in messages if m.get("role") == "user")
     done = DONE_PATH.search(users)
     if done is None or "orchestra" not in users:
@@ -43,14 +57,13 @@ def reply(messages):
     if "ESCAPE" in users:
         if "call_escape" in called:
             return "Started.", []
-        return "", [_call("call_escape", "bash", {"command": ESCAPE,
+        return "", [_call("call_escape", shell, {"command": ESCAPE,
                                                   "description": "Start a server"})]
     if "call_hello" not in called:
-        return "", [_call("call_hello", "bash", {"command": f"echo '{FILE_TEXT.strip()}' > hello.txt",
-                                                 "description": "Write hello.txt"})]
+        return "", [_call("call_hello", shell, {"command": f"echo '{FILE_TEXT.strip()}' > hello.txt",
+                                                "description": "Write hello.txt"})]
     if "call_done" not in called:
-        return "", [_call("call_done", "write", {"filePath": done.group(1),
-                                                 "content": SUMMARY + "\n"})]
+        return "", [_call("call_done", write, {path: done.group(1), content: SUMMARY + "\n"})]
     return "Finished: " + SUMMARY, []
 
 
@@ -77,12 +90,13 @@ class _Handler(standin.Handler):
             self._json(400, {"error": {"message": API_ERROR, "type": "invalid_request_error",
                                        "param": None, "code": None}})
             return
-        if any("RATE_LIMIT" in _text(m) for m in messages if m.get("role") == "user"):
+        if self.server.limited and DONE_PATH.search(json.dumps(messages)):
             self._json(429, {"error": {"message": RATE_LIMIT, "type": "tokens",
                                        "param": None, "code": "rate_limit_exceeded"}},
-                       {"retry-after": "30"})
+                       {"retry-after": str(RETRY_AFTER)})
             return
-        text, calls = reply(messages)
+        text, calls = reply(messages, {tool.get("function", {}).get("name")
+                                       for tool in body.get("tools") or ()})
         base = {"id": f"chatcmpl-standin{len(self.server.requests)}",
                 "object": "chat.completion.chunk", "created": 1767261600,
                 "model": body.get("model", "standin")}
@@ -107,3 +121,4 @@ class StandIn(standin.Server):
 
     def __init__(self):
         super().__init__(_Handler, "/v1")
+        self.server.limited = False

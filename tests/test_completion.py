@@ -49,7 +49,8 @@ class Completion(unittest.TestCase):
 
     def env(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRA_")}
-        env.update(PYTHONPATH=REPO, PATH=self.bin + os.pathsep + env.get("PATH", ""))
+        env.update(PYTHONPATH=REPO, PATH=self.bin + os.pathsep + env.get("PATH", ""),
+                   ORCHESTRA_NO_REGISTER="1")
         return env
 
     def test_bash_completes_commands_options_agents_and_ids(self):

@@ -29,12 +29,13 @@ class ConfigTest(ProjectCase):
         self.assertEqual([line.split()[0] for line in lines],
                          ["parallel", "timeout", "retry_backoff_base", "retry_backoff_cap",
                           "retention_completed", "retention_failed", "log_max", "isolation",
-                          "merge", "worktree_copy", "worktree_setup", "limit_grace"])
+                          "merge", "worktree_copy", "worktree_setup", "limit_grace", "register"])
         self.assertTrue(all("(default)" in line for line in lines))
         self.assertEqual(lines[1].split()[:2], ["timeout", "none"])
         self.assertEqual(lines[4].split()[:2], ["retention_completed", "7d"])
         self.assertIn("failed and cancelled", lines[5])
         self.assertEqual(lines[6].split()[:2], ["log_max", "100M"])
+        self.assertEqual(lines[12].split()[:2], ["register", "true"])
         self.assertFalse(os.path.exists(self.config_path()))  # reading writes nothing
 
     def test_set_get_unset(self):
@@ -61,7 +62,7 @@ class ConfigTest(ProjectCase):
                           "retry_backoff_cap": 300, "retention_completed": 604800,
                           "retention_failed": 1209600, "log_max": 100 << 20,
                           "isolation": "auto", "merge": "manual", "worktree_copy": [],
-                          "worktree_setup": None, "limit_grace": 60})
+                          "worktree_setup": None, "limit_grace": 60, "register": True})
 
     def test_unknown_keys_are_listed_and_kept(self):
         self.write_settings('{"notify": {"on_fail": "mail"}}')

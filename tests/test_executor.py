@@ -63,6 +63,19 @@ class PrepareTest(unittest.TestCase):
         self.assertEqual(cwd, os.path.join(tree, "app", "src/new"))
         self.assertTrue(os.path.isdir(cwd))
 
+    def test_opencode_reads_its_agent_file_from_the_project_s_config_directory(self):
+        root = tempfile.mkdtemp(prefix="orchestra-test-")
+        self.addCleanup(shutil.rmtree, root, True)
+        program = os.path.join(root, "opencode")
+        with open(program, "w") as f:
+            f.write("#!/bin/sh\n")
+        os.chmod(program, 0o755)
+        task = Task.new("task_1780000000000_abcdef", "opencode", "p", 0)
+        argv, _, env = executor.prepare(Layout(root), task, dict(os.environ, PATH=root))
+        self.assertEqual(argv[argv.index("--agent") + 1], "opencode")
+        # The env's placeholders are filled in as the arguments' are.
+        self.assertEqual(env["OPENCODE_CONFIG_DIR"], root + "/.orchestra-cli")
+
 
 if __name__ == "__main__":
     unittest.main()

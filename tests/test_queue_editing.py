@@ -72,9 +72,18 @@ class FilterTest(unittest.TestCase):
 
 
 class EditedTransitionTest(unittest.TestCase):
+    def test_a_task_parked_on_a_limit_stays_parked_at_the_new_time(self):
+        # its next run resumes the session only as a run after a limit
+        t = _task(1)
+        t.update(not_before=iso(NOW + 300), reason="limit", error="usage limit")
+        for at in (NOW + 60, None):
+            after = edited(t, not_before=at)
+            self.assertEqual((after.reason, after.error), ("limit", "usage limit"))
+            self.assertEqual(after.ready_at(), NOW + 60 if at else 0.0)  # 0: ready now
+
     def test_edited_sets_the_fields_and_a_start_time_replaces_what_held_the_task(self):
         t = _task(1)
-        t.update(not_before=iso(NOW + 5), reason="limit", error="usage limit")
+        t.update(not_before=iso(NOW + 5), reason="exit", error="exited with code 1")
         after = edited(t, prompt="new", priority=3, timeout=None, depends_on=("task_1790000000009_abcdef",),
                        not_before=NOW + 60)
         self.assertEqual((after.prompt, after.priority, after.depends_on, after.reason, after.error),

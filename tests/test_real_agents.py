@@ -8,10 +8,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import unittest
+from unittest import mock
 
 from tests import anthropic_api, openai_chat_api
-from tests.helpers import REPO, ProjectCase, pid_alive
+from tests.helpers import REPO, ProjectCase, pid_alive, wait_until
 
 CLI_DIR = os.path.join(REPO, ".agent-clis", "node_modules", ".bin")
 AIDER = os.path.join(REPO, ".agent-clis", "aider-venv", "bin", "aider")  # pip install aider-chat
@@ -19,6 +22,20 @@ AIDER = os.path.join(REPO, ".agent-clis", "aider-venv", "bin", "aider")  # pip i
 
 def installed(name):
     return shutil.which(name, path=CLI_DIR) or shutil.which(name)
+
+
+def escaped(cwd):
+    """The pids of `sleep 300` processes running in `cwd`."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            if argv[:2] == [b"sleep", b"300"] and os.readlink(f"/proc/{name}/cwd") == cwd:
+                found.append(int(name))
+        except (OSError, ValueError):
+            pass
+    return found
 
 
 ASKED = unittest.skipUnless(os.environ.get("ORCHESTRA_REAL_AGENTS"),
@@ -43,6 +60,77 @@ class RealAgentCase(ProjectCase):
         self.git("commit", "-q", "-m", "init")
         self.home = tempfile.mkdtemp(prefix="orchestra-agent-home-")
         self.addCleanup(shutil.rmtree, self.home, True)
+
+    def log(self, task):
+        with open(os.path.join(self.root, task["log_file"]), encoding="utf-8") as f:
+            return f.read()
+
+    def park_then_resume(self, task_id, env, release, timeout=240):
+        """Supervise the queue in this process until it drains, with a clock that jumps ten
+        minutes on once the task is parked on a usage limit (as if its reset had come): the
+        next run is the resumed one. `release()` is called at the park, to let the stand-in
+        answer again. Returns (the task when parked, the task at the end)."""
+        from orchestra import lease
+        from orchestra.paths import Layout
+        from orchestra.store import Store
+        from orchestra.supervisor import Supervisor
+        layout = Layout(self.root)
+        parked = []
+
+        def notify(before, after):
+            if after.reason == "limit" and not parked:
+                parked.append(dict(after.data))
+                release()
+
+        def clock():
+            return time.time() + (600 if parked else 0)
+
+        lock = lease.lock_for(layout)
+        self.assertTrue(lock.acquire(timeout=0))
+        self.addCleanup(lambda: lock.held and lock.release())
+        sup = Supervisor(layout, lock, 1, clock=clock, notify=notify)
+        # The agents it starts get exactly the test's environment.
+        with mock.patch.dict(os.environ, env, clear=True):
+            runner = threading.Thread(target=sup.run, daemon=True)
+            runner.start()
+            runner.join(timeout)
+            sup.stop_requested = runner.is_alive()
+            runner.join(30)
+        self.assertFalse(runner.is_alive(), "the supervisor did not drain")
+        lock.release()
+        task = Store(layout).get(task_id).data
+        self.assertTrue(parked, f"the task was never parked on a limit:\n{self.log(task)}")
+        return parked[0], task
+
+    def assert_parked_far(self, parked, wait):
+        """The park waits `wait` s: the reset the API named, or where the agent does not say
+        it, orchestra's first guess (5 minutes)."""
+        from orchestra.clock import parse_iso
+        self.assertEqual(parked["status"], "pending", parked)
+        self.assertAlmostEqual(parse_iso(parked["not_before"]) - time.time(), wait, delta=120)
+
+    def escape_then_end(self, task_id, how, env):
+        """Run the task in the background until the process its tool started in a session of
+        its own (`sleep 300`, see the stand-ins' ESCAPE) runs in its worktree, then end the
+        run by `how` ("cancel" or "timeout"): the task ends so, and that process is gone too.
+        The process is found by its command and cwd: the pid it wrote to escaped.pid is one
+        of a PID namespace of its own where a sandbox (Codex's) gives it one."""
+        worktree = os.path.join(self.root, ".orchestra", "worktrees", task_id)
+        self.ok("run", env=env)
+        wait_until(lambda: os.path.exists(os.path.join(worktree, "escaped.pid"))
+                   and escaped(worktree), 120, message="the escaped process")
+        pids = escaped(worktree)
+        if how == "cancel":
+            self.ok("cancel", task_id, env=env)
+        else:
+            self.ok("timeout", task_id, "1", env=env)  # due at once, counted from its start
+        wait_until(lambda: self.task(task_id)["status"] != "running", 30, message="the end")
+        task = self.task(task_id)
+        expected = ("cancelled", None) if how == "cancel" else ("failed", "timeout")
+        self.assertEqual((task["status"], task["reason"]), expected, task)
+        self.assertEqual([p for p in pids if pid_alive(p)], [],
+                         f"the escaped processes outlived the {how}")
+        return task
 
 
 @ASKED
@@ -112,6 +200,38 @@ class ClaudeInAWorktreeTest(RealAgentCase):
         pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
         self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
 
+    def test_a_cancel_ends_what_its_tools_started_in_a_session_of_their_own(self):
+        task_id = self.ok("start", "-q", "--worktree", "claude", "ESCAPE now",
+                          env=self.agent_env).strip()
+        self.escape_then_end(task_id, "cancel", self.agent_env)
+
+    def test_a_usage_limit_parks_the_task_and_the_resumed_session_can_write(self):
+        self.api.server.limited = True
+        task_id = self.ok("start", "-q", "--worktree", "claude", "write hello.txt",
+                          env=self.agent_env).strip()
+        parked, task = self.park_then_resume(
+            task_id, self.agent_env, lambda: setattr(self.api.server, "limited", False))
+        log = self.log(task)
+        # Claude 2.1 gives up on a 429 whose retry-after is this far at once, saying
+        # "API Error: Request rejected (429)" without the time: the park is orchestra's guess.
+        self.assert_parked_far(parked, 300)
+        self.assertIn(anthropic_api.RATE_LIMIT, parked["error"])
+        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
+                         ("completed", 1, 0, 2), log)
+        # The second run resumed the first one's session: Claude sent the first prompt again
+        # with the new one, and its init event named the same session.
+        self.assertTrue(parked["session_id"])
+        self.assertEqual(task["session_id"], parked["session_id"])
+        first = log[:log.rindex("\n=== orchestra:")]
+        self.assertIn(f'"session_id":"{parked["session_id"]}"', log[len(first):])
+        last = self.api.requests[-1]["messages"]
+        asked = [t for m in last if m.get("role") == "user" for t in anthropic_api._texts(m)
+                 if t.startswith("write hello.txt")]
+        self.assertEqual(len(asked), 2, last)
+        # ... and could write: in its worktree, and the .done outside it.
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), anthropic_api.FILE_TEXT)
+        self.assertTrue(os.path.exists(os.path.join(self.root, ".orchestra", "tasks",
+                                                    task_id + ".done")))
 
 
 @ASKED
@@ -182,6 +302,24 @@ class AiderInAWorktreeTest(ProjectCase):
         self.assertEqual((task["status"], task["reason"]), ("failed", "agent_error"), why)
         self.assertIn(openai_chat_api.BAD_REQUEST, task["error"])
         self.assertIn("litellm.BadRequestError", task["error"])
+
+    def test_a_cancel_ends_it_while_it_retries_a_rate_limit(self):
+        # Its shell tool starts nothing headless (--yes-always answers no to "Run shell
+        # command?"): what a cancel must end is Aider itself, here sleeping between retries.
+        task_id = self.ok("start", "-q", "aider", "create hello.txt standin-429",
+                          env=self.agent_env).strip()
+        self.ok("run", env=self.agent_env)
+        log = os.path.join(self.root, ".orchestra", "logs", task_id + ".log")
+
+        def retrying():
+            with open(log, encoding="utf-8") as f:
+                return "RateLimitError" in f.read()
+        wait_until(lambda: os.path.exists(log) and retrying(), 90, message="Aider's retry")
+        pid = self.task(task_id)["pid"]
+        self.ok("cancel", task_id, env=self.agent_env)
+        wait_until(lambda: self.task(task_id)["status"] != "running", 30, message="the cancel")
+        self.assertEqual(self.task(task_id)["status"], "cancelled")
+        self.assertFalse(pid_alive(pid), f"Aider ({pid}) outlived the cancel")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from orchestra.store import Store
 from orchestra.supervisor import Supervisor
 from tests import openai_api
 from tests.helpers import git, init_repo, main_in_process
-from tests.test_real_agents import ASKED, installed
+from tests.test_real_agents import ASKED, RealAgentCase, installed
 
 CONFIG = """model = "standin"
 model_provider = "standin"
@@ -138,6 +138,33 @@ class CodexTest(unittest.TestCase):
         resumed = self.api.requests[-1]["input"]
         self.assertEqual(sum(text.startswith("write hello.txt") for text in openai_api.user_texts(resumed)), 2)
         self.assert_wrote_its_work(task)
+
+
+@ASKED
+@unittest.skipUnless(shutil.which("git"), "needs git")
+@unittest.skipUnless(installed("codex"), "Codex is not installed (see the docstring)")
+class CodexEscapeTest(RealAgentCase):
+    """What Codex's exec_command starts in a session of its own ends with the run."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = openai_api.StandIn()
+        self.addCleanup(self.api.close)
+        with open(os.path.join(self.home, "config.toml"), "w") as f:
+            f.write(CONFIG.format(url=self.api.url))
+        self.write_config({"codex": dict(
+            agents.PRESETS["codex"], command=installed("codex"),
+            env={"CODEX_HOME": self.home, "HOME": self.home, "STANDIN_API_KEY": "sk-standin"})})
+
+    def end_by(self, how):
+        task_id = self.ok("start", "-q", "--worktree", "codex", "ESCAPE now").strip()
+        self.escape_then_end(task_id, how, self.env())
+
+    def test_a_timeout_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
+        self.end_by("timeout")
+
+    def test_a_cancel_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
+        self.end_by("cancel")
 
 
 if __name__ == "__main__":

@@ -90,8 +90,7 @@ class GeminiInAWorktreeTest(RealAgentCase):
         self.assertGreaterEqual(len(api.requests), 2)  # it did retry before it was parked
 
     def test_a_timeout_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
-        api = gemini_api.StandIn(command="setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' "
-                                         "> /dev/null 2>&1 & sleep 120")
+        api = gemini_api.StandIn(command=gemini_api.ESCAPE)
         self.addCleanup(api.close)
         env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
         task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
@@ -106,6 +105,48 @@ class GeminiInAWorktreeTest(RealAgentCase):
         self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"), task)
         pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
         self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
+
+    def test_a_cancel_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
+        api = gemini_api.StandIn(command=gemini_api.ESCAPE)
+        self.addCleanup(api.close)
+        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
+        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
+                          env=env).strip()
+        self.escape_then_end(task_id, "cancel", env)
+
+    def test_a_usage_limit_parks_the_task_and_the_resumed_session_can_write(self):
+        # The limit comes after its first tool call: Gemini CLI records a session only once
+        # the model has answered, and `--resume` of one limited at its first request fails
+        # ("No previous sessions found for this project").
+        api = gemini_api.StandIn(retry_after=gemini_api.RETRY_AFTER, limit_from=1)
+        self.addCleanup(api.close)
+        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
+        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
+                          env=env).strip()
+        parked, task = self.park_then_resume(
+            task_id, env, lambda: setattr(api.server, "retry_after", None))
+        log = self.log(task)
+        # It would sleep on the RetryInfo saying so on stderr: ended and parked until then.
+        self.assert_parked_far(parked, gemini_api.RETRY_AFTER)
+        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
+                         ("completed", 1, 0, 2), log)
+        # The second run resumed the first one's session (--resume ID): the model was sent
+        # the first prompt again with the new one.
+        self.assertTrue(parked["session_id"], parked)
+        self.assertEqual(task["session_id"], parked["session_id"])
+        said = [p.get("text", "") for p in gemini_api._parts(api.requests[-1], "user")
+                if isinstance(p, dict)]
+        self.assertEqual(sum(t.startswith("write hello.txt") for t in said), 2, said)
+        # ... with the first run's tool call in it, and could write: the .done outside its
+        # worktree (the first run wrote hello.txt).
+        self.assertIn("run_shell_command", json.dumps(api.requests[-1]))
+        first = log[:log.rindex("\n=== orchestra:")]
+        self.assertNotIn('"tool_name":"write_file"', first)
+        self.assertIn('"tool_name":"write_file"', log[len(first):])
+        with open(os.path.join(self.root, ".orchestra", "tasks", task_id + ".done")) as f:
+            self.assertEqual(f.read().strip(), gemini_api.SUMMARY)
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), gemini_api.FILE_TEXT)
+        self.assertIn("⚙ write_file ", self.ok("logs", task_id, env=env))
 
 
 if __name__ == "__main__":

@@ -68,6 +68,19 @@ class OpenCodeInAWorktreeTest(RealAgentCase):
         self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
         self.assertIn("⚙ bash ", self.ok("logs", task["id"], env=self.agent_env))
 
+    def test_the_agent_file_init_writes_is_the_task_s_instructions(self):
+        self.ok("init", "--for", "opencode", env=self.agent_env)
+        with open(os.path.join(self.root, ".orchestra-cli", "agent", "opencode.md")) as f:
+            body = f.read().split("---\n", 2)[2]
+        run, task, log = self.run_task("opencode", "write hello.txt")
+        self.assertEqual((run.returncode, task["status"]), (0, "completed"),
+                         run.stdout + run.stderr + log)
+        systems = [opencode_api._text(m) for body_ in self.api.requests
+                   for m in body_.get("messages") or () if m.get("role") == "system"]
+        first_line = body.splitlines()[0]
+        self.assertTrue(any(first_line in s for s in systems), systems[:1])
+        self.assertNotIn("not found. Falling back", log)
+
     def test_an_api_error_fails_with_the_agent_s_message(self):
         run, task, log = self.run_task("opencode", "API_ERROR please")
         self.assertEqual((run.returncode, task["status"]), (1, "failed"),
@@ -90,6 +103,35 @@ class OpenCodeInAWorktreeTest(RealAgentCase):
         # The run's end committed the pid file the escaped process wrote.
         pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
         self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
+
+    def test_a_cancel_ends_what_its_bash_tool_started_in_a_session_of_its_own(self):
+        task_id = self.ok("start", "-q", "--worktree", "opencode", "ESCAPE now",
+                          env=self.agent_env).strip()
+        self.escape_then_end(task_id, "cancel", self.agent_env)
+
+    def test_a_usage_limit_parks_the_task_and_the_resumed_session_can_write(self):
+        self.api.server.limited = True
+        task_id = self.ok("start", "-q", "--worktree", "opencode", "write hello.txt",
+                          env=self.agent_env).strip()
+        parked, task = self.park_then_resume(
+            task_id, self.agent_env, lambda: setattr(self.api.server, "limited", False))
+        log = self.log(task)
+        # It sleeps on the retry-after saying so only in its logs (--print-logs): ended and
+        # parked until then.
+        self.assert_parked_far(parked, opencode_api.RETRY_AFTER)
+        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
+                         ("completed", 1, 0, 2), log)
+        # The second run resumed the first one's session (--session): the model was sent the
+        # first prompt again with the new one.
+        self.assertTrue(parked["session_id"], parked)
+        self.assertEqual(task["session_id"], parked["session_id"])
+        last = self.api.requests[-1]["messages"]
+        asked = [m for m in last if m.get("role") == "user"
+                 and "write hello.txt" in opencode_api._text(m)]
+        self.assertEqual(len(asked), 2, last)
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
+        self.assertTrue(os.path.exists(os.path.join(self.root, ".orchestra", "tasks",
+                                                    task_id + ".done")))
 
 
 if __name__ == "__main__":

@@ -241,6 +241,30 @@ class ScanCacheTest(unittest.TestCase):
         self.assertEqual(len(snap.tasks), 3)
 
 
+def read_cache(path):
+    """(the columns' part as a list, each task's packed contents, the keys) of a scan cache."""
+    import marshal
+    with open(path, "rb") as f:
+        data = f.read()
+    length = int.from_bytes(data[:8], "little")
+    head = list(marshal.loads(data[8:8 + length]))
+    ends = head[-1]
+    packed = [data[8 + length + a:8 + length + b] for a, b in zip([0] + ends[:-1], ends)]
+    return head, packed, marshal.loads(data[8 + length + (ends[-1] if ends else 0):])
+
+
+def write_cache(path, head, packed, keys):
+    """A scan cache of these parts, as scancache.save lays them out."""
+    import marshal
+    ends, end = [], 0
+    for chunk in packed:
+        end += len(chunk)
+        ends.append(end)
+    head = marshal.dumps(tuple(head[:-1]) + (ends,))
+    with open(path, "wb") as f:
+        f.write(len(head).to_bytes(8, "little") + head + b"".join(packed) + marshal.dumps(keys))
+
+
 class CacheUpgradeTest(unittest.TestCase):
     def test_a_cache_from_a_version_with_fewer_fields_is_not_trusted(self):
         import marshal
@@ -253,17 +277,14 @@ class CacheUpgradeTest(unittest.TestCase):
         writer.create(task)
         Store(layout, persist_cache=True).scan()
         path = os.path.join(layout.state, "scan.cache")
-        with open(path, "rb") as f:
-            cache = list(marshal.loads(f.read()))
+        head, (packed,), keys = read_cache(path)
         # As an older orchestra wrote it: the last field did not exist yet.
         last = list(FIELDS)[-1]
-        cache[0] = tuple(part[:-1] if part == tuple(FIELDS) else part for part in cache[0])
-        values, derived = marshal.loads(cache[-1])  # the one task's packed contents
+        head[0] = tuple(part[:-1] if part == tuple(FIELDS) else part for part in head[0])
+        values, derived = marshal.loads(packed)
         d = dict(zip(FIELDS, values))
-        cache[-1] = marshal.dumps(({f: v for f, v in d.items() if f != last}, derived))
-        cache[-2] = [len(cache[-1])]
-        with open(path, "wb") as f:
-            marshal.dump(tuple(cache), f)
+        write_cache(path, head, [marshal.dumps(({f: v for f, v in d.items() if f != last},
+                                                derived))], keys)
         snap = Store(layout, persist_cache=True).scan()
         self.assertEqual(set(snap.tasks[task.id].data), set(FIELDS))
 
@@ -301,13 +322,10 @@ class CachedCellsTest(unittest.TestCase):
 
     def test_a_cache_with_cells_of_another_format_is_not_trusted(self):
         import marshal
-        with open(self.layout.scan_cache, "rb") as f:
-            cache = list(marshal.loads(f.read()))
-        header = cache[0]
-        cache[0] = header[:-1] + (header[-1] + 1,)  # as a version with other cells wrote it
-        d, derived = marshal.loads(cache[-1])  # the one task's packed contents
-        cache[-1] = marshal.dumps((d, dict(derived, fixed_cells=("stale",) * 5)))
-        cache[-2] = [len(cache[-1])]
-        with open(self.layout.scan_cache, "wb") as f:
-            marshal.dump(tuple(cache), f)
+        head, (packed,), keys = read_cache(self.layout.scan_cache)
+        header = head[0]
+        head[0] = header[:-1] + (header[-1] + 1,)  # as a version with other cells wrote it
+        d, derived = marshal.loads(packed)
+        write_cache(self.layout.scan_cache, head,
+                    [marshal.dumps((d, dict(derived, fixed_cells=("stale",) * 5)))], keys)
         self.assertEqual(self.cached().memo(fixed_cells), ("pending", "-", "-", "say hello", None))

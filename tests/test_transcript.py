@@ -44,6 +44,19 @@ class TranscriptTest(unittest.TestCase):
             self.assertIn(line, lines)
         self.assertTrue(text.isascii())
 
+    def test_gemini_s_stream_one_line_a_step(self):
+        text = rendered("gemini-stream-json", "real_success.log")
+        self.assertEqual(text.splitlines(), [
+            "· session edcd14a2-5758-4b5d-9383-a17d9890df4d (auto)", "» ok",
+            "✔ success (80 tokens in, 24 out)"])
+        lines = rendered("gemini-stream-json", "real_api_error.log").splitlines()
+        self.assertEqual(lines[-1][:9], "✖ error: ")
+        self.assertIn("API key not valid", lines[-1])
+        line = ('{"type":"tool_use","tool_name":"write_file","tool_id":"w1",'
+                '"parameters":{"file_path":"/p/t1.done","content":"done"}}')
+        self.assertEqual(render_line("gemini-stream-json", line, Marks(True))[0][:13],
+                         "⚙ write_file ")
+
     def test_opencode_s_last_step_is_not_told_as_the_run_s_totals(self):
         text = rendered("opencode-jsonl", "real_success.log")
         self.assertEqual(text.splitlines()[1:], [

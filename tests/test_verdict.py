@@ -79,6 +79,13 @@ EXPECTED = {
                               message="[API Error: 429 RESOURCE_EXHAUSTED. Quota exceeded for the "
                                       "requests-per-minute metric of this model. Please retry in "
                                       "15s.]"),
+    # Gemini CLI 0.61.0, run against tests/gemini_api.py (its stderr in the log, as orchestra
+    # gives it both streams).
+    "gemini-stream-json/real_success": dict(session_id="edcd14a2-5758-4b5d-9383-a17d9890df4d",
+                                            has_result=True, tokens_in=80, tokens_out=24),
+    "gemini-stream-json/real_api_error": dict(
+        failed=True, has_result=True, session_id="b1347553-94f4-4ce8-a87b-852285046b98",
+        tokens_in=0, tokens_out=0, message="API key not valid. Please pass a valid API key."),
     "opencode-jsonl/success": dict(session_id="ses_4f1e2d3c4b5aAbCdEfGh", has_result=True,
                                    tokens_in=1800 + 6000 + 1200 + 150 + 7200,
                                    tokens_out=90 + 20 + 40, cost_usd=0.0042 + 0.0031),
@@ -297,6 +304,33 @@ class TextTest(unittest.TestCase):
         p.feed('{"type":"step_start","sessionID":"ses_x","part":{"type":"step-start"}}\n' + line)
         self.assertEqual(p.waiting(), (line.strip(), NOW + 30, 0.0))
 
+    def test_qwen_s_api_error_told_as_a_successful_answer_is_a_failure(self):
+        # Qwen Code 0.15.10 (Claude's stream-json schema) on an HTTP 400; it exits 0.
+        result = ('{"type":"result","subtype":"success","session_id":"a3563c24","is_error":false,'
+                  '"num_turns":1,"result":"[API Error: 400 messages.0.content.0: the stand-in '
+                  'refuses this request]","usage":{"input_tokens":0,"output_tokens":0}}\n')
+        v = parse("claude-stream-json", result, NOW)
+        self.assertEqual((v.failed, v.message, v.limited),
+                         (True, "API Error: 400 messages.0.content.0: the stand-in refuses this "
+                                "request", False))
+        self.assertEqual(judge(v, 0, "claude-stream-json")[:2], ("failed", "agent_error"))
+
+    def test_opencode_limited_before_any_event_names_its_session_in_its_log(self):
+        # OpenCode 1.18.33 on a 429 at its first model call: no JSON event yet, and the
+        # session to resume is only in its log line.
+        line = ('timestamp=2026-12-02T03:04:53.979Z level=ERROR run=ac0721a6 message="stream '
+                'error" providerID=standin modelID=standin session.id=ses_dcb49c95effeL2CxmG2dHUb9fr '
+                'small=false agent=build mode=primary error.error="AI_APICallError: Rate limit '
+                'reached for standin on tokens per min (TPM). Please try again in 300s."\n')
+        p = StreamParser("opencode-jsonl", lambda: NOW)
+        p.feed(line)
+        self.assertEqual(p.verdict().session_id, "ses_dcb49c95effeL2CxmG2dHUb9fr")
+        self.assertEqual(p.waiting()[1], NOW + 300)
+        # The session of its JSON events is the run's, whatever its log says later.
+        p.feed('{"type":"step_start","sessionID":"ses_main","part":{"type":"step-start"}}\n'
+               + line.replace("ses_dcb49c95effeL2CxmG2dHUb9fr", "ses_other"))
+        self.assertEqual(p.verdict().session_id, "ses_main")
+
 
 class BoundedTest(unittest.TestCase):
     def test_a_line_past_line_max_is_dropped_not_held(self):
@@ -366,6 +400,14 @@ class LastWordsTest(unittest.TestCase):
                "\x1b[32m[=====     ] 50%\x1b[0m\r[==========] 100%\n"
                "--- orchestra: 10 bytes of output dropped here ---\n  \n")
         self.assertEqual(last_words(log), trust)
+
+    def test_copilot_s_closing_summary_is_not_why_it_failed(self):
+        # GitHub Copilot CLI 1.0.102 on an HTTP 400, exit 1.
+        log = (self.HEAD + "\n400 messages.0.content.0: the stand-in refuses this request\n\n\n"
+               "Changes    +0 -0\nDuration   0s\nTokens     ↑ 100 • ↓ 7\n"
+               "Resume     copilot --resume=d95e6c95-d986-419e-a42a-3aa8fdb8c993\n\n")
+        self.assertEqual(last_words(log),
+                         "400 messages.0.content.0: the stand-in refuses this request")
 
     def test_only_this_attempt_counts(self):
         log = "=== orchestra: t attempt 1, x ===\nold failure\n" + self.HEAD + "⠋ ... 42%\n"

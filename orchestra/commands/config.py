@@ -46,6 +46,8 @@ def _plain(value):
     """For scripts: seconds as a plain number, no value as `none`."""
     if isinstance(value, list):
         return ",".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return "none" if value is None else str(value)
 
 
@@ -55,6 +57,8 @@ def _show(name, value):
         return "none"
     if isinstance(value, list):
         return ", ".join(value) if value else "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if settings.KEYS[name].kind == settings.SIZE:
         return settings.size_text(value)
     if settings.KEYS[name].kind != settings.DURATION:

@@ -14,7 +14,7 @@ def run(layout, console, port=None, host="127.0.0.1", open_browser=False):
     from orchestra.paths import is_project
     from orchestra.web.server import LOOPBACK
     here = [layout.root] if is_project(layout.root) else []
-    roots = here + [r for r in workspaces.roots() if r not in here]
+    roots = here + [r for r in workspaces.roots(warn=console.warn) if r not in here]
     if not roots:
         raise OrchestraError(f"no orchestra project in {layout.root} and no workspace "
                              "registered: run it in a project (or give --root)")

@@ -11,13 +11,15 @@ COLUMNS = ("AGENT", "TASKS", "DONE", "FAILED", "CANCELLED", "ACTIVE", "MEDIAN", 
            "TOKENS IN", "TOKENS OUT", "COST")
 
 
-def run(layout, console, since=None, as_json=False):
+def run(layout, console, since=None, as_json=False, daily=False):
     now = time.time()
     live = refresh(Store(layout, persist_cache=True), now)
     past = Store(layout.archived(), persist_cache=True).scan()
     for problem in live.problems + past.problems:
         console.warn(problem)
     tasks = list(live.tasks.values()) + [t for i, t in past.tasks.items() if i not in live.tasks]
+    if daily:
+        return _by_day(console, tasks, now, since, as_json)
     report = stats.summarize(tasks, now, since)
     if as_json:
         import json
@@ -25,9 +27,7 @@ def run(layout, console, since=None, as_json=False):
         return 0
     rows = [_row(name, totals) for name, totals in report["agents"].items()]
     rows.append(_row("total", report["total"]))
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
-    lines = ["  ".join(console.style.paint(c.ljust(w), "bold") for c, w in zip(COLUMNS, widths))]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines = _table(console, COLUMNS, rows)
     failures = report["total"]["failures"]
     if failures:
         lines.append("\nfailures by reason: " + ", ".join(f"{k} {v}" for k, v in failures.items()))
@@ -35,6 +35,30 @@ def run(layout, console, since=None, as_json=False):
         lines.append(f"(tasks created in the last {human(since)})")
     console.out("\n".join(lines))
     return 0
+
+
+def _by_day(console, tasks, now, since, as_json):
+    """A row a day of the totals over every agent; --since keeps that many whole days."""
+    days = None if since is None else max(1, -(-int(since) // 86400))
+    report = stats.by_day(tasks, now, days)
+    if as_json:
+        import json
+        console.out(json.dumps(report, indent=2))
+        return 0
+    if not report:
+        console.out("no tasks yet")
+        return 0
+    rows = [_row(day, day_report["total"]) for day, day_report in report.items()]
+    lines = _table(console, ("DAY",) + COLUMNS[1:], rows)
+    lines.append("(a task counts on the day it finished, else started, else was created)")
+    console.out("\n".join(lines))
+    return 0
+
+
+def _table(console, columns, rows):
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    lines = ["  ".join(console.style.paint(c.ljust(w), "bold") for c, w in zip(columns, widths))]
+    return lines + ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
 
 def _row(name, t):
@@ -55,9 +79,15 @@ def register(sub):
                        "failures by reason, run times (median, p90), tokens and cost where the "
                        "agents report them.",
                        epilog=args.examples(("orchestra stats", "since the beginning"),
-                                            ("orchestra stats --since 7d", "this week")))
+                                            ("orchestra stats --since 7d", "this week"),
+                                            ("orchestra stats --by-day --since 7d",
+                                             "a row for each of the last seven days")))
     p.add_argument("--since", type=args.seconds, metavar="DURATION",
-                   help="only tasks created in the last DURATION, e.g. 24h, 7d")
+                   help="only tasks created in the last DURATION, e.g. 24h, 7d (with "
+                   "--by-day: that many days, each shown even with no task)")
+    p.add_argument("--by-day", action="store_true",
+                   help="a row a day (the local day a task finished, else started, else was "
+                   "created); with --json per agent too")
     p.add_argument("--json", action="store_true", help="the totals as a JSON object")
     p.set_defaults(func=lambda layout, console, a: run(layout, console, since=a.since,
-                                                       as_json=a.json))
+                                                       as_json=a.json, daily=a.by_day))

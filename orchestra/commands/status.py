@@ -3,11 +3,12 @@
 import os
 import time
 
-from orchestra import activity, cells, lease, overview, table
+from orchestra import activity, cells, idindex, lease, overview, statusview, table
 from orchestra.commands import refresh, resolve, short_ids
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
 from orchestra.commands import args
+from orchestra.errors import OrchestraError, USAGE
 
 RECENT = 24 * 3600  # finished tasks older than this are hidden without --all
 # Task rows of the default table when stdout is not a terminal (a terminal gets its height).
@@ -16,8 +17,15 @@ _ACTIVITY = ("↳", ">")
 
 
 def run(layout, console, ids=(), as_json=False, show_all=False, watch=False, interval=2.0,
-        where=None):
-    """where: a filters.Filter the tasks shown must match."""
+        where=None, everywhere=False):
+    """where: a filters.Filter the tasks shown must match; everywhere: a line per registered
+    workspace instead (`--workspaces`)."""
+    if everywhere:
+        if ids or show_all or watch or where:
+            raise OrchestraError("--workspaces takes no ids, --all, --watch or filters; "
+                                 "`orchestra status --workspaces` or `--json` alone", USAGE)
+        from orchestra.commands.workspaces import overview
+        return overview(console, as_json, time.time())
     store = Store(layout, persist_cache=True)
     # Only --all reads the archive: a plain `status` stays as fast as the live directory.
     archive_store = (Store(layout.archived(), persist_cache=True)
@@ -76,27 +84,58 @@ def _frame(store, archive_store, layout, console, ids, show_all, where, width, h
     default table keeps to it and the summary is folded into `width`; piped, it shows up to
     PIPED_ROWS tasks."""
     now = time.time()
+    view = None if ids or show_all or where else _glance(store, layout, console, now)
+    try:
+        return _lines(view, store, archive_store, layout, console, ids, show_all, where, width,
+                      height, footer, now)
+    finally:
+        if view is not None:
+            view.close()
+
+
+def _glance(store, layout, console, now):
+    """The default table's statusview.Glance when the scan cache can be trusted and nothing is
+    left to settle (commands.refresh would change nothing); else None, for the full path."""
+    cols = store.columns()
+    if cols is None:
+        return None
+    view = statusview.Glance(cols, now, RECENT)
+    if (view.running or view.doomed()) and not lease.supervisor_alive(layout):
+        view.close()
+        return None
+    for problem in view.problems:
+        console.warn(problem)
+    return view
+
+
+def _lines(view, store, archive_store, layout, console, ids, show_all, where, width, height,
+           footer, now):
     style = console.style
-    snap, tasks, hidden, archived = _gather(store, archive_store, console, ids, show_all, where,
-                                            now)
-    if not tasks and where:
-        return [f"no {where.describe()}" + (
-            f" ({hidden} finished earlier: `--all` shows them)" if hidden else "")]
+    if view is None:
+        snap, tasks, hidden, archived = _gather(store, archive_store, console, ids, show_all,
+                                                where, now)
+        if not tasks and where:
+            return [f"no {where.describe()}" + (
+                f" ({hidden} finished earlier: `--all` shows them)" if hidden else "")]
+        n, counts, tallies = table.counted(tasks)
+    else:
+        tasks, hidden, archived = (), view.hidden, ()
+        n, counts, tallies = view.counted()
     info = lease.read_info(layout)
     paused = os.path.exists(layout.paused)
-    summary = table.summary(tasks, hidden, info, style, paused)
+    summary = table.summary_of(n, counts, tallies, hidden, info, style, paused)
     if archived:
         summary += f"{style.sep}{len(archived)} of them archived (`orchestra show ID` shows one)"
-    if not tasks and not hidden:
+    if not n and not hidden:
         summary += "\n(queue one with `orchestra start AGENT PROMPT`)"
     tail = summary.split("\n")
     if width is not None and height is not None:
         tail = [part for line in tail for part in cells.fold(line, width)]
     if footer:
         tail += ["", footer]
-    if not tasks:
+    if not n:
         return tail
-    status_of = _StatusOf(snap.tasks)
+    status_of = _StatusOf(snap.tasks) if view is None else view.status_of()
     note, ordered = "", False
     # The watch gives each running task a second line: what its agent did last.
     told = footer is not None and width is not None
@@ -105,14 +144,18 @@ def _frame(store, archive_store, layout, console, ids, show_all, where, width, h
         # a plain status
         rows = PIPED_ROWS if height is None else height - len(tail) - 3 - (footer is None)
         if told:
-            rows -= sum(1 for t in tasks if t.state is Status.RUNNING)
-        fitted = overview.fit(tasks, max(1, rows))
+            rows -= counts.get(Status.RUNNING, 0)
+        fit = view.fit if view is not None else lambda rows: overview.fit(tasks, rows)
+        fitted = fit(max(1, rows))
         if height is not None and width is not None:
             folded = len(cells.fold(fitted.note(style), width))
             if folded > 1:  # the note takes more than its one line: fewer rows
-                fitted = overview.fit(tasks, max(1, rows - folded + 1))
+                fitted = fit(max(1, rows - folded + 1))
         tasks, ordered, note = fitted.tasks, True, fitted.note(style)
-    short = short_ids(layout, snap, tasks)
+    if view is None:
+        short = short_ids(layout, snap, tasks)
+    else:
+        short = view.short_ids(idindex.ids(layout), tasks)
     running = [t for t in tasks if t.state is Status.RUNNING]
     progress = {t.id: activity.progress_text(activity.read_plan(layout.plan_file(t.id)))
                 for t in running}
@@ -246,6 +289,7 @@ def register(sub):
                        epilog=args.examples(
                            ("orchestra status", "what is queued, running and done"),
                            ("orchestra status -W", "redraw every 2 s until Ctrl-C"),
+                           ("orchestra status --workspaces", "every registered project"),
                            ("orchestra status --json | jq '.[].status'", "for scripts")))
     p.add_argument("ids", nargs="*", metavar="ID", help="only these tasks")
     p.add_argument("--json", action="store_true", help="a JSON array, one object a task")
@@ -254,7 +298,9 @@ def register(sub):
     p.add_argument("--watch", "-W", action="store_true", help="redraw until Ctrl-C")
     p.add_argument("--interval", type=args.seconds, default=2.0, metavar="DURATION",
                    help="time between redraws, e.g. 5, 30s, 1m (default 2)")
+    p.add_argument("--workspaces", action="store_true",
+                   help="a line per registered workspace (`orchestra workspaces`), from anywhere")
     args.add_filters(p)
     p.set_defaults(func=lambda layout, console, a: run(
         layout, console, ids=a.ids, as_json=a.json, show_all=a.all, watch=a.watch,
-        interval=a.interval, where=args.task_filter(a)))
+        interval=a.interval, where=args.task_filter(a), everywhere=a.workspaces))

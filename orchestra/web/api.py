@@ -17,7 +17,6 @@ PLAN_MAX = 64 * 1024
 LOG_TAIL = 32 * 1024
 EVENTS_MAX = 4 * 1024 * 1024   # the end of events.jsonl searched for a task's timeline
 PATCH_MAX = 512 * 1024
-DAY = 24 * 3600
 
 # C0 and C1 controls but tab and newline, shown as what they are (U+2400 pictures) rather
 # than acting on anything that later prints them.
@@ -188,8 +187,7 @@ def metrics(chosen, now=None):
         except ApiError:
             continue  # a vanished workspace is told by /api/workspaces
         everything += list(snap.tasks.values()) + list(past.values())
-    by_day = getattr(stats, "by_day", None) or _by_day
-    return {**stats.summarize(everything, now), "days": by_day(everything, now)}
+    return {**stats.summarize(everything, now), "days": stats.by_day(everything, now)}
 
 
 def agent_names(space):
@@ -199,18 +197,6 @@ def agent_names(space):
         return sorted(agents.load_config(space.layout.agent_config))
     except OrchestraError as e:
         raise ApiError(409, e.message) from None
-
-
-def _by_day(tasks, now, days=None):
-    """stats.by_day's shape until it is merged: {"YYYY-MM-DD": summarize()} by the local date
-    each task was created."""
-    groups = {}
-    for t in tasks:
-        created = t.created()
-        if created is None or (days is not None and now - created > days * DAY):
-            continue
-        groups.setdefault(time.strftime("%Y-%m-%d", time.localtime(created)), []).append(t)
-    return {day: stats.summarize(group, now) for day, group in sorted(groups.items())}
 
 
 def _id(space, query):
