@@ -761,6 +761,8 @@ def main(argv=None):
         watch = measure_watch_idle(tmp, env)
         daemon = measure_daemon_idle(tmp, env)
         batch = measure_batch(tmp, env)
+        import dashboard  # bench/dashboard.py: `orchestra serve`
+        dash = dashboard.measure_dashboard(tmp, env)
     except CommandFailed as e:
         log(f"ABORTED: a measured command failed, so its timings mean nothing:\n{e}")
         return 2
@@ -773,6 +775,7 @@ def main(argv=None):
     report["watch_idle_cpu"] = watch
     report["daemon_idle_cpu"] = daemon
     report["batch_1000_seconds"] = batch
+    report["dashboard"] = dash
     report["isolation"] = iso
     done = [r["seconds"] for r in sup_mem or () if r["seconds"] is not None]
     report["supervisor_tmpfs"] = None if sup_mem is None else {
@@ -792,6 +795,7 @@ def main(argv=None):
                   f"  target < 1%  {verdict}")
         verdict = "PASS" if batch <= 1.0 else "FAIL"
         print(f"start --batch of 1,000 prompts: {batch:.2f}s (median of 3)  target <= 1 s  {verdict}")
+        dashboard.print_dashboard(dash)
         mem = report["supervisor_tmpfs"]
         if mem and mem["median_s"] is not None:
             runs = ", ".join(f"{x['seconds']:.2f}s" for x in mem["runs"] if x["seconds"])

@@ -158,13 +158,13 @@ def _without_help_word(argv):
 COMMANDS = ("init", "start", "run", "status", "show", "logs", "diff", "merge", "discard",
             "worktree", "edit", "cancel", "retry", "clean", "archive", "timeout", "wait", "events",
             "stats", "deps", "pause", "resume", "daemon", "config", "workspaces", "mcp",
-            "completion", "supervise")
+            "serve", "completion", "supervise")
 HIDDEN = ("supervise",)
 # The commands that make a project where there is none (its .orchestra/, when they need it);
 # the others only read or change tasks, and outside a project say so rather than "0 tasks".
 CREATES = ("init", "start", "run", "daemon", "config", "mcp", "supervise")
 # The commands that go over the registered workspaces, and need no project where they run.
-ANYWHERE = ("workspaces",)
+ANYWHERE = ("workspaces", "serve")
 PUBLIC = ",".join(c for c in COMMANDS if c not in HIDDEN)
 
 
