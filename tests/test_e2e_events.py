@@ -18,6 +18,7 @@ class EventsTest(ProjectCase):
             return [json.loads(line) for line in f]
 
     def test_each_transition_once_with_its_reason(self):
+        self.ok("config", "set", "retry_backoff_base", "1")  # the retry's wait: 1 s, not 2
         ok = self.start("done")
         bad = self.start("exit=3", "--max-retries", "1")
         self.run_cli("run", "--wait", timeout=60)

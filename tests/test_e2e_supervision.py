@@ -570,7 +570,7 @@ class SupervisorDeathTest(E2ECase):
 class InterruptTest(E2ECase):
 
     def test_ctrl_c_in_foreground_run_hands_the_task_over(self):
-        tid = self.start("sleep=4 done")  # long enough to be alive after the hand-over
+        tid = self.start("until=go done")  # alive after the hand-over, until the test says
         run = self.popen_cli("run", "--wait")
         wrapper = self.wait_disk_status(tid, "running")["pid"]
         self.assertEqual(self.supervisor_pid(), run.pid)
@@ -583,6 +583,7 @@ class InterruptTest(E2ECase):
 
         heir = wait_until(lambda: self.supervisor_pid() not in (None, run.pid) and
                           self.supervisor_pid(), 5, message="a background supervisor")
+        open(self.path("go"), "w").close()
         t = self.wait_disk_status(tid, "completed", timeout=8)
         self.assertEqual((t["attempt"], t["exit_code"]), (1, 0))
         self.assertEqual(self.log_text(tid).count("=== orchestra:"), 1, "the task was run again")

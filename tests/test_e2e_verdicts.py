@@ -75,6 +75,7 @@ class PreviousErrorTest(ProjectCase):
         "else 1)"), "{prompt}"], "promptTemplate": "{prompt}|{previousError}"}}
 
     def test_a_retry_is_told_why_the_last_attempt_failed(self):
+        self.ok("config", "set", "retry_backoff_base", "1")  # the retry waits 1 s, not 2
         tid = self.start("go", "--max-retries", "1", agent="learner")
         r = self.run_cli("run", "--wait", timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)

@@ -20,6 +20,7 @@ class VerifyTest(ProjectCase):
         self.assertTrue(os.path.exists(os.path.join(self.root, "verified.txt")))
 
     def test_failing_verification_fails_keeps_output_and_feeds_the_retry(self):
+        self.ok("config", "set", "retry_backoff_base", "1")  # the retry waits 1 s, not 2
         tid = self.start("done", "--verify", "echo 3 tests failed; exit 1", "--max-retries", "1")
         self.run_wait(1)
         t = self.task(tid)
@@ -45,6 +46,7 @@ class VerifyFeedsRetryTest(ProjectCase):
 
     def test_the_retry_prompt_carries_the_verification_failure(self):
         check = "test -f ok.txt || { touch ok.txt; echo 2 tests failed; exit 1; }"
+        self.ok("config", "set", "retry_backoff_base", "1")  # the retry waits 1 s, not 2
         tid = self.start("fix it", "--verify", check, "--max-retries", "1", agent="recorder")
         r = self.run_cli("run", "--wait", timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
