@@ -70,8 +70,16 @@ class CopilotInAWorktreeTest(RealAgentCase):
             task_id, self.agent_env, lambda: setattr(self.api.server, "limited", False))
         log = self.log(task)
         self.assert_parked_far(parked, opencode_api.RETRY_AFTER)
+        self.assertIn(opencode_api.RATE_LIMIT, parked["error"], log)
         self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
                          ("completed", 1, 0, 2), log)
+        # Its text output names no session to resume (--resume would take one): the second
+        # run started afresh, the first prompt sent once.
+        self.assertIsNone(task["session_id"])
+        last = self.api.requests[-1]["messages"]
+        asked = [m for m in last if m.get("role") == "user"
+                 and "write hello.txt" in opencode_api._text(m)]
+        self.assertEqual(len(asked), 1, last)
         self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
         self.assertTrue(os.path.exists(os.path.join(self.root, ".orchestra", "tasks",
                                                     task_id + ".done")))
