@@ -92,8 +92,9 @@ PRESETS = {
         "output": "cursor-stream-json",
         "description": "Cursor agent, headless",
     },
-    # Not tested against their real CLIs (no stand-in of their APIs here); flags checked
-    # against Qwen Code 0.15.10, GitHub Copilot CLI 1.0.102 and Amp's 2026-09-23 release.
+    # Qwen Code 0.15.10 and GitHub Copilot CLI 1.0.102 run against a Chat Completions
+    # stand-in (tests/test_real_qwen.py, test_real_copilot.py). Amp and auggie are not run
+    # (no stand-in of their APIs here); Amp's flags checked against its 2026-09-23 release.
     "qwen": {
         "command": "qwen",
         "args": ["-p", "{prompt}", "--output-format", "stream-json", "--yolo",

@@ -95,9 +95,10 @@ def _claude(parser, run, ev):
                          ev.get("api_error_status"))
         elif limits.is_limit_answer(text):
             parser._fail(run, text)
-        elif text.startswith("[API Error: ") and text.endswith("]"):
-            # Qwen Code 0.15 ends a run the API refused so, as a success, and exits 0.
-            parser._fail(run, text[1:-1])
+        elif text.startswith("[API Error: ") and text.partition("\n")[0].endswith("]"):
+            # Qwen Code 0.15 ends a run the API refused so, as a success, and exits 0; on a
+            # 429 a hint of its own ("Possible quota limitations…") follows on the next line.
+            parser._fail(run, text.partition("\n")[0][1:-1])
 
 
 def _codex(parser, run, ev):

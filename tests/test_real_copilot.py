@@ -52,6 +52,38 @@ class CopilotInAWorktreeTest(RealAgentCase):
                          run.stdout + run.stderr + log)
         self.assertIn(opencode_api.API_ERROR, task["error"], log)
 
+    def test_a_timeout_ends_what_its_bash_tool_started_in_a_session_of_its_own(self):
+        task_id = self.ok("start", "-q", "--worktree", "copilot", "ESCAPE now",
+                          env=self.agent_env).strip()
+        self.escape_then_end(task_id, "timeout", self.agent_env)
+
+    def test_a_cancel_ends_what_its_bash_tool_started_in_a_session_of_its_own(self):
+        task_id = self.ok("start", "-q", "--worktree", "copilot", "ESCAPE now",
+                          env=self.agent_env).strip()
+        self.escape_then_end(task_id, "cancel", self.agent_env)
+
+    def test_a_usage_limit_parks_the_task_and_the_next_run_completes(self):
+        self.api.server.limited = True
+        task_id = self.ok("start", "-q", "--worktree", "copilot", "write hello.txt",
+                          env=self.agent_env).strip()
+        parked, task = self.park_then_resume(
+            task_id, self.agent_env, lambda: setattr(self.api.server, "limited", False))
+        log = self.log(task)
+        self.assert_parked_far(parked, opencode_api.RETRY_AFTER)
+        self.assertIn(opencode_api.RATE_LIMIT, parked["error"], log)
+        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
+                         ("completed", 1, 0, 2), log)
+        # Its text output names no session to resume (--resume would take one): the second
+        # run started afresh, the first prompt sent once.
+        self.assertIsNone(task["session_id"])
+        last = self.api.requests[-1]["messages"]
+        asked = [m for m in last if m.get("role") == "user"
+                 and "write hello.txt" in opencode_api._text(m)]
+        self.assertEqual(len(asked), 1, last)
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
+        self.assertTrue(os.path.exists(os.path.join(self.root, ".orchestra", "tasks",
+                                                    task_id + ".done")))
+
 
 if __name__ == "__main__":
     unittest.main()

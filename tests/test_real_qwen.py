@@ -58,6 +58,45 @@ class QwenInAWorktreeTest(RealAgentCase):
         self.assertEqual(task["reason"], "agent_error", log)
         self.assertIn(opencode_api.API_ERROR, task["error"], log)
 
+    def test_a_timeout_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
+        task_id = self.ok("start", "-q", "--worktree", "qwen", "ESCAPE now",
+                          env=self.agent_env).strip()
+        self.escape_then_end(task_id, "timeout", self.agent_env)
+
+    def test_a_cancel_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
+        task_id = self.ok("start", "-q", "--worktree", "qwen", "ESCAPE now",
+                          env=self.agent_env).strip()
+        self.escape_then_end(task_id, "cancel", self.agent_env)
+
+    def test_a_usage_limit_parks_the_task_and_the_resumed_session_can_write(self):
+        # Headless, it waits out a 429 saying so only in its debug log (~/.qwen/debug/): 7
+        # tries with backoff, then 10 more each waiting the 300 s asked, some 50 minutes in
+        # all. With no retries of the latter kind it gives up after the former (about a
+        # minute), answering with the API's message.
+        os.makedirs(os.path.join(self.home, ".qwen"))
+        with open(os.path.join(self.home, ".qwen", "settings.json"), "w") as f:
+            json.dump({"model": {"generationConfig": {"maxRetries": 0}}}, f)
+        self.api.server.limited = True
+        task_id = self.ok("start", "-q", "--worktree", "qwen", "write hello.txt",
+                          env=self.agent_env).strip()
+        parked, task = self.park_then_resume(
+            task_id, self.agent_env, lambda: setattr(self.api.server, "limited", False))
+        log = self.log(task)
+        self.assert_parked_far(parked, opencode_api.RETRY_AFTER)
+        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
+                         ("completed", 1, 0, 2), log)
+        # The second run resumed the first one's session (--resume ID): the model was sent
+        # the first prompt again with the new one.
+        self.assertTrue(parked["session_id"], parked)
+        self.assertEqual(task["session_id"], parked["session_id"])
+        last = self.api.requests[-1]["messages"]
+        asked = [m for m in last if m.get("role") == "user"
+                 and "write hello.txt" in opencode_api._text(m)]
+        self.assertEqual(len(asked), 2, last)
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
+        self.assertTrue(os.path.exists(os.path.join(self.root, ".orchestra", "tasks",
+                                                    task_id + ".done")))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -316,6 +316,20 @@ class TextTest(unittest.TestCase):
                                 "request", False))
         self.assertEqual(judge(v, 0, "claude-stream-json")[:2], ("failed", "agent_error"))
 
+    def test_qwen_s_rate_limit_told_as_a_successful_answer_with_its_hint_is_a_limit(self):
+        # Qwen Code 0.15.10 on an HTTP 429 it has given up retrying: its hint follows the
+        # API's message on a line of its own; it exits 0.
+        said = ("[API Error: 429 Rate limit reached for standin on tokens per min (TPM). Please "
+                "try again in 300s.]\\nPossible quota limitations in place or slow response "
+                "times detected. Please wait and try again later.")
+        result = ('{"type":"result","subtype":"success","session_id":"649e1281","is_error":false,'
+                  f'"num_turns":1,"result":"{said}","usage":{{"input_tokens":0}}}}\n')
+        v = parse("claude-stream-json", result, NOW)
+        self.assertEqual((v.failed, v.limited, v.reset_at, v.session_id),
+                         (True, True, NOW + 300, "649e1281"))
+        self.assertTrue(v.message.startswith("API Error: 429 Rate limit reached"), v.message)
+        self.assertEqual(judge(v, 0, "claude-stream-json")[:2], ("limited", "limit"))
+
     def test_opencode_limited_before_any_event_names_its_session_in_its_log(self):
         # OpenCode 1.18.33 on a 429 at its first model call: no JSON event yet, and the
         # session to resume is only in its log line.
