@@ -106,8 +106,10 @@ PRESETS = {
     },
     "copilot": {
         "command": "copilot",
-        "args": ["-p", "{prompt}", "--yolo", "--no-ask-user"],
-        "output": "text",
+        "args": ["-p", "{prompt}", "--output-format", "json", "--yolo", "--no-ask-user"],
+        "resumeArgs": ["--resume", "{sessionId}", "-p", "{prompt}", "--output-format", "json",
+                       "--yolo", "--no-ask-user"],
+        "output": "copilot-jsonl",
         "description": "GitHub Copilot CLI, headless (--yolo: every tool, path and URL)",
     },
     "amp": {

@@ -207,9 +207,34 @@ def _gemini_stream(parser, run, ev):
         parser._fail(run, message or "error", err.get("code"))
 
 
+def _copilot(parser, run, ev):
+    """Copilot CLI's `--output-format json` (1.0.102): JSON Lines of its session's events,
+    ending with a `result` that names the session (`sessionId`, for `--resume`) and the exit
+    code. An API error it gave up on is a `session.error` (with the HTTP status: 429 for a
+    limit) before it. Its `usage` holds premium requests, durations and line counts, no
+    tokens. Its source emits `assistant.usage` events (inputTokens, outputTokens) that it did
+    not write against a provider of one's own; where they come, the tokens are their sums."""
+    kind, data = ev.get("type"), _dict(ev.get("data"))
+    if kind == "session.error":
+        parser._fail(run, _text(data.get("message")).strip() or _text(data.get("errorType"))
+                     or "error", data.get("statusCode"))
+    elif kind == "assistant.usage":  # one a model call: the run's totals are their sums
+        run.tokens_in = _add(run.tokens_in, _sum(data, "inputTokens"))
+        run.tokens_out = _add(run.tokens_out, _sum(data, "outputTokens"))
+    elif kind == "result":
+        run.has_result = True
+        _session(run, ev.get("sessionId"))
+        code = ev.get("exitCode")
+        if code == 0:  # errors before it were retried past
+            run.failed, run.message = False, None
+        elif not run.failed:
+            parser._fail(run, f"exit code {code}" if _number(code) is not None else "failed")
+
+
 HANDLERS = {"claude-json": _claude, "claude-stream-json": _claude, "cursor-stream-json": _claude,
              "codex-jsonl": _codex, "opencode-jsonl": _opencode, "gemini-json": _gemini,
-             "gemini-stream-json": _gemini_stream}
+             "gemini-stream-json": _gemini_stream,
+             "copilot-jsonl": _copilot}
 LOG_LINES = {"opencode-jsonl": opencode_log}  # readers of the lines that are not JSON
 WANTED = {"claude-json": lambda o: o.get("type") == "result",
            "gemini-json": lambda o: any(k in o for k in ("response", "error", "stats", "session_id"))}

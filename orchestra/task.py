@@ -42,8 +42,8 @@ SCHEDULED = "scheduled"      # pending: `start --delay/--at` asked for it not be
 # What an agent's output may be read as (verdict.FORMATS; kept here so task files validate
 # without importing the parser).
 OUTPUT_FORMATS = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json",
-                  "gemini-stream-json", "opencode-jsonl", "cursor-stream-json", "aider-text",
-                  "text")
+                  "gemini-stream-json", "opencode-jsonl", "cursor-stream-json", "copilot-jsonl",
+                  "aider-text", "text")
 # Failures an automatic retry cannot mend: the command is missing or not runnable, or a
 # task it depends on failed.
 NOT_RETRIED = (LAUNCH, DEPENDENCY, MERGE)

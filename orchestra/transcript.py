@@ -7,7 +7,7 @@ import json
 
 LINE_MAX = 16 * 1024 * 1024  # the longest line held back to be rendered whole
 STREAMING = ("claude-stream-json", "cursor-stream-json", "codex-jsonl", "opencode-jsonl",
-             "gemini-stream-json")
+             "gemini-stream-json", "copilot-jsonl")
 _WIDTH = 240  # characters of a message or a tool's output shown on its line
 
 
@@ -134,8 +134,30 @@ def _gemini(o, m):
             yield f"{m.bad} {o.get('status', 'error')}: {one_line(error.get('message') or '', m)}"
 
 
+def _copilot(o, m):
+    kind = o.get("type")
+    data = o.get("data") if isinstance(o.get("data"), dict) else {}
+    if kind == "assistant.message":
+        if data.get("content"):
+            yield f"{m.say} {one_line(data['content'], m)}"
+        for call in data.get("toolRequests") or ():
+            if isinstance(call, dict):
+                yield f"{m.tool} {call.get('name', 'tool')} {_tool_input(call.get('arguments'), m)}"
+    elif kind == "tool.execution_complete":
+        result = data.get("result") if isinstance(data.get("result"), dict) else {}
+        error = data.get("error") if isinstance(data.get("error"), dict) else {}
+        text = result.get("content") or error.get("message") or "(no output)"
+        yield f"{m.out if data.get('success') else m.bad} {one_line(text, m)}"
+    elif kind == "session.error":
+        yield f"{m.bad} {one_line(data.get('message') or data.get('errorType') or 'error', m)}"
+    elif kind == "result":
+        code = o.get("exitCode")
+        yield f"{m.ok if code == 0 else m.bad} exit {code} (session {o.get('sessionId', '?')})"
+
+
 _RENDER = {"claude-stream-json": _claude, "cursor-stream-json": _claude, "codex-jsonl": _codex,
-           "opencode-jsonl": _opencode, "gemini-stream-json": _gemini}
+           "opencode-jsonl": _opencode, "gemini-stream-json": _gemini,
+           "copilot-jsonl": _copilot}
 
 
 def render_line(output, line, marks):

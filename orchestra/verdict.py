@@ -11,7 +11,7 @@ from orchestra import limits
 from orchestra.formats import HANDLERS, LOG_LINES, MESSAGE_MAX, WANTED, aider, last_object
 
 STRUCTURED = ("claude-json", "claude-stream-json", "codex-jsonl", "gemini-json",
-              "gemini-stream-json", "opencode-jsonl", "cursor-stream-json")
+              "gemini-stream-json", "opencode-jsonl", "cursor-stream-json", "copilot-jsonl")
 FORMATS = STRUCTURED + ("aider-text", "text")
 HEADER = "=== orchestra:"  # the line orchestra writes into the log before each attempt
 LIMITED, LIMIT, AGENT_ERROR, NO_RESULT = "limited", "limit", "agent_error", "no_result"

@@ -5,6 +5,7 @@ Copilot's tools when they are offered): its offline mode with a model provider o
 login. Skipped where the CLI is not installed: install it into the ignored .agent-clis/
 folder (`npm install --prefix .agent-clis @github/copilot`)."""
 
+import json
 import os
 import shutil
 import unittest
@@ -44,12 +45,16 @@ class CopilotInAWorktreeTest(RealAgentCase):
         # Its create tool reached the .done outside the worktree (--yolo allows every path).
         with open(os.path.join(self.root, ".orchestra", "tasks", task["id"] + ".done")) as f:
             self.assertEqual(f.read().strip(), opencode_api.SUMMARY)
+        result = json.loads(next(line for line in log.splitlines()
+                                 if line.startswith('{"type":"result"')))
+        self.assertEqual((task["session_id"], result["exitCode"]), (result["sessionId"], 0), log)
         self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
 
     def test_an_api_error_fails_with_the_agent_s_message(self):
         run, task, log = self.run_task("API_ERROR please")
         self.assertEqual((run.returncode, task["status"]), (1, "failed"),
                          run.stdout + run.stderr + log)
+        self.assertEqual(task["reason"], "agent_error", log)
         self.assertIn(opencode_api.API_ERROR, task["error"], log)
 
     def test_a_timeout_ends_what_its_bash_tool_started_in_a_session_of_its_own(self):
@@ -62,7 +67,7 @@ class CopilotInAWorktreeTest(RealAgentCase):
                           env=self.agent_env).strip()
         self.escape_then_end(task_id, "cancel", self.agent_env)
 
-    def test_a_usage_limit_parks_the_task_and_the_next_run_completes(self):
+    def test_a_usage_limit_parks_the_task_and_the_resumed_session_can_write(self):
         self.api.server.limited = True
         task_id = self.ok("start", "-q", "--worktree", "copilot", "write hello.txt",
                           env=self.agent_env).strip()
@@ -73,17 +78,17 @@ class CopilotInAWorktreeTest(RealAgentCase):
         self.assertIn(opencode_api.RATE_LIMIT, parked["error"], log)
         self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
                          ("completed", 1, 0, 2), log)
-        # Its text output names no session to resume (--resume would take one): the second
-        # run started afresh, the first prompt sent once.
-        self.assertIsNone(task["session_id"])
+        # The second run resumed the first one's session (--resume ID, the sessionId of its
+        # json result): the model was sent the first prompt again with the new one.
+        self.assertTrue(parked["session_id"], parked)
+        self.assertEqual(task["session_id"], parked["session_id"])
         last = self.api.requests[-1]["messages"]
         asked = [m for m in last if m.get("role") == "user"
                  and "write hello.txt" in opencode_api._text(m)]
-        self.assertEqual(len(asked), 1, last)
+        self.assertEqual(len(asked), 2, last)
         self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
         self.assertTrue(os.path.exists(os.path.join(self.root, ".orchestra", "tasks",
                                                     task_id + ".done")))
-
 
 if __name__ == "__main__":
     unittest.main()

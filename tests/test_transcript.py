@@ -67,6 +67,18 @@ class TranscriptTest(unittest.TestCase):
             "» Finished: wrote hello.txt",
             "✔ done (last step: 100 tokens in, 7 out)"])
 
+    def test_copilot_s_events_one_line_a_message_or_tool_call(self):
+        self.assertEqual(rendered("copilot-jsonl", "real_success.log").splitlines()[1:], [
+            "⚙ bash echo 'written by the agent in its worktree' > hello.txt",
+            "  ↳ <shellId: 0 completed with exit code 0>",
+            "⚙ create /tmp/cop/work-ok/t1.done",
+            "  ↳ Created file /tmp/cop/work-ok/t1.done with 16 characters",
+            "» Finished: wrote hello.txt",
+            "✔ exit 0 (session b9c3ff76-7b96-46b2-bb99-e9defea809cb)"])
+        self.assertEqual(rendered("copilot-jsonl", "real_api_error.log").splitlines()[1:], [
+            "✖ 400 messages.0.content.0: the stand-in refuses this request",
+            "✖ exit 1 (session 70b49c47-cc42-42df-9d41-52142b2672d4)"])
+
     def test_what_is_not_an_event_passes(self):
         m = Marks(True)
         for line in ("plain text", "{not json", "[1, 2]", '{"type": "unknown"}'):

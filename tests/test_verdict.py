@@ -104,6 +104,19 @@ EXPECTED = {
     "opencode-jsonl/real_api_error": dict(failed=True, session_id="ses_dcbac3ef4ffeoE41SE1cMwGX01",
                                           message="messages.0.content.0: the stand-in refuses "
                                                   "this request"),
+    # Copilot CLI 1.0.102 (--output-format json), run against tests/opencode_api.py: its
+    # result names the session and exit code; its usage gives no tokens.
+    "copilot-jsonl/real_success": dict(session_id="b9c3ff76-7b96-46b2-bb99-e9defea809cb",
+                                       has_result=True),
+    "copilot-jsonl/real_api_error": dict(failed=True, has_result=True,
+                                         session_id="70b49c47-cc42-42df-9d41-52142b2672d4",
+                                         message="400 messages.0.content.0: the stand-in "
+                                                 "refuses this request"),
+    "copilot-jsonl/real_limit": dict(failed=True, limited=True, has_result=True,
+                                     reset_at=NOW + 300,
+                                     session_id="1903b9b0-857e-4c06-b8a9-bd99887de5c1",
+                                     message="429 Rate limit reached for standin on tokens per "
+                                             "min (TPM). Please try again in 300s."),
     "cursor-stream-json/success": dict(session_id="f0e1d2c3-b4a5-4968-8776-655443322110",
                                        has_result=True),
     "cursor-stream-json/error": dict(failed=True, has_result=True,
@@ -330,6 +343,17 @@ class TextTest(unittest.TestCase):
         self.assertTrue(v.message.startswith("API Error: 429 Rate limit reached"), v.message)
         self.assertEqual(judge(v, 0, "claude-stream-json")[:2], ("limited", "limit"))
 
+    def test_copilot_s_usage_events_and_an_error_it_got_past(self):
+        text = ('{"type":"assistant.usage","data":{"model":"m","inputTokens":100,"outputTokens":7}}\n'
+                '{"type":"session.error","data":{"message":"500 overloaded","statusCode":500}}\n'
+                '{"type":"assistant.usage","data":{"inputTokens":50,"outputTokens":3}}\n'
+                '{"type":"result","sessionId":"s-1","exitCode":0,"usage":{"premiumRequests":0}}\n')
+        v = parse("copilot-jsonl", text, NOW)
+        self.assertEqual((v.failed, v.message, v.has_result, v.session_id, v.tokens_in,
+                          v.tokens_out), (False, None, True, "s-1", 150, 10))
+        v = parse("copilot-jsonl", '{"type":"result","sessionId":"s-2","exitCode":2}\n', NOW)
+        self.assertEqual((v.failed, v.message), (True, "exit code 2"))
+
     def test_opencode_limited_before_any_event_names_its_session_in_its_log(self):
         # OpenCode 1.18.33 on a 429 at its first model call: no JSON event yet, and the
         # session to resume is only in its log line.
@@ -398,7 +422,7 @@ class JudgeTest(unittest.TestCase):
             want = {"success": None, "error": "agent_error", "no_result": "no_result",
                     "limit": "limit", "limit_event_only": "limit", "limit_no_hint": "limit",
                     "recovered": None, "clean": None, "real_success": None,
-                    "real_api_error": "agent_error"}[case]
+                    "real_api_error": "agent_error", "real_limit": "limit"}[case]
             self.assertEqual(got and got[1], want, name)
 
 
