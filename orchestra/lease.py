@@ -95,7 +95,9 @@ def spawn_background(layout, parallel, daemon=False):
     import sys
     import time
     from orchestra import executor, process
-    argv = [sys.executable, "-m", "orchestra", "--root", layout.root, "supervise",
+    # Started as this process was: `python -S` (no site-packages, a clean install's way) too.
+    argv = [sys.executable, *(["-S"] if sys.flags.no_site else []), "-m", "orchestra",
+            "--root", layout.root, "supervise",
             "--parallel", str(parallel)] + (["--daemon"] if daemon else [])
     env = executor.with_package_path(os.environ)
     os.makedirs(layout.state, exist_ok=True)

@@ -82,7 +82,7 @@ class ProjectCase(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="orchestra-test-")
         self.addCleanup(self._cleanup)
-        config = {"fake": {"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"],
+        config = {"fake": {"command": sys.executable, "args": ["-S", FAKE_AGENT, "{prompt}"],
                            "promptTemplate": "{prompt}"}}
         config.update(self.agents or {})
         self.write_config(config)
@@ -100,7 +100,7 @@ class ProjectCase(unittest.TestCase):
         return env
 
     def run_cli(self, *args, input=None, timeout=60, cwd=None, env=None):
-        return subprocess.run([sys.executable, "-m", "orchestra", *args], cwd=cwd or self.root,
+        return subprocess.run([sys.executable, "-S", "-m", "orchestra", *args], cwd=cwd or self.root,
                               env=env or self.env(), input=input, capture_output=True, text=True,
                               timeout=timeout)
 

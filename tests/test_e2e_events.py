@@ -39,7 +39,7 @@ class EventsTest(ProjectCase):
 
     def test_follow_prints_new_events_and_stops_on_ctrl_c(self):
         self.start("done")
-        follow = subprocess.Popen([sys.executable, "-m", "orchestra", "events", "-f", "--json"],
+        follow = subprocess.Popen([sys.executable, "-S", "-m", "orchestra", "events", "-f", "--json"],
                                   cwd=self.root, env=self.env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         lines = []

@@ -39,7 +39,7 @@ class HostileInputTest(ProjectCase):
 
     def test_closed_stdout_or_stderr_is_no_traceback(self):
         def run(args, fd):
-            return subprocess.run([sys.executable, "-m", "orchestra", *args], cwd=self.root,
+            return subprocess.run([sys.executable, "-S", "-m", "orchestra", *args], cwd=self.root,
                                   env=self.env(), capture_output=True, text=True, timeout=60,
                                   preexec_fn=lambda: os.close(fd))
         r = run(["start", "-q", "fake", "done"], 1)
@@ -54,7 +54,7 @@ class HostileInputTest(ProjectCase):
         if not os.path.exists("/dev/full"):
             self.skipTest("no /dev/full here")
         with open("/dev/full", "w") as full:
-            r = subprocess.run([sys.executable, "-m", "orchestra", "start", "-q", "fake", "done"],
+            r = subprocess.run([sys.executable, "-S", "-m", "orchestra", "start", "-q", "fake", "done"],
                                cwd=self.root, env=self.env(), stdout=full,
                                stderr=subprocess.PIPE, text=True, timeout=60)
         self.assertEqual(r.returncode, 1, r.stderr)

@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from tests.helpers import FAKE_AGENT, ProjectCase, pid_alive, wait_until
 
 ID_RE = re.compile(r"task_\d{13}_[0-9a-f]{6}")
-FAKE = {"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"], "promptTemplate": "{prompt}"}
+FAKE = {"command": sys.executable, "args": ["-S", FAKE_AGENT, "{prompt}"], "promptTemplate": "{prompt}"}
 # Records its argv (after `-c CODE`) as JSON in its working directory, the project root.
 ARGV_AGENT = {"command": sys.executable,
               "args": ["-c", "import json,sys; json.dump(sys.argv[1:], open('argv.json','w'))",
@@ -94,7 +94,7 @@ class E2ECase(ProjectCase):
         return d
 
     def popen(self, *args, cwd=None, env=None):
-        proc = subprocess.Popen([sys.executable, "-m", "orchestra", *args], cwd=cwd or self.root,
+        proc = subprocess.Popen([sys.executable, "-S", "-m", "orchestra", *args], cwd=cwd or self.root,
                                 env=env or self.env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 

@@ -10,7 +10,7 @@ from tests.helpers import FAKE_AGENT, ProjectCase, pid_alive, wait_until
 
 
 class SleepingOnALimitTest(ProjectCase):
-    agents = {"sleeper": {"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"],
+    agents = {"sleeper": {"command": sys.executable, "args": ["-S", FAKE_AGENT, "{prompt}"],
                           "promptTemplate": "{prompt}", "output": "text"}}
 
     def test_a_far_reset_ends_the_run_and_parks_the_task(self):

@@ -16,7 +16,7 @@ from orchestra.task import Task
 from tests.helpers import (FAKE_AGENT, ProjectCase, main_in_process, pid_alive, row_of,
                            wait_until)
 
-FAKE = {"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"], "promptTemplate": "{prompt}"}
+FAKE = {"command": sys.executable, "args": ["-S", FAKE_AGENT, "{prompt}"], "promptTemplate": "{prompt}"}
 
 
 class SchedulingCase(ProjectCase):
@@ -37,7 +37,7 @@ class SubTaskTest(SchedulingCase):
     def test_a_task_waiting_on_its_sub_task_lends_it_the_only_slot(self):
         # parallel 1: without the loan the sub-task could never start, and the parent would
         # wait until its timeout
-        orchestra = f"{sys.executable},-m,orchestra"
+        orchestra = f"{sys.executable},-S,-m,orchestra"
         parent = self.start(f"sh={orchestra},wait,$({orchestra},start,-q,fake,echo=sub,done) done",
                             "--timeout", "30")
         self.start("echo=later done")  # queued before the sub-task: the loan passes it by
@@ -201,7 +201,7 @@ class DaemonTest(SchedulingCase):
 
     def test_two_daemon_starts_at_once_leave_one_daemon(self):
         import subprocess
-        starts = [subprocess.Popen([sys.executable, "-m", "orchestra", "daemon", "start"],
+        starts = [subprocess.Popen([sys.executable, "-S", "-m", "orchestra", "daemon", "start"],
                                    cwd=self.root, env=self.env(), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
         for p in starts:

@@ -13,13 +13,13 @@ SPEW_MB = 40
 
 
 class FloodTest(ProjectCase):
-    agents = {"texty": {"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"],
+    agents = {"texty": {"command": sys.executable, "args": ["-S", FAKE_AGENT, "{prompt}"],
                         "promptTemplate": "{prompt}", "output": "text"}}
 
     def test_a_flood_of_output_delays_no_timeout_and_stays_out_of_memory(self):
         flood = self.start(f"spew={SPEW_MB} sleep=1 done", agent="texty")
         stuck = self.start("sleep=30", "--timeout", "2")
-        run = subprocess.Popen([sys.executable, "-m", "orchestra", "run", "--wait",
+        run = subprocess.Popen([sys.executable, "-S", "-m", "orchestra", "run", "--wait",
                                 "--parallel", "2"], cwd=self.root, env=self.env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.addCleanup(run.stderr.close)

@@ -73,7 +73,7 @@ class E2ECase(ProjectCase):
         return {t["id"]: t for t in json.loads(self.ok("status", "--json", *ids))}
 
     def popen_cli(self, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
-        proc = subprocess.Popen([sys.executable, "-m", "orchestra", *args], cwd=self.root,
+        proc = subprocess.Popen([sys.executable, "-S", "-m", "orchestra", *args], cwd=self.root,
                                 env=self.env(), stdout=stdout, stderr=stderr, text=True,
                                 preexec_fn=_default_sigint)
         self.addCleanup(self._reap, proc)
@@ -141,6 +141,8 @@ class BackgroundSupervisorTest(E2ECase):
         self.assertIn(f"supervisor pid {pid}, parallel 1", self.ok("status"))
         self.assertEqual(self.supervisor_pid(), pid)
         self.assertTrue(pid_alive(pid))
+        with open(f"/proc/{pid}/cmdline", "rb") as f:  # started as `run` was: with -S
+            self.assertEqual(f.read().split(b"\0")[1], b"-S")
         c = self.run_cli("start", "fake", "echo=third done")
         self.assertIn("; the running supervisor starts it", c.stdout)
         c = re.search(r"queued (\S+)", c.stdout).group(1)
@@ -243,7 +245,7 @@ class ConcurrencyTest(E2ECase):
         self.assertEqual(self.supervisor_processes(), [])
 
     def test_fifty_concurrent_starts(self):
-        procs = [subprocess.Popen([sys.executable, "-m", "orchestra", "start", "-q", "fake",
+        procs = [subprocess.Popen([sys.executable, "-S", "-m", "orchestra", "start", "-q", "fake",
                                    f"echo={i}"], cwd=self.root, env=self.env(),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for i in range(50)]

@@ -43,7 +43,7 @@ class Project(unittest.TestCase):
         os.makedirs(self.layout.config_dir)
         with open(self.layout.agent_config, "w") as f:
             json.dump({"agents": {"fake": {"command": sys.executable,
-                                           "args": [FAKE_AGENT, "{prompt}"],
+                                           "args": ["-S", FAKE_AGENT, "{prompt}"],
                                            "promptTemplate": "{prompt}"}}}, f)
         self.store = Store(self.layout)
         self.store.ensure()

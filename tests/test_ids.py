@@ -115,7 +115,7 @@ class ProjectCase(unittest.TestCase):
     def setUp(self):
         self.root = os.path.realpath(tempfile.mkdtemp(prefix="orchestra-test-"))
         self.addCleanup(shutil.rmtree, self.root, True)
-        self.config({"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"]})
+        self.config({"command": sys.executable, "args": ["-S", FAKE_AGENT, "{prompt}"]})
         cwd = os.getcwd()
         self.addCleanup(os.chdir, cwd)
 
@@ -166,7 +166,7 @@ class ShortIdsInCommandsTest(ProjectCase):
         t = self.cli("start", "-q", "--no-worktree", "fake", "echo=x")[0].strip()
         self.assertIsNone(self.task(t)["cwd"])
         self.assertIn("runs in      the project root", self.cli("show", t)[0])
-        self.config({"command": sys.executable, "args": [FAKE_AGENT, "{prompt}"], "cwd": "src"})
+        self.config({"command": sys.executable, "args": ["-S", FAKE_AGENT, "{prompt}"], "cwd": "src"})
         os.chdir(deep)
         t = self.cli("start", "-q", "--no-worktree", "fake", "echo=x")[0].strip()
         self.assertEqual(self.task(t)["cwd"], "src")

@@ -283,7 +283,7 @@ class ConcurrencyTest(McpCase):
 
 class StdioTest(ProjectCase):
     def test_two_servers_over_real_pipes_queue_into_one_project(self):
-        servers = [subprocess.Popen([sys.executable, "-m", "orchestra", "mcp"], cwd=self.root,
+        servers = [subprocess.Popen([sys.executable, "-S", "-m", "orchestra", "mcp"], cwd=self.root,
                                     env=self.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True) for _ in range(2)]
         for server in servers:

@@ -135,7 +135,7 @@ class JsonWatchTest(unittest.TestCase):
     def test_one_json_document_a_line_and_nothing_else(self):
         root, tasks = make_project(self, pending=2, finished=1)
         env = dict(os.environ, PYTHONPATH=REPO)
-        proc = subprocess.Popen([sys.executable, "-m", "orchestra", "--root", root, "status",
+        proc = subprocess.Popen([sys.executable, "-S", "-m", "orchestra", "--root", root, "status",
                                  "--json", "--watch", "--interval", "0.05"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
