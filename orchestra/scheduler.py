@@ -74,12 +74,14 @@ def loans(tasks, alive):
     so held nothing would run again. Each such task lends its slot to what it waits for (and
     what that depends on). Returns (riders, open): riders, how many running tasks use a lent
     slot (not to be counted against `parallel`); open, the id sets of the loans still free."""
-    by_id = {t.data["id"]: t for t in tasks}
+    lenders = [t for t in tasks if t.state is Status.RUNNING and t.data["waiting"]]
     riders, free, taken = 0, [], set()
-    for t in tasks:
-        d = t.data
-        w = d["waiting"]
-        if d["status"] != _RUNNING or not w or not alive(w):
+    if not lenders:  # every launch tick asks; almost always nobody waits
+        return riders, free
+    by_id = {t.data["id"]: t for t in tasks}
+    for t in lenders:
+        w = t.data["waiting"]
+        if not alive(w):
             continue
         wanted = _unfinished(w["ids"], by_id)
         if not wanted:
