@@ -88,6 +88,7 @@ def bench_env():
     env["PYTHONPATH"] = REPO
     env["NO_COLOR"] = "1"
     env["COLUMNS"] = "120"  # status is not on a tty: give it a terminal's width to fit into
+    env["ORCHESTRA_NO_REGISTER"] = "1"  # temp projects stay out of the user's workspaces
     return env
 
 
