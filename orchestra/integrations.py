@@ -12,7 +12,7 @@ import os
 
 from orchestra import mcpconfig, slash, subagents
 from orchestra.errors import OrchestraError
-from orchestra.files import write_atomic
+from orchestra.files import read_json, write_atomic
 
 TARGETS = ("claude", "codex", "gemini", "opencode")
 MANIFEST = "written.json"  # in .orchestra-cli/
@@ -132,8 +132,7 @@ def apply(layout, changes):
 def load_manifest(layout):
     path = os.path.join(layout.config_dir, MANIFEST)
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = read_json(path)
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as e:

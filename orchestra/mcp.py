@@ -44,7 +44,7 @@ def parse(line):
     """(message, None) for a request or notification; (None, error response) otherwise."""
     try:
         message = json.loads(line)
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:  # json raises the latter for deep nesting
         return None, error(None, PARSE_ERROR, f"not JSON: {e}")
     if not isinstance(message, dict):
         what = "a batch (an array)" if isinstance(message, list) else json.dumps(message)[:40]

@@ -151,6 +151,9 @@ def argv(name, arguments):
             options.append(how[1][values[0]])
         else:
             raise ArgumentError(f"{key} must be one of {', '.join(how[1])}, not {values[0]!r}")
+    if name == "start" and arguments["prompt"] == "-":
+        # `-` reads the prompt from stdin: the protocol's own stream, or the server's.
+        raise ArgumentError("the prompt is only `-`: give the prompt's text itself")
     # After `--` a prompt or id that starts with "-" is still a prompt or an id.
     return [name, *options] + (["--", *positionals] if positionals else [])
 
@@ -184,9 +187,6 @@ class Tools:
             words = argv(name, arguments)
         except ArgumentError as e:
             return True, [str(e)]
-        if name == "start" and arguments.get("prompt") == "-":
-            # `-` reads the prompt from stdin, which here is the protocol's own stream.
-            return True, ["the prompt is only `-`: give the prompt's text itself"]
         if name == "logs" and "lines" not in arguments:
             words[1:1] = ["--lines", str(LOG_LINES)]
         if name == "diff":

@@ -97,6 +97,10 @@ class ProtocolTest(McpCase):
                     self.assertIn(prop["items"]["type"], kinds)
             json.dumps(schema)  # plain JSON
 
+    def test_a_line_nested_too_deep_for_json_is_a_parse_error_not_a_crash(self):
+        self.client.send("[" * 100_000)
+        self.assertEqual(json.loads(self.client.answers[-1])["error"]["code"], mcp.PARSE_ERROR)
+
     def test_malformed_messages_are_json_rpc_errors_and_the_server_goes_on(self):
         for line, code in (("{not json", mcp.PARSE_ERROR), ("[]", mcp.INVALID_REQUEST),
                            ('"hello"', mcp.INVALID_REQUEST),

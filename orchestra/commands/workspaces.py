@@ -131,8 +131,7 @@ def register(sub):
                            ("orchestra workspaces list", "each one, numbered, with its tasks"),
                            ("orchestra workspaces add ~/src/api", "add a project"),
                            ("orchestra workspaces remove 2", "forget the second one")))
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     ls = args.subparser(actions, "list", help="each workspace, numbered, with its task counts",
                         description="Each registered workspace in the order added: its number, "
                         "name, root, and its task counts, or that it vanished or holds no "

@@ -29,8 +29,6 @@ def argv(action, body):
         if body.get(key) in (None, "", []):
             raise ValueError(f"{action} needs {key!r}")
     if action == "start":
-        if body["prompt"] == "-":
-            raise ValueError("the prompt is only `-`: give the prompt's text itself")
         try:
             return mcptools.argv("start", body)
         except mcptools.ArgumentError as e:

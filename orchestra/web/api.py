@@ -6,7 +6,7 @@ import os
 import threading
 import time
 
-from orchestra import activity, stats
+from orchestra import activity, archive, stats
 from orchestra.commands import full_id, refresh, short_ids
 from orchestra.errors import OrchestraError
 from orchestra.paths import SENTINELS, Layout, is_project
@@ -129,15 +129,19 @@ def task(space, query):
     if found is None:
         raise ApiError(404, f"no task {query} in {space.root}")
     archived = task_id in past
-    where = layout.archived() if archived else layout
+
+    def where(path_of):  # beside its task file, or where an interrupted archiving left it
+        return archive.where(layout, task_id, archived, path_of)
+
+    sentinels = {k: where(lambda lay, i, k=k: lay.sentinel(i, k)) for k in SENTINELS}
     d = found.to_dict()
     d.update(short_id=short_ids(layout, snap, [found])[task_id], workspace=space.id,
              archived=archived)
     return {"task": d,
-            "plan": _head(where.plan_file(task_id), PLAN_MAX),
-            "sentinels": {k: _head(where.sentinel(task_id, k), 4096) or ""
-                          for k in SENTINELS if os.path.exists(where.sentinel(task_id, k))},
-            "log": _tail(where.log_file(task_id), LOG_TAIL),
+            "plan": _head(where(Layout.plan_file), PLAN_MAX),
+            "sentinels": {k: _head(p, 4096) or "" for k, p in sentinels.items()
+                          if os.path.exists(p)},
+            "log": _tail(where(Layout.log_file), LOG_TAIL),
             "events": _events(layout, task_id)}
 
 

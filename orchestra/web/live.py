@@ -83,7 +83,7 @@ class Hub:
             for line in lines:
                 try:
                     event = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     continue
                 if isinstance(event, dict):
                     event["workspace"] = space.id
