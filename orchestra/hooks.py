@@ -24,6 +24,7 @@ import time
 from orchestra import debug
 from orchestra.errors import OrchestraError
 from orchestra.files import read_json, write_atomic
+from orchestra.tail import Tail
 
 COMMAND_TIMEOUT = 60.0
 STATUSES = ("pending", "running", "completed", "failed", "cancelled")
@@ -59,14 +60,6 @@ def load(layout):
     return hooks
 
 
-def resume_at(inode, offset, st):
-    """Where to go on reading an event log of stat `st`, last read up to `offset` in the file
-    `inode` (None: not known): a new file, or one shorter than that, is read from its start."""
-    if (inode is not None and st.st_ino != inode) or st.st_size < offset:
-        return 0
-    return offset
-
-
 def matching(hooks, event):
     """The hooks to run for an event: by its new status, or for an event that is no change
     of status (a merge, a branch deleted) by its name."""
@@ -92,8 +85,7 @@ class Runner:
         self.jobs = queue.Queue()
         self.hooks = []
         self._config_stamp = None
-        self._inode, self._offset = self._load_offset()
-        self._partial = b""
+        self._log = Tail(layout.events, *self._load_offset())
         self._thread = threading.Thread(target=self._work, daemon=True)
         self._thread.start()
 
@@ -115,23 +107,9 @@ class Runner:
     def poll(self):
         """Queue the hooks of every event appended since the last poll."""
         self._reload()
-        try:
-            with open(self.layout.events, "rb") as f:
-                st = os.fstat(f.fileno())
-                offset = resume_at(self._inode, self._offset, st)
-                if offset != self._offset:
-                    self._offset, self._partial = offset, b""
-                self._inode = st.st_ino
-                f.seek(self._offset)
-                data = f.read()
-        except FileNotFoundError:
+        lines = self._log.read()
+        if not lines:
             return
-        if not data:
-            return
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()
-        end = self._offset + len(data) - len(self._partial)
-        self._offset += len(data)
         for line in lines:
             try:
                 event = json.loads(line)
@@ -142,7 +120,7 @@ class Runner:
                 continue  # not an event orchestra wrote: nothing to run a hook for
             for hook in matching(self.hooks, event):
                 self.jobs.put((hook, event))
-        self.jobs.put(("offset", f"{end} {self._inode}"))
+        self.jobs.put(("offset", f"{self._log.end} {self._log.inode}"))
 
     def close(self, timeout=10.0):
         """Let queued hooks finish (up to `timeout` seconds) before the supervisor exits."""

@@ -6,7 +6,7 @@ import unittest
 from types import SimpleNamespace
 from unittest import mock
 
-from orchestra import hooks
+from orchestra import hooks, tail
 from orchestra.commands import events
 from tests.helpers import settings_project, wait_until
 
@@ -33,14 +33,14 @@ class MatchingTest(unittest.TestCase):
 
 class ResumeAtTest(unittest.TestCase):
     def test_the_same_file_goes_on_from_the_offset(self):
-        self.assertEqual(hooks.resume_at(7, 100, stat(7, 100)), 100)
-        self.assertEqual(hooks.resume_at(7, 100, stat(7, 250)), 100)
-        self.assertEqual(hooks.resume_at(None, 100, stat(7, 250)), 100)  # an old record
+        self.assertEqual(tail.resume_at(7, 100, stat(7, 100)), 100)
+        self.assertEqual(tail.resume_at(7, 100, stat(7, 250)), 100)
+        self.assertEqual(tail.resume_at(None, 100, stat(7, 250)), 100)  # an old record
 
     def test_a_new_or_shorter_file_is_read_from_its_start(self):
-        self.assertEqual(hooks.resume_at(7, 100, stat(8, 500)), 0)   # moved away, a new one
-        self.assertEqual(hooks.resume_at(7, 100, stat(7, 40)), 0)    # truncated
-        self.assertEqual(hooks.resume_at(None, 100, stat(7, 40)), 0)
+        self.assertEqual(tail.resume_at(7, 100, stat(8, 500)), 0)   # moved away, a new one
+        self.assertEqual(tail.resume_at(7, 100, stat(7, 40)), 0)    # truncated
+        self.assertEqual(tail.resume_at(None, 100, stat(7, 40)), 0)
 
 
 class RotationTest(unittest.TestCase):

@@ -13,24 +13,12 @@ FOLLOW_POLL = 0.2
 def run(layout, console, follow=False, as_json=False, ids=(), since=None):
     """ids: only these tasks' events; since: only events at or after this time (seconds
     since the epoch)."""
-    from orchestra.hooks import resume_at
+    from orchestra.tail import Tail
     wanted = _wanted(layout, ids, since)
-    inode, offset, partial = None, 0, b""
+    log = Tail(layout.events)
     try:
         while True:
-            try:
-                with open(layout.events, "rb") as f:
-                    st = os.fstat(f.fileno())
-                    if resume_at(inode, offset, st) != offset:  # rotated: a new log begins
-                        offset, partial = 0, b""
-                    inode = st.st_ino
-                    f.seek(offset)
-                    data = f.read()
-            except FileNotFoundError:
-                data = b""
-            offset += len(data)
-            lines = (partial + data).split(b"\n")
-            partial = lines.pop()  # a line still being written waits for its newline
+            lines = log.read()
             for line in lines:
                 if line.strip() and wanted(line):
                     console.out(line.decode("utf-8", "replace") if as_json else _human(line, console))

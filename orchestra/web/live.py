@@ -6,7 +6,7 @@ import os
 import queue
 import threading
 
-from orchestra.hooks import resume_at
+from orchestra.tail import Tail
 
 POLL = 0.25        # a transition reaches the page well within a second
 CLIENT_BACKLOG = 1000  # events a slow client may fall behind by before it loses some
@@ -59,27 +59,12 @@ class Hub:
 
     def _follow(self, space, inode, offset):
         """New lines of the workspace's event log after `offset`; only a stat while idle."""
-        path, partial = space.layout.events, b""
+        log = Tail(space.layout.events, inode, offset)
         while not self._stop.wait(POLL):
             try:
-                st = os.stat(path)
+                lines = log.read()
             except OSError:
-                continue
-            at = resume_at(inode, offset, st)
-            if at == offset and st.st_size == offset:
-                continue
-            if at != offset:  # rotated: the new log is read from its start
-                offset, partial = 0, b""
-            try:
-                with open(path, "rb") as f:
-                    inode = os.fstat(f.fileno()).st_ino
-                    f.seek(offset)
-                    data = f.read()
-            except OSError:
-                continue
-            offset += len(data)
-            lines = (partial + data).split(b"\n")
-            partial = lines.pop()  # a line still being written waits for its newline
+                continue  # unreadable for now: tried again at the next poll
             for line in lines:
                 try:
                     event = json.loads(line)
