@@ -16,7 +16,6 @@ from orchestra.paths import Layout, find_root, is_project
 from orchestra.table import Style
 
 
-
 class Console:
     """The one place that writes to the terminal."""
 

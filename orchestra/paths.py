@@ -30,7 +30,7 @@ def find_root(explicit=None, cwd=None, environ=os.environ):
             return holder
     here, top = start, None
     while True:
-        if os.path.isdir(os.path.join(here, STATE_DIR)) or os.path.isdir(os.path.join(here, CONFIG_DIR)):
+        if is_project(here):
             return here
         # .git as a directory, or a file naming one (a linked worktree, a submodule); read
         # here rather than asking git, which would cost more than a whole `status`.
@@ -45,6 +45,16 @@ def find_root(explicit=None, cwd=None, environ=os.environ):
 def is_project(root):
     """Whether root holds a project: .orchestra/ or .orchestra-cli/."""
     return os.path.isdir(os.path.join(root, STATE_DIR)) or os.path.isdir(os.path.join(root, CONFIG_DIR))
+
+
+def task_ids(tasks_dir):
+    """The ids of the task files in a tasks directory (none if it is missing), from their
+    names alone: no file is read."""
+    try:
+        names = os.listdir(tasks_dir)
+    except FileNotFoundError:
+        return []
+    return [n[:-5] for n in names if n.endswith(".json") and not n.startswith(".")]
 
 
 class Layout:

@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from orchestra import debug, event, scancache, statedir
+from orchestra import debug, scancache, statedir
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
@@ -222,6 +222,7 @@ class Store:
             # What this process wrote, the next scan need not parse again (a supervisor
             # rewrites every task it runs twice).
             self._cache[name] = ((st.st_ino, st.st_mtime_ns, st.st_size), task)
+        from orchestra import event  # here: a `status` that writes nothing never needs it
         if before is not None and event.noted(before, task):
             self.record(before, task)
 
@@ -230,9 +231,10 @@ class Store:
         """The one way a task changes state. Under the store lock: re-read the task; if its
         status is not one of `expect` (or, given `attempt`, it has moved on to another run),
         or it is gone, return None; else write the sentinel `mark` first (a decision that
-        must outlive us, such as "cancelled" or "timeout", holding `mark_text` if given), save `change(task)` unless change
-        is None or returns None, and append the event. Returns (before, after); after is
-        before when nothing was saved. `durable` as for save, or a function of the new task.
+        must outlive us, such as "cancelled" or "timeout", holding `mark_text` if given), save
+        `change(task)` unless change is None or returns None, and append the event. Returns
+        (before, after); after is before when nothing was saved. `durable` as for save, or a
+        function of the new task.
 
         A caller holding `locked()` already (cancel --all) may call this inside it."""
         if self._lock is not None and self._lock.held:
@@ -274,6 +276,7 @@ class Store:
         """Append transitions to .orchestra/events.jsonl, once they are on disk: `before` (None
         for new tasks) to each of `afters`. The log is a record for people and tools; a
         failure to append to it is reported, never fatal."""
+        from orchestra import event
         now = iso(time.time())
         line = "".join(json_text(event.record(before, after, now)) + "\n"
                        for after in afters).encode("utf-8")

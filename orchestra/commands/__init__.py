@@ -1,10 +1,9 @@
 """One module a command. Each exposes `run(layout, console, **options) -> int`; it writes
 through `console` (the CLI's one printer) and never sees argparse."""
 
-import os
-
 from orchestra import ids as short, lease
 from orchestra.errors import NotFound, OrchestraError, USAGE
+from orchestra.paths import task_ids
 from orchestra.task import Status, valid_id
 
 
@@ -48,13 +47,7 @@ def full_ids(layout, queries):
             raise OrchestraError(f"task id {query!r} is too short: give at least {short.MIN} "
                                  "characters of its last part, or the whole id", USAGE)
         if known is None:
-            known = set()
-            for tasks_dir in (layout.tasks, layout.archived().tasks):
-                try:
-                    known.update(n[:-5] for n in os.listdir(tasks_dir)
-                                 if n.endswith(".json") and not n.startswith("."))
-                except FileNotFoundError:
-                    pass
+            known = set(task_ids(layout.tasks)) | set(task_ids(layout.archived().tasks))
         found = short.matches(query, known)
         if not found:
             raise NotFound(query)
@@ -85,7 +78,6 @@ def resolve(store, snap, ids):
 def picked(ids, every, where, verb, every_option="--all"):
     """Refuse a choice of tasks that names none, or names them twice: ids, or --all and/or
     filters (which select among the tasks `verb` applies to)."""
-    from orchestra.errors import OrchestraError
     if ids and (every or where):
         raise OrchestraError(f"name the tasks to {verb}, or select them with {every_option} or "
                              "filters, not both")

@@ -9,13 +9,12 @@ from orchestra.store import Store
 from orchestra.settle import read_verdict, save_work
 from orchestra.task import ACTIVE, Status
 from orchestra.transitions import cancelled, with_usage, with_work
-from orchestra.commands import args, full_ids
+from orchestra.commands import args, full_ids, picked
 
 
 def run(layout, console, ids=(), cancel_all=False, running_only=False, where=None):
     """running_only (for `daemon stop --kill`): every running task, and no pending one;
     where: a filters.Filter, selecting among the pending and running tasks."""
-    from orchestra.commands import picked
     cancel_all = cancel_all or running_only or bool(where)
     picked(ids, cancel_all, where, "cancel")
     ids = full_ids(layout, ids)

@@ -2,9 +2,9 @@
 completes (agent names, task ids), so it must be quick and quiet."""
 
 import argparse
-import os
 
 from orchestra.commands import args
+from orchestra.paths import task_ids
 
 
 def run(layout, console, shell=None, words=None):
@@ -29,9 +29,7 @@ def _words(layout, kind):
     """Never an error: whatever goes wrong, the user's prompt just gets no suggestions."""
     try:
         if kind == "ids":
-            # The file names say it: no task file needs reading.
-            return sorted(name[:-5] for name in os.listdir(layout.tasks)
-                          if name.endswith(".json") and not name.startswith("."))
+            return sorted(task_ids(layout.tasks))
         from orchestra import agents
         return sorted(agents.all_agents(layout))
     except Exception:  # noqa: BLE001 -- a broken config or a missing folder: no words

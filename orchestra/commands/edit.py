@@ -12,13 +12,11 @@ from orchestra.store import Store
 from orchestra.task import Status
 from orchestra.transitions import edited
 
+_RETRY = "`orchestra retry ID` queues it again as it is; start a new task to change it"
 _INSTEAD = {Status.RUNNING: "`orchestra timeout` changes a running task's timeout; to change "
                             "the rest, cancel it and start it again",
             Status.COMPLETED: "start a new task instead",
-            Status.FAILED: "`orchestra retry ID` queues it again as it is; start a new task to "
-                           "change it",
-            Status.CANCELLED: "`orchestra retry ID` queues it again as it is; start a new task "
-                              "to change it"}
+            Status.FAILED: _RETRY, Status.CANCELLED: _RETRY}
 
 
 def run(layout, console, task_id, changes, environ=os.environ):

@@ -3,7 +3,7 @@
 import os
 import time
 
-from orchestra import activity, cells, idindex, lease, overview, statusview, table
+from orchestra import cells, idindex, lease, overview, statusview, table
 from orchestra.commands import refresh, resolve, short_ids
 from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
@@ -157,8 +157,11 @@ def _lines(view, store, archive_store, layout, console, ids, show_all, where, wi
     else:
         short = view.short_ids(idindex.ids(layout), tasks)
     running = [t for t in tasks if t.state is Status.RUNNING]
-    progress = {t.id: activity.progress_text(activity.read_plan(layout.plan_file(t.id)))
-                for t in running}
+    progress = {}
+    if running:  # imported only then: its patterns cost a table of finished tasks nothing
+        from orchestra import activity
+        progress = {t.id: activity.progress_text(activity.read_plan(layout.plan_file(t.id)))
+                    for t in running}
     lines = table.render(tasks, now, style, width, status_of, short, ordered,
                          {k: v for k, v in progress.items() if v}).split("\n")
     if told and running:
@@ -178,6 +181,7 @@ def _lines(view, store, archive_store, layout, console, ids, show_all, where, wi
 def _with_activity(layout, lines, tasks, running, width, style):
     """The table's lines with, under each running task's row, the latest thing its agent
     said or did (activity.read_latest), indented and cut to the width."""
+    from orchestra import activity
     said = {t.id: activity.read_latest(layout.log_file(t.id), t.output) for t in running}
     out = lines[:1]
     for task, line in zip(tasks, lines[1:]):
