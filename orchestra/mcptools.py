@@ -5,7 +5,6 @@ its own, so a tool checks its input as the command line does and fails in the sa
 
 import io
 import json
-import os
 
 from orchestra import cli
 from orchestra.errors import INTERRUPTED, OK, TIMED_OUT, OrchestraError
@@ -265,12 +264,8 @@ class Tools:
 
 def _short_ids(layout, wanted):
     from orchestra import idindex, ids
-    try:
-        live = [n[:-5] for n in os.listdir(layout.tasks)
-                if n.endswith(".json") and not n.startswith(".")]
-    except FileNotFoundError:
-        live = []
-    return ids.abbreviations(wanted, live + idindex.ids(layout))
+    from orchestra.paths import task_ids
+    return ids.abbreviations(wanted, task_ids(layout.tasks) + idindex.ids(layout))
 
 
 def _read(path, limit):
