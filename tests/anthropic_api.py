@@ -17,13 +17,10 @@ and Gemini CLI's shell tools start theirs), writes its pid to escaped.pid, and t
 """
 
 import json
-import re
 
 from tests import standin
+from tests.standin import DONE_PATH, ESCAPE, FILE_TEXT, SUMMARY  # noqa: F401 -- read here
 
-DONE_PATH = re.compile(r"(/\S+?\.done)\b")
-FILE_TEXT = "written by the agent in its worktree\n"
-SUMMARY = "wrote hello.txt"
 API_ERROR = "messages.0.content.0: the stand-in refuses this request"
 MCP_START = "mcp__orchestra__start"
 RETRY_AFTER = 1800
@@ -53,8 +50,7 @@ def reply(body):
         return None
     if "ESCAPE" in first:
         return [{"type": "tool_use", "id": "toolu_escape", "name": "Bash",
-                 "input": {"command": "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' "
-                           "> /dev/null 2>&1 & sleep 120", "description": "Start a server"}}]
+                 "input": {"command": ESCAPE, "description": "Start a server"}}]
     called = {block.get("id") for m in messages if m.get("role") == "assistant"
               and isinstance(m.get("content"), list) for block in m["content"]}
     if "toolu_hello" not in called:

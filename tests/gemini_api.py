@@ -12,16 +12,11 @@ conversation's `limit_from`th tool call on. Every request body is kept in `reque
 """
 
 import json
-import re
 
 from tests import standin
+from tests.standin import DONE_PATH, ESCAPE, FILE_TEXT, SUMMARY  # noqa: F401 -- read here
 
-DONE_PATH = re.compile(r"(/\S+?\.done)\b")
-FILE_TEXT = "written by the agent in its worktree\n"
-SUMMARY = "wrote hello.txt"
 COMMAND = f"echo '{FILE_TEXT.strip()}' > hello.txt"
-# A command that leaves a process in a session of its own, as the CLI's shell tool starts them.
-ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
 RETRY_AFTER = 300
 ERROR_MESSAGE = "API key not valid. Please pass a valid API key."
 USAGE = {"promptTokenCount": 40, "candidatesTokenCount": 12, "totalTokenCount": 52}

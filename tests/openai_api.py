@@ -9,15 +9,11 @@ instead: a 400, or a 429 in OpenAI's format. Every request body is kept in `requ
 """
 
 import json
-import re
 
 from tests import standin
+from tests.standin import DONE_PATH, ESCAPE, FILE_TEXT, SUMMARY  # noqa: F401 -- read here
 
-DONE_PATH = re.compile(r"(/\S+?\.done)\b")
-FILE_TEXT = "written by the agent in its worktree\n"
-SUMMARY = "wrote hello.txt"
 BAD_REQUEST = "The model `standin` does not support this request."
-ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
 USAGE = {"input_tokens": 40, "input_tokens_details": {"cached_tokens": 8}, "output_tokens": 12,
          "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 52}
 

@@ -16,13 +16,13 @@ message and retry-after header ask for RETRY_AFTER seconds. Every request body i
 import json
 
 from tests import standin
-from tests.anthropic_api import API_ERROR, DONE_PATH, FILE_TEXT, SUMMARY
+from tests.anthropic_api import API_ERROR
+from tests.standin import DONE_PATH, ESCAPE, FILE_TEXT, SUMMARY  # noqa: F401 -- read here
 
 USAGE = {"prompt_tokens": 100, "completion_tokens": 7, "total_tokens": 107}
 RETRY_AFTER = 300
 RATE_LIMIT = ("Rate limit reached for standin on tokens per min (TPM). "
               f"Please try again in {RETRY_AFTER}s.")
-ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
 
 
 # (shell tool, file-writing tool, its path and content arguments) of each CLI.

@@ -1,9 +1,18 @@
-"""What the stand-ins of the providers' APIs share: a handler that reads JSON bodies and
-answers JSON, and a threaded server on 127.0.0.1 that keeps every request body it is sent."""
+"""What the stand-ins of the providers' APIs share: what their scripted models write, a
+handler that reads JSON bodies and answers JSON, and a threaded server on 127.0.0.1 that keeps
+every request body it is sent."""
 
 import http.server
 import json
+import re
 import threading
+
+DONE_PATH = re.compile(r"(/\S+?\.done)\b")  # the .done the protocol prompt names
+FILE_TEXT = "written by the agent in its worktree\n"  # of hello.txt
+SUMMARY = "wrote hello.txt"  # in the .done
+# A command that leaves a process in a session of its own, as a CLI's shell tool starts them:
+# it writes its pid to escaped.pid in its cwd.
+ESCAPE = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' > /dev/null 2>&1 & sleep 120"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -13,7 +13,7 @@ import time
 import unittest
 from unittest import mock
 
-from tests import anthropic_api, openai_chat_api
+from tests import anthropic_api, openai_chat_api, opencode_api
 from tests.helpers import REPO, ProjectCase, pid_alive, wait_until
 
 CLI_DIR = os.path.join(REPO, ".agent-clis", "node_modules", ".bin")
@@ -65,6 +65,39 @@ class RealAgentCase(ProjectCase):
         with open(os.path.join(self.root, task["log_file"]), encoding="utf-8") as f:
             return f.read()
 
+    def cli_env(self, cli, drop=(), **extra):
+        """The environment to run the CLI `cli` in: the test's with `extra`, the CLI's folder
+        first on PATH, and none of the variables in `drop` (a user's settings for it)."""
+        env = self.env(**extra, PATH=os.pathsep.join((os.path.dirname(installed(cli)),
+                                                     os.environ["PATH"])))
+        for name in drop:
+            env.pop(name, None)
+        return env
+
+    def done_file(self, task_id):
+        return os.path.join(self.root, ".orchestra", "tasks", task_id + ".done")
+
+    def start_in_worktree(self, agent, prompt, env=None):
+        return self.ok("start", "-q", "--worktree", agent, prompt,
+                       env=env or self.agent_env).strip()
+
+    def run_task(self, agent, prompt, env=None, timeout=180):
+        """Start a task in a worktree and `run --wait` it: (the run, the task, its log)."""
+        env = env or self.agent_env
+        task_id = self.start_in_worktree(agent, prompt, env)
+        run = self.run_cli("run", "--wait", env=env, timeout=timeout)
+        task = self.task(task_id)
+        return run, task, self.log(task)
+
+    def limited_then_resumed(self, agent, prompt="write hello.txt"):
+        """park_then_resume a task whose first run meets the stand-in `self.api` limited:
+        (the task when parked, the task at the end, its log)."""
+        self.api.server.limited = True
+        task_id = self.start_in_worktree(agent, prompt)
+        parked, task = self.park_then_resume(
+            task_id, self.agent_env, lambda: setattr(self.api.server, "limited", False))
+        return parked, task, self.log(task)
+
     def park_then_resume(self, task_id, env, release, timeout=240):
         """Supervise the queue in this process until it drains, with a clock that jumps ten
         minutes on once the task is parked on a usage limit (as if its reset had come): the
@@ -102,6 +135,46 @@ class RealAgentCase(ProjectCase):
         self.assertTrue(parked, f"the task was never parked on a limit:\n{self.log(task)}")
         return parked[0], task
 
+    def assert_resumed(self, parked, task, log):
+        """The task completed at its second run, parked once on a limit, not retried, in the
+        session its first run began."""
+        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
+                         ("completed", 1, 0, 2), log)
+        self.assertTrue(parked["session_id"], parked)
+        self.assertEqual(task["session_id"], parked["session_id"])
+
+    def assert_asked_twice_and_wrote(self, task):
+        """Of a task resumed against tests/opencode_api.py's stand-in: the last request sent
+        the model the first prompt again with the new one, and the resumed run could write,
+        in its worktree and the .done outside it."""
+        last = self.api.requests[-1]["messages"]
+        asked = [m for m in last if m.get("role") == "user"
+                 and "write hello.txt" in opencode_api._text(m)]
+        self.assertEqual(len(asked), 2, last)
+        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
+        self.assertTrue(os.path.exists(self.done_file(task["id"])))
+
+    def assert_escaped_gone(self, task, how):
+        """The pid file the escaped process wrote, committed at the run's end, names a process
+        that is gone."""
+        pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
+        self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the {how}")
+
+    def time_out_once_escaped(self, task_id, env=None):
+        """Run the task in the background; once its tool's escaped process has written its
+        pid, time the task out (due at once, counted from its start): it fails so, and that
+        process is gone. (escape_then_end finds the process by /proc instead.)"""
+        env = env or self.agent_env
+        self.ok("run", env=env)
+        pid_file = os.path.join(self.root, ".orchestra", "worktrees", task_id, "escaped.pid")
+        wait_until(lambda: os.path.exists(pid_file) and os.path.getsize(pid_file), 90,
+                   message="the escaped process")
+        self.ok("timeout", task_id, "1", env=env)
+        wait_until(lambda: self.task(task_id)["status"] != "running", 30, message="the timeout")
+        task = self.task(task_id)
+        self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"), task)
+        self.assert_escaped_gone(task, "timeout")
+
     def assert_parked_far(self, parked, wait):
         """The park waits `wait` s: the reset the API named, or where the agent does not say
         it, orchestra's first guess (5 minutes)."""
@@ -109,12 +182,13 @@ class RealAgentCase(ProjectCase):
         self.assertEqual(parked["status"], "pending", parked)
         self.assertAlmostEqual(parse_iso(parked["not_before"]) - time.time(), wait, delta=120)
 
-    def escape_then_end(self, task_id, how, env):
+    def escape_then_end(self, task_id, how, env=None):
         """Run the task in the background until the process its tool started in a session of
         its own (`sleep 300`, see the stand-ins' ESCAPE) runs in its worktree, then end the
         run by `how` ("cancel" or "timeout"): the task ends so, and that process is gone too.
         The process is found by its command and cwd: the pid it wrote to escaped.pid is one
         of a PID namespace of its own where a sandbox (Codex's) gives it one."""
+        env = env or self.agent_env
         worktree = os.path.join(self.root, ".orchestra", "worktrees", task_id)
         self.ok("run", env=env)
         wait_until(lambda: os.path.exists(os.path.join(worktree, "escaped.pid"))
@@ -141,22 +215,15 @@ class ClaudeInAWorktreeTest(RealAgentCase):
         super().setUp()
         self.api = anthropic_api.StandIn()
         self.addCleanup(self.api.close)
-        home = self.home
-        self.agent_env = self.env(
-            ANTHROPIC_BASE_URL=self.api.url, ANTHROPIC_API_KEY="sk-standin", HOME=home,
-            IS_SANDBOX="1",  # as root, bypassPermissions is refused without it
-            PATH=os.pathsep.join((os.path.dirname(installed("claude")), os.environ["PATH"])))
-        for name in ("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CONFIG_DIR", "CLAUDECODE"):
-            self.agent_env.pop(name, None)
+        self.agent_env = self.cli_env(
+            "claude", drop=("ANTHROPIC_AUTH_TOKEN", "CLAUDE_CONFIG_DIR", "CLAUDECODE"),
+            ANTHROPIC_BASE_URL=self.api.url, ANTHROPIC_API_KEY="sk-standin", HOME=self.home,
+            IS_SANDBOX="1")  # as root, bypassPermissions is refused without it
 
     def test_the_preset_runs_in_the_task_s_worktree_and_writes_the_protocol_files(self):
         before = self.git("status", "--porcelain")  # the test's own .orchestra-cli/
-        task_id = self.ok("start", "-q", "--worktree", "claude", "write hello.txt",
-                          env=self.agent_env).strip()
-        run = self.run_cli("run", "--wait", env=self.agent_env, timeout=120)
-        task = self.task(task_id)
-        with open(os.path.join(self.root, task["log_file"])) as f:
-            log = f.read()
+        run, task, log = self.run_task("claude", "write hello.txt", timeout=120)
+        task_id = task["id"]
         self.assertEqual((run.returncode, task["status"]), (0, "completed"),
                          run.stdout + run.stderr + log)
 
@@ -168,7 +235,7 @@ class ClaudeInAWorktreeTest(RealAgentCase):
         # ... and its Write tool created the .done in the project's .orchestra/, outside it.
         self.assertEqual(self.api.tool_results()["toolu_done"][0], False,
                          self.api.tool_results())
-        with open(os.path.join(self.root, ".orchestra", "tasks", task_id + ".done")) as f:
+        with open(self.done_file(task_id)) as f:
             self.assertEqual(f.read().strip(), anthropic_api.SUMMARY)
         # The main worktree is untouched.
         self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
@@ -197,31 +264,20 @@ class ClaudeInAWorktreeTest(RealAgentCase):
         task = self.task(task_id)
         self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"), task)
         # The run's end committed the pid file the escaped process wrote.
-        pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
-        self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
+        self.assert_escaped_gone(task, "timeout")
 
     def test_a_cancel_ends_what_its_tools_started_in_a_session_of_their_own(self):
-        task_id = self.ok("start", "-q", "--worktree", "claude", "ESCAPE now",
-                          env=self.agent_env).strip()
-        self.escape_then_end(task_id, "cancel", self.agent_env)
+        self.escape_then_end(self.start_in_worktree("claude", "ESCAPE now"), "cancel")
 
     def test_a_usage_limit_parks_the_task_and_the_resumed_session_can_write(self):
-        self.api.server.limited = True
-        task_id = self.ok("start", "-q", "--worktree", "claude", "write hello.txt",
-                          env=self.agent_env).strip()
-        parked, task = self.park_then_resume(
-            task_id, self.agent_env, lambda: setattr(self.api.server, "limited", False))
-        log = self.log(task)
+        parked, task, log = self.limited_then_resumed("claude")
         # Claude 2.1 gives up on a 429 whose retry-after is this far at once, saying
         # "API Error: Request rejected (429)" without the time: the park is orchestra's guess.
         self.assert_parked_far(parked, 300)
         self.assertIn(anthropic_api.RATE_LIMIT, parked["error"])
-        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
-                         ("completed", 1, 0, 2), log)
         # The second run resumed the first one's session: Claude sent the first prompt again
         # with the new one, and its init event named the same session.
-        self.assertTrue(parked["session_id"])
-        self.assertEqual(task["session_id"], parked["session_id"])
+        self.assert_resumed(parked, task, log)
         first = log[:log.rindex("\n=== orchestra:")]
         self.assertIn(f'"session_id":"{parked["session_id"]}"', log[len(first):])
         last = self.api.requests[-1]["messages"]
@@ -230,8 +286,7 @@ class ClaudeInAWorktreeTest(RealAgentCase):
         self.assertEqual(len(asked), 2, last)
         # ... and could write: in its worktree, and the .done outside it.
         self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), anthropic_api.FILE_TEXT)
-        self.assertTrue(os.path.exists(os.path.join(self.root, ".orchestra", "tasks",
-                                                    task_id + ".done")))
+        self.assertTrue(os.path.exists(self.done_file(task["id"])))
 
 
 @ASKED

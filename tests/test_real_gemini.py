@@ -9,7 +9,7 @@ import time
 import unittest
 
 from tests import gemini_api
-from tests.helpers import pid_alive, wait_until
+from tests.helpers import wait_until
 from tests.test_real_agents import ASKED, RealAgentCase, installed
 
 # Pointed at a base URL it needs the API-key auth named; the rest keeps it off the network.
@@ -24,37 +24,30 @@ SETTINGS = {"security": {"auth": {"selectedType": "gemini-api-key"}},
 class GeminiInAWorktreeTest(RealAgentCase):
     def setUp(self):
         super().setUp()
-        home = self.home
-        os.mkdir(os.path.join(home, ".gemini"))
-        with open(os.path.join(home, ".gemini", "settings.json"), "w") as f:
+        os.mkdir(os.path.join(self.home, ".gemini"))
+        with open(os.path.join(self.home, ".gemini", "settings.json"), "w") as f:
             json.dump(SETTINGS, f)
-        self.agent_env = self.env(
-            HOME=home, GEMINI_API_KEY="standin-key",
-            PATH=os.pathsep.join((os.path.dirname(installed("gemini")), os.environ["PATH"])))
-        for name in ("GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GEMINI_CLI_TRUST_WORKSPACE",
-                     "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_APPLICATION_CREDENTIALS"):
-            self.agent_env.pop(name, None)
+        self.agent_env = self.cli_env(
+            "gemini", drop=("GOOGLE_API_KEY", "GOOGLE_CLOUD_PROJECT", "GEMINI_CLI_TRUST_WORKSPACE",
+                            "GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_APPLICATION_CREDENTIALS"),
+            HOME=self.home, GEMINI_API_KEY="standin-key")
 
-    def run_task(self, api):
+    def env_for(self, api):
+        """The CLI's environment pointed at the stand-in `api` (one a test: each is made to
+        answer its own way), which is closed when the test ends."""
         self.addCleanup(api.close)
-        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
-        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
-                          env=env).strip()
-        run = self.run_cli("run", "--wait", env=env, timeout=120)
-        task = self.task(task_id)
-        with open(os.path.join(self.root, task["log_file"])) as f:
-            return run, task, f.read()
+        return dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
 
     def test_the_preset_completes_in_a_fresh_project_s_worktree(self):
         api = gemini_api.StandIn()
-        run, task, log = self.run_task(api)
+        run, task, log = self.run_task("gemini", "write hello.txt", self.env_for(api), 120)
         self.assertEqual((run.returncode, task["status"]), (0, "completed"),
                          run.stdout + run.stderr + log)
         # Its shell tool ran in the worktree: the file is on the task's branch.
         self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), gemini_api.FILE_TEXT)
         self.assertEqual(task["changes"][0], 1)
         # Its write_file tool reached the .done outside the worktree (--include-directories).
-        with open(os.path.join(self.root, ".orchestra", "tasks", task["id"] + ".done")) as f:
+        with open(self.done_file(task["id"])) as f:
             self.assertEqual(f.read().strip(), gemini_api.SUMMARY)
         usage = gemini_api.USAGE
         self.assertEqual((task["tokens_in"], task["tokens_out"]),
@@ -64,7 +57,8 @@ class GeminiInAWorktreeTest(RealAgentCase):
         self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
 
     def test_an_api_error_fails_with_the_agent_s_message(self):
-        run, task, log = self.run_task(gemini_api.StandIn(error=400))
+        run, task, log = self.run_task("gemini", "write hello.txt",
+                                       self.env_for(gemini_api.StandIn(error=400)), 120)
         self.assertEqual((run.returncode, task["status"]), (1, "failed"),
                          run.stdout + run.stderr + log)
         self.assertEqual((task["reason"], task["error"]), ("agent_error", gemini_api.ERROR_MESSAGE),
@@ -74,11 +68,9 @@ class GeminiInAWorktreeTest(RealAgentCase):
         # Each retry waits 2 s, well within the grace: only that they keep coming, for longer
         # than the grace, says the CLI is stuck on the limit (it retries for minutes).
         api = gemini_api.StandIn(retry_after=2)
-        self.addCleanup(api.close)
-        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
+        env = self.env_for(api)
         self.ok("config", "set", "limit_grace", "5", env=env)
-        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
-                          env=env).strip()
+        task_id = self.start_in_worktree("gemini", "write hello.txt", env)
         t0 = time.monotonic()
         self.ok("run", env=env)
         wait_until(lambda: self.task(task_id)["reason"] == "limit", 60, message="the park")
@@ -89,38 +81,23 @@ class GeminiInAWorktreeTest(RealAgentCase):
         self.assertLess(took, 30, "parked only when the CLI gave up")
         self.assertGreaterEqual(len(api.requests), 2)  # it did retry before it was parked
 
+    def start_escaping(self):
+        """A task whose model has the shell tool run the stand-ins' ESCAPE: (its id, env)."""
+        env = self.env_for(gemini_api.StandIn(command=gemini_api.ESCAPE))
+        return self.start_in_worktree("gemini", "write hello.txt", env), env
+
     def test_a_timeout_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
-        api = gemini_api.StandIn(command=gemini_api.ESCAPE)
-        self.addCleanup(api.close)
-        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
-        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
-                          env=env).strip()
-        self.ok("run", env=env)
-        pid_file = os.path.join(self.root, ".orchestra", "worktrees", task_id, "escaped.pid")
-        wait_until(lambda: os.path.exists(pid_file) and os.path.getsize(pid_file), 90,
-                   message="the escaped process")
-        self.ok("timeout", task_id, "1", env=env)  # due at once, counted from its start
-        wait_until(lambda: self.task(task_id)["status"] != "running", 30, message="the timeout")
-        task = self.task(task_id)
-        self.assertEqual((task["status"], task["reason"]), ("failed", "timeout"), task)
-        pid = int(self.git("show", f"{task['branch']}:escaped.pid").strip())
-        self.assertFalse(pid_alive(pid), f"the escaped process {pid} outlived the timeout")
+        self.time_out_once_escaped(*self.start_escaping())
 
     def test_a_cancel_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
-        api = gemini_api.StandIn(command=gemini_api.ESCAPE)
-        self.addCleanup(api.close)
-        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
-        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
-                          env=env).strip()
+        task_id, env = self.start_escaping()
         self.escape_then_end(task_id, "cancel", env)
 
     def test_a_limit_at_its_first_request_parks_and_the_next_run_starts_afresh(self):
         # Gemini CLI has saved no session then: resuming it would fail the task.
         api = gemini_api.StandIn(retry_after=gemini_api.RETRY_AFTER)
-        self.addCleanup(api.close)
-        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
-        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
-                          env=env).strip()
+        env = self.env_for(api)
+        task_id = self.start_in_worktree("gemini", "write hello.txt", env)
         parked, task = self.park_then_resume(
             task_id, env, lambda: setattr(api.server, "retry_after", None))
         self.assert_parked_far(parked, gemini_api.RETRY_AFTER)
@@ -133,21 +110,16 @@ class GeminiInAWorktreeTest(RealAgentCase):
         # the model has answered, and `--resume` of one limited at its first request fails
         # ("No previous sessions found for this project").
         api = gemini_api.StandIn(retry_after=gemini_api.RETRY_AFTER, limit_from=1)
-        self.addCleanup(api.close)
-        env = dict(self.agent_env, GOOGLE_GEMINI_BASE_URL=api.url)
-        task_id = self.ok("start", "-q", "--worktree", "gemini", "write hello.txt",
-                          env=env).strip()
+        env = self.env_for(api)
+        task_id = self.start_in_worktree("gemini", "write hello.txt", env)
         parked, task = self.park_then_resume(
             task_id, env, lambda: setattr(api.server, "retry_after", None))
         log = self.log(task)
         # It would sleep on the RetryInfo saying so on stderr: ended and parked until then.
         self.assert_parked_far(parked, gemini_api.RETRY_AFTER)
-        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
-                         ("completed", 1, 0, 2), log)
         # The second run resumed the first one's session (--resume ID): the model was sent
         # the first prompt again with the new one.
-        self.assertTrue(parked["session_id"], parked)
-        self.assertEqual(task["session_id"], parked["session_id"])
+        self.assert_resumed(parked, task, log)
         said = [p.get("text", "") for p in gemini_api._parts(api.requests[-1], "user")
                 if isinstance(p, dict)]
         self.assertEqual(sum(t.startswith("write hello.txt") for t in said), 2, said)
@@ -157,7 +129,7 @@ class GeminiInAWorktreeTest(RealAgentCase):
         first = log[:log.rindex("\n=== orchestra:")]
         self.assertNotIn('"tool_name":"write_file"', first)
         self.assertIn('"tool_name":"write_file"', log[len(first):])
-        with open(os.path.join(self.root, ".orchestra", "tasks", task_id + ".done")) as f:
+        with open(self.done_file(task_id)) as f:
             self.assertEqual(f.read().strip(), gemini_api.SUMMARY)
         self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), gemini_api.FILE_TEXT)
         self.assertIn("⚙ write_file ", self.ok("logs", task_id, env=env))

@@ -21,27 +21,19 @@ class QwenInAWorktreeTest(RealAgentCase):
         self.api = opencode_api.StandIn()
         self.addCleanup(self.api.close)
         # Its OpenAI auth is read from the environment; its settings and sessions from HOME.
-        self.agent_env = self.env(
+        self.agent_env = self.cli_env(
+            "qwen", drop=("DASHSCOPE_API_KEY", "QWEN_CODE_SETTINGS", "GEMINI_API_KEY"),
             HOME=self.home, OPENAI_BASE_URL=self.api.url, OPENAI_API_KEY="sk-standin",
-            OPENAI_MODEL="standin",
-            PATH=os.pathsep.join((os.path.dirname(installed("qwen")), os.environ["PATH"])))
-        for name in ("DASHSCOPE_API_KEY", "QWEN_CODE_SETTINGS", "GEMINI_API_KEY"):
-            self.agent_env.pop(name, None)
-
-    def run_task(self, prompt):
-        task_id = self.ok("start", "-q", "--worktree", "qwen", prompt, env=self.agent_env).strip()
-        run = self.run_cli("run", "--wait", env=self.agent_env, timeout=180)
-        task = self.task(task_id)
-        return run, task, self.log(task)
+            OPENAI_MODEL="standin")
 
     def test_the_preset_completes_in_a_fresh_project_s_worktree(self):
-        run, task, log = self.run_task("write hello.txt")
+        run, task, log = self.run_task("qwen", "write hello.txt")
         self.assertEqual((run.returncode, task["status"]), (0, "completed"),
                          run.stdout + run.stderr + log)
         # Its shell tool ran in the worktree: the file is on the task's branch.
         self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
         # Its write_file tool reached the .done outside the worktree (--include-directories).
-        with open(os.path.join(self.root, ".orchestra", "tasks", task["id"] + ".done")) as f:
+        with open(self.done_file(task["id"])) as f:
             self.assertEqual(f.read().strip(), opencode_api.SUMMARY)
         result = json.loads(next(line for line in log.splitlines()
                                  if line.startswith('{"type":"result"')))
@@ -52,21 +44,17 @@ class QwenInAWorktreeTest(RealAgentCase):
         self.assertFalse(os.path.exists(os.path.join(self.root, "hello.txt")))
 
     def test_an_api_error_fails_with_the_agent_s_message(self):
-        run, task, log = self.run_task("API_ERROR please")
+        run, task, log = self.run_task("qwen", "API_ERROR please")
         self.assertEqual((run.returncode, task["status"]), (1, "failed"),
                          run.stdout + run.stderr + log)
         self.assertEqual(task["reason"], "agent_error", log)
         self.assertIn(opencode_api.API_ERROR, task["error"], log)
 
     def test_a_timeout_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
-        task_id = self.ok("start", "-q", "--worktree", "qwen", "ESCAPE now",
-                          env=self.agent_env).strip()
-        self.escape_then_end(task_id, "timeout", self.agent_env)
+        self.escape_then_end(self.start_in_worktree("qwen", "ESCAPE now"), "timeout")
 
     def test_a_cancel_ends_what_its_shell_tool_started_in_a_session_of_its_own(self):
-        task_id = self.ok("start", "-q", "--worktree", "qwen", "ESCAPE now",
-                          env=self.agent_env).strip()
-        self.escape_then_end(task_id, "cancel", self.agent_env)
+        self.escape_then_end(self.start_in_worktree("qwen", "ESCAPE now"), "cancel")
 
     def test_a_usage_limit_parks_the_task_and_the_resumed_session_can_write(self):
         # Headless, it waits out a 429 saying so only in its debug log (~/.qwen/debug/): 7
@@ -76,26 +64,12 @@ class QwenInAWorktreeTest(RealAgentCase):
         os.makedirs(os.path.join(self.home, ".qwen"))
         with open(os.path.join(self.home, ".qwen", "settings.json"), "w") as f:
             json.dump({"model": {"generationConfig": {"maxRetries": 0}}}, f)
-        self.api.server.limited = True
-        task_id = self.ok("start", "-q", "--worktree", "qwen", "write hello.txt",
-                          env=self.agent_env).strip()
-        parked, task = self.park_then_resume(
-            task_id, self.agent_env, lambda: setattr(self.api.server, "limited", False))
-        log = self.log(task)
+        parked, task, log = self.limited_then_resumed("qwen")
         self.assert_parked_far(parked, opencode_api.RETRY_AFTER)
-        self.assertEqual((task["status"], task["limits"], task["retries"], task["attempt"]),
-                         ("completed", 1, 0, 2), log)
         # The second run resumed the first one's session (--resume ID): the model was sent
         # the first prompt again with the new one.
-        self.assertTrue(parked["session_id"], parked)
-        self.assertEqual(task["session_id"], parked["session_id"])
-        last = self.api.requests[-1]["messages"]
-        asked = [m for m in last if m.get("role") == "user"
-                 and "write hello.txt" in opencode_api._text(m)]
-        self.assertEqual(len(asked), 2, last)
-        self.assertEqual(self.git("show", f"{task['branch']}:hello.txt"), opencode_api.FILE_TEXT)
-        self.assertTrue(os.path.exists(os.path.join(self.root, ".orchestra", "tasks",
-                                                    task_id + ".done")))
+        self.assert_resumed(parked, task, log)
+        self.assert_asked_twice_and_wrote(task)
 
 
 if __name__ == "__main__":
