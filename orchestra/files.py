@@ -82,3 +82,48 @@ def json_text(value, **options):
     except UnicodeEncodeError:
         text = json.dumps(value, **options)
     return text
+
+
+def indented(dicts, level=0):
+    """The text `json.dumps(d, indent=2, ensure_ascii=False)` gives each dict, nested `level`
+    deep (1: an element of a list), several times faster: with an indent, json encodes in pure
+    Python. Dicts with the same keys in the same order share one template."""
+    import json
+    from json.encoder import encode_basestring
+    pad = "  " * level
+    inner = "\n" + pad + "  "
+
+    def value(v):
+        t = type(v)
+        if t is str:
+            return encode_basestring(v)
+        if v is None:
+            return "null"
+        if t is int:
+            return int.__repr__(v)
+        if t is bool:
+            return "true" if v else "false"
+        if t is float and v - v == 0:  # finite
+            return float.__repr__(v)
+        if (t is list or t is tuple) and not v:
+            return "[]"
+        return json.dumps(v, indent=2, ensure_ascii=False).replace("\n", inner)
+
+    templates = {}  # the keys of an object, in order -> its text with %s for the values
+    out = []
+    for d in dicts:
+        keys = tuple(d)
+        template = templates.get(keys)
+        if template is None:
+            if keys and all(type(k) is str for k in keys):
+                template = pad + "{" + ",".join(
+                    f"{inner}{encode_basestring(k).replace('%', '%%')}: %s" for k in keys) + \
+                    "\n" + pad + "}"
+            else:
+                template = False
+            templates[keys] = template
+        if template:
+            out.append(template % tuple(map(value, d.values())))
+        else:
+            out.append(pad + json.dumps(d, indent=2, ensure_ascii=False).replace("\n", "\n" + pad))
+    return out

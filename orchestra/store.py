@@ -13,7 +13,7 @@ from orchestra.errors import NotFound, OrchestraError
 from orchestra.lock import FileLock
 from orchestra.paths import SENTINELS
 from orchestra.clock import iso
-from orchestra.files import fsync_all, json_text, read_json, write_atomic
+from orchestra.files import fsync_all, indented, json_text, read_json, write_atomic
 from orchestra.task import SETUP, Task, valid_id
 
 _ERROR_TEXT_MAX = 2000
@@ -393,5 +393,12 @@ def check_id(task_id):
 
 
 def _dump(task):
-    return json_text(task.to_dict(), indent=2) + "\n"
+    """A task file's text: what `json_text(task.to_dict(), indent=2)` gives, made faster."""
+    data = task.to_dict()
+    text = indented([data])[0]
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: json_text keeps it escaped
+        text = json_text(data, indent=2)
+    return text + "\n"
 

@@ -11,7 +11,7 @@ import unittest
 
 from orchestra import archive
 from orchestra.clock import iso
-from orchestra.commands.status import json_objects
+from orchestra.files import indented
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.paths import Layout
 from orchestra.store import Store
@@ -345,9 +345,10 @@ class JsonObjectsTest(unittest.TestCase):
         ]
         for d in dicts:
             expected = json.dumps([d], indent=2, ensure_ascii=False)
-            self.assertEqual("[\n" + ",\n".join(json_objects([d])) + "\n]", expected)
+            self.assertEqual("[\n" + ",\n".join(indented([d], 1)) + "\n]", expected)
+            self.assertEqual(indented([d])[0], json.dumps(d, indent=2, ensure_ascii=False))
         expected = json.dumps(dicts, indent=2, ensure_ascii=False)
-        self.assertEqual("[\n" + ",\n".join(json_objects(dicts)) + "\n]", expected)
+        self.assertEqual("[\n" + ",\n".join(indented(dicts, 1)) + "\n]", expected)
         self.assertTrue(math.isnan(json.loads(expected)[3]["weird"][1]))
 
 

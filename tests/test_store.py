@@ -8,7 +8,7 @@ import unittest.mock
 from orchestra.clock import iso
 from orchestra.errors import NotFound, OrchestraError
 from orchestra.paths import Layout, find_root
-from orchestra.files import write_atomic
+from orchestra.files import json_text, write_atomic
 from orchestra.store import Store
 from orchestra.table import fixed_cells
 from orchestra.task import Task
@@ -32,6 +32,17 @@ class StoreTest(unittest.TestCase):
         snap = self.store.scan()
         self.assertEqual(set(snap.tasks), {a.id, b.id})
         self.assertEqual(self.store.get(a.id).prompt, "p1")
+
+    def test_a_task_file_is_the_text_json_gives_it(self):
+        odd = Task.new("task_1780000000000_abcdef", "coder", 'a "quote" é ☃ \x00 100%s', 1e9,
+                       labels=["x"], depends_on=["task_1780000000000_fedcba"])
+        odd.update(error="lone \ud800 surrogate", tokens_in=12345, cost_usd=0.5)
+        for task in (Task.new("task_1780000000000_abcdef", "coder", "p", 1e9), odd):
+            self.store.create(task)
+            with open(self.store.layout.task_file(task.id), encoding="utf-8") as f:
+                self.assertEqual(f.read(), json_text(task.to_dict(), indent=2) + "\n")
+            self.assertEqual(self.store.get(task.id).to_dict(), task.to_dict())
+            os.unlink(self.store.layout.task_file(task.id))
 
     def test_create_never_overwrites(self):
         self.new(1)

@@ -9,6 +9,7 @@ from orchestra.store import Store
 from orchestra.task import ACTIVE, Status
 from orchestra.commands import args
 from orchestra.errors import OrchestraError, USAGE
+from orchestra.files import indented
 
 RECENT = 24 * 3600  # finished tasks older than this are hidden without --all
 # Task rows of the default table when stdout is not a terminal (a terminal gets its height).
@@ -208,7 +209,7 @@ def _json(store, layout, console, ids, show_all, where):
     now = time.time()
     snap, tasks, _, _ = _gather(store, None, console, ids, show_all, where, now)
     items = [(t.data["created_at"] or "", t.id, text)
-             for t, text in zip(tasks, json_objects([t.to_dict() for t in tasks]))]
+             for t, text in zip(tasks, indented([t.to_dict() for t in tasks], 1))]
     if show_all and not ids and where:
         items += [(t.data["created_at"] or "", t.id, text) for t, text in
                   _archived_matching(layout, snap, where)]
@@ -228,55 +229,14 @@ def _archived_matching(layout, snap, where):
     return zip(tasks, _archived_json(tasks))
 
 
-JSON_FORMAT = 1  # of the text json_objects makes: a change must bump it (archive.rendered keeps it)
+JSON_FORMAT = 1  # of the text files.indented makes: a change must bump it (archive.rendered keeps it)
 
 
 def _archived_json(tasks):
     dicts = [t.to_dict() for t in tasks]
     for d in dicts:
         d["archived"] = True
-    return json_objects(dicts)
-
-
-def json_objects(dicts):
-    """Each dict as an element of `json.dumps(dicts, indent=2, ensure_ascii=False)`, the same
-    text several times faster: with an indent, json encodes in pure Python."""
-    import json
-    from json.encoder import encode_basestring
-
-    def value(v):
-        t = type(v)
-        if t is str:
-            return encode_basestring(v)
-        if v is None:
-            return "null"
-        if t is int:
-            return int.__repr__(v)
-        if t is bool:
-            return "true" if v else "false"
-        if t is float and v - v == 0:  # finite
-            return float.__repr__(v)
-        if (t is list or t is tuple) and not v:
-            return "[]"
-        return json.dumps(v, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-
-    templates = {}  # the keys of an object, in order -> its text with %s for the values
-    out = []
-    for d in dicts:
-        keys = tuple(d)
-        template = templates.get(keys)
-        if template is None:
-            if keys and all(type(k) is str for k in keys):
-                template = "  {\n" + ",\n".join(
-                    f"    {encode_basestring(k).replace('%', '%%')}: %s" for k in keys) + "\n  }"
-            else:
-                template = False
-            templates[keys] = template
-        if template:
-            out.append(template % tuple(map(value, d.values())))
-        else:
-            out.append("  " + json.dumps(d, indent=2, ensure_ascii=False).replace("\n", "\n  "))
-    return out
+    return indented(dicts, 1)
 
 
 def _recent(task, now):
