@@ -84,10 +84,15 @@ def json_text(value, **options):
     return text
 
 
+# level -> {the keys of an object, in order: its text with %s for the values, or False}
+_TEMPLATES = {}
+
+
 def indented(dicts, level=0):
     """The text `json.dumps(d, indent=2, ensure_ascii=False)` gives each dict, nested `level`
     deep (1: an element of a list), several times faster: with an indent, json encodes in pure
-    Python. Dicts with the same keys in the same order share one template."""
+    Python. Dicts with the same keys in the same order share one template, kept between calls
+    (a supervisor writes task files one at a time)."""
     import json
     from json.encoder import encode_basestring
     pad = "  " * level
@@ -109,7 +114,9 @@ def indented(dicts, level=0):
             return "[]"
         return json.dumps(v, indent=2, ensure_ascii=False).replace("\n", inner)
 
-    templates = {}  # the keys of an object, in order -> its text with %s for the values
+    templates = _TEMPLATES.setdefault(level, {})
+    if len(templates) > 64:  # objects of ever new keys (hand-edited files): not kept for ever
+        templates.clear()
     out = []
     for d in dicts:
         keys = tuple(d)
