@@ -340,10 +340,15 @@ class Store:
 
     def clear_sentinels(self, task_id):
         for kind in SENTINELS:
-            try:
-                os.unlink(self.layout.sentinel(task_id, kind))
-            except FileNotFoundError:
-                pass
+            path = self.layout.sentinel(task_id, kind)
+            # Looked up first: an unlink locks the directory even when there is nothing to
+            # remove, and the supervisor clears six names before every launch while the
+            # wrappers of other runs write their .exit files into that directory.
+            if os.path.lexists(path):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
 
     def sentinel_mtime(self, task_id, kind):
         try:
