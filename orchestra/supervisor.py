@@ -248,7 +248,8 @@ class Supervisor:
         code, ended_at = exited.get(task.id, (None, None))
         if task.id in exited and not self.followers.caught_up(task.id):
             return  # judged once its output is parsed, by the thread: this loop keeps time
-        if task.id in exited and process.run_alive(task.pid, task.pid_start, task.run_id()):
+        released = task.id in exited and process.over(task.pid, task.pid_start, task.run_id())
+        if task.id in exited and not released:
             facts = Facts(exited=True, exit_code=code, tree_alive=True)
         elif task.id in exited:
             facts = sentinel_facts(self.store, snap, task, True, code,
@@ -285,7 +286,8 @@ class Supervisor:
         else:
             after = apply(self.store, task, decision, now, retry_backoff(self.layout))
             if after is not None:
-                process.release_run(task.run_id())
+                if not released:
+                    process.release_run(task.run_id())
                 self.notify(task, after)
                 why = merge.auto(self.store, after)  # merge = auto; None for all others
                 if why:

@@ -98,6 +98,17 @@ class Containment:
                    message="the run to end")
         self.assertGone(escaped)
 
+    def test_a_reaped_run_is_over_only_once_what_it_started_has_ended(self):
+        proc, token, run_id, escaped = self.run_agent("exit")
+        self.assertEqual(proc.wait(timeout=10), 0)
+        self.assertFalse(process.over(proc.pid, token, run_id))
+        if self.cgroup:  # what is left keeps its cgroup
+            self.assertIsNotNone(process.linux.find(run_id))
+        process.signal_run(None, None, run_id, force=True)
+        wait_until(lambda: process.over(proc.pid, token, run_id), 5, message="the run to end")
+        self.assertGone(escaped)
+        self.assertIsNone(process.linux.find(run_id))  # released on the way
+
 
 @unittest.skipUnless(LINUX and process.containment() == "cgroup", "no writable cgroup v2")
 class CgroupTest(Containment, unittest.TestCase):

@@ -235,6 +235,17 @@ def kill_run(pid, pid_start, run_id, grace=KILL_GRACE, poll=0.02):
         release_run(run_id)
 
 
+def over(pid, pid_start, run_id):
+    """True if no process is left of a run whose leader we have reaped, its cgroup then
+    released: where the run has one, that one rmdir answers both (a read of its events and a
+    release after cost a tenth of settling a no-op run)."""
+    if LINUX and run_id and not is_alive(pid, pid_start):
+        gone = linux.release(run_id)
+        if gone is not None:
+            return gone
+    return not run_alive(pid, pid_start, run_id)
+
+
 def release_run(run_id):
     """Remove the run's cgroup once it is empty; safe to call twice or when there is none.
     (A job object goes with its last handle.)"""

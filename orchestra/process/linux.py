@@ -129,10 +129,11 @@ def signal_cgroup(path, sig):
 
 def release(run_id):
     """Remove the run's cgroup and the ones under it that are empty; the rest stay, to be
-    found."""
+    found. True if it is gone, so no process of the run is left in it (the kernel removes no
+    cgroup that holds one), False if some are left, None if the run has no cgroup."""
     path = find(run_id)
     if path is None:
-        return
+        return None
     try:
         os.rmdir(path)
     except FileNotFoundError:
@@ -144,8 +145,9 @@ def release(run_id):
             except OSError:
                 pass
         if os.path.isdir(path):
-            return
+            return False
     _paths.pop(run_id, None)
+    return True
 
 
 def marked(run_ids):
