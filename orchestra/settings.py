@@ -5,7 +5,9 @@ or a missing file, means the default. Keys this version does not know are kept a
 """
 
 import math
+import os
 import re
+import time
 
 from orchestra.clock import parse_duration
 from orchestra.errors import OrchestraError
@@ -204,9 +206,30 @@ def parse(data, path):
     return Settings(explicit, unknown)
 
 
+_loaded = {}  # path -> (the file's (inode, mtime, size) or None when absent, its Settings)
+
+
 def load(layout):
-    """The project's settings; all defaults when .orchestra/config.json does not exist."""
-    return parse(_read(layout.settings), layout.settings)
+    """The project's settings; all defaults when .orchestra/config.json does not exist.
+
+    Kept while the file is as it was, by one stat: a supervisor asks on every exit. Like
+    git's "racily clean" entries, a file changed in the last two seconds is read again, as a
+    second change within the same mtime tick would keep its stamp."""
+    path = layout.settings
+    try:
+        st = os.stat(path)
+        stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        trusted = time.time_ns() - st.st_mtime_ns > 2_000_000_000
+    except FileNotFoundError:
+        stamp, trusted = None, True
+    except OSError:
+        stamp, trusted = None, False
+    kept = _loaded.get(path)
+    if trusted and kept is not None and kept[0] == stamp:
+        return kept[1]
+    settings = parse(_read(path), path)
+    _loaded[path] = (stamp, settings)
+    return settings
 
 
 def set_value(layout, name, text):

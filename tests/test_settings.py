@@ -142,6 +142,21 @@ class FileTest(unittest.TestCase):
         self.assertEqual(s.effective(), settings.Settings().effective())
         self.assertFalse(os.path.exists(os.path.join(self.root, ".orchestra")))
 
+    def test_a_file_changed_in_place_is_read_again(self):
+        self.write('{"parallel": 2}')
+        self.assertEqual(settings.load(self.layout).parallel, 2)
+        tick = os.stat(self.path).st_mtime_ns
+        self.write('{"parallel": 3}')
+        os.utime(self.path, ns=(tick, tick))  # the same inode, size and mtime: a racy change
+        self.assertEqual(settings.load(self.layout).parallel, 3)
+        os.utime(self.path, (1e9, 1e9))  # long unchanged: kept by its stamp
+        kept = settings.load(self.layout)
+        self.assertIs(settings.load(self.layout), kept)
+        self.write('{"parallel": 4}')
+        self.assertEqual(settings.load(self.layout).parallel, 4)
+        os.unlink(self.path)
+        self.assertEqual(settings.load(self.layout).parallel, 1)
+
     def test_set_writes_the_parsed_value(self):
         self.assertEqual(settings.set_value(self.layout, "timeout", "30m"), 1800)
         self.assertEqual(settings.set_value(self.layout, "parallel", "3"), 3)
