@@ -44,7 +44,9 @@ class Facts:
         # moved); None: the same as not exited.
         self.tree_alive = (not exited) if tree_alive is None else tree_alive
         self.elapsed = elapsed          # seconds it has run, on a monotonic clock when known
-        self.last_words = last_words    # the last meaningful line of its output, if read
+        # The last meaningful line of its output, or a function that reads it: only a run
+        # judged by its exit code alone needs it, and most runs say their outcome.
+        self.last_words = last_words
 
 
 class Decision:
@@ -120,10 +122,13 @@ def decide(task, facts, now, grace=SENTINEL_GRACE, limit_grace=LIMIT_GRACE):
             if judged is not None:
                 status = Status.PENDING if judged[1] == LIMIT else Status.FAILED
                 result = Outcome(status, judged[1], judged[2], facts.exit_code)
-        if result.reason in (EXIT, NO_RESULT) and facts.last_words:
+        words = facts.last_words
+        if result.reason in (EXIT, NO_RESULT) and callable(words):
+            words = words()
+        if result.reason in (EXIT, NO_RESULT) and words:
             # Only an exit code to go on: what the agent said last tells why.
-            result = Outcome(result.status, result.reason,
-                             f"{result.error}: {facts.last_words}", result.exit_code)
+            result = Outcome(result.status, result.reason, f"{result.error}: {words}",
+                             result.exit_code)
         return Decision(result, ended_at=facts.ended_at, verdict=v,
                         reset_at=v.reset_at if v is not None else None,
                         verify=result.status is Status.COMPLETED and bool(task.verify))

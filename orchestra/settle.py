@@ -37,7 +37,8 @@ def sentinel_facts(store, snap, task, exited, exit_code, stream=None, tree_alive
                  sentinel_at=sentinel_at,
                  verdict=(stream or read_verdict(store.layout, task)) if exited else None,
                  tree_alive=tree_alive, elapsed=elapsed,
-                 last_words=read_last_words(store.layout, task) if exited and not said else None)
+                 last_words=(lambda: read_last_words(store.layout, task))
+                 if exited and not said else None)
 
 
 def limit_reset(store, tid):

@@ -121,6 +121,17 @@ class VerdictDecisionTest(unittest.TestCase):
                                     last_words="x"), NOW)
         self.assertEqual(d.error, "it broke")
 
+    def test_the_last_words_are_read_only_for_a_run_judged_by_its_exit_code(self):
+        asked = []
+
+        def words():
+            asked.append(1)
+            return "out of disk"
+        d = decide(running(), Facts(exited=True, exit_code=0, last_words=words), NOW)
+        self.assertEqual((d.status, asked), (Status.COMPLETED, []))
+        d = decide(running(), Facts(exited=True, exit_code=3, last_words=words), NOW)
+        self.assertEqual((d.error, asked), ("exited with code 3: out of disk", [1]))
+
     def test_no_result_and_limit(self):
         task = running(output="claude-json")
         d = decide(task, Facts(exited=True, exit_code=0, verdict=self.verdict()), NOW)
