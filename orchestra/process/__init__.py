@@ -239,7 +239,7 @@ def over(pid, pid_start, run_id):
     """True if no process is left of a run whose leader we have reaped, its cgroup then
     released: where the run has one, that one rmdir answers both (a read of its events and a
     release after cost a tenth of settling a no-op run)."""
-    if LINUX and run_id and not is_alive(pid, pid_start):
+    if LINUX and run_id:
         gone = linux.release(run_id)
         if gone is not None:
             return gone
