@@ -20,7 +20,7 @@ from orchestra.paths import Layout
 from orchestra.store import Store
 from orchestra.supervisor import Supervisor
 from orchestra.task import Task, new_id
-from tests.helpers import FAKE_AGENT
+from tests.helpers import FAKE_AGENT, pid_alive
 
 
 class InProcessCase(unittest.TestCase):
@@ -73,6 +73,27 @@ class FullDiskTest(InProcessCase):
         # The unrecorded first launch was killed before it could print; the second ran.
         self.assertEqual(text.count("=== orchestra:"), 2)
         self.assertEqual(text.count("ran"), 1)
+
+    def test_a_ctrl_c_just_after_the_launch_is_recorded_leaves_the_run_going(self):
+        self.store.delete(self.task.id)
+        self.task = Task.new(new_id(), "fake", "until=go done", 1_790_000_000.0)
+        self.store.create(self.task)
+        real_record = Store.record
+
+        def record(store, before, *afters):
+            real_record(store, before, *afters)
+            if afters and afters[0].status == "running":
+                raise KeyboardInterrupt  # between the write and the end of the transition
+
+        with mock.patch.object(Store, "record", record), self.assertRaises(KeyboardInterrupt):
+            self.supervise()
+        pid = self.store.get(self.task.id).pid
+        self.addCleanup(lambda: pid_alive(pid) and os.kill(pid, 9))
+        # A kill would have been done, and the wrapper reaped, before the interrupt went on.
+        self.assertTrue(pid_alive(pid), "the recorded run was killed")
+        with open(os.path.join(self.root, "go"), "w"):
+            pass
+        self.assertEqual(os.waitpid(pid, 0)[1], 0)  # it ends when told to, on its own
 
     def test_launch_records_do_not_wait_for_the_disk_and_leave_nothing_behind(self):
         real_save = Store.save
