@@ -56,6 +56,24 @@ class FileLock:
         if self.fd is not None:
             raise RuntimeError(f"{self.path} is already held by this process")
         fd = self._open if self._open is not None else os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._open = None
+        try:
+            taken = self._take(fd, timeout)
+        except BaseException:
+            # A Ctrl-C can land just after the lock is taken and before it is noted: unlock
+            # (a no-op if it was not taken), or this process holds it unseen until it exits.
+            if self.fd is None:
+                try:
+                    _unlock(fd)
+                except OSError:
+                    pass
+                self._park(fd)
+            raise
+        if not taken:
+            self._park(fd)
+        return taken
+
+    def _take(self, fd, timeout):
         if timeout is None and _lock is not None:
             _lock(fd)
             self.fd = fd
@@ -64,7 +82,6 @@ class FileLock:
         delay = 0.001
         while not _try_lock(fd):
             if deadline is not None and time.monotonic() >= deadline:
-                self._park(fd)
                 return False
             time.sleep(delay)
             delay = min(delay * 2, 0.02)
@@ -72,10 +89,13 @@ class FileLock:
         return True
 
     def release(self):
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            _unlock(fd)
-            self._park(fd)
+        fd = self.fd
+        if fd is not None:
+            try:
+                _unlock(fd)
+            finally:  # noted as free only once it is
+                self.fd = None
+                self._park(fd)
 
     def _park(self, fd):
         if self.keep_open:
@@ -88,7 +108,11 @@ class FileLock:
         return self.fd is not None
 
     def __enter__(self):
-        self.acquire()
+        try:
+            self.acquire()
+        except BaseException:
+            self.release()  # interrupted once taken: __exit__ is not called for a failed enter
+            raise
         return self
 
     def __exit__(self, *exc):
