@@ -160,23 +160,12 @@ def _record_or_kill(store, task, change, started, **options):
     lives, and a crash of the machine that could lose it ends the process too. After one the
     task reads as pending (and runs again) or as running with its process gone (lost), never
     as nothing: see Store.save."""
-    try:
-        return store.transition(task.id, change, durable=lambda t: not started, **options)
-    except BaseException:
-        for proc, run_id in started:
-            if _recorded(store, task.id, proc.pid):
-                continue  # a Ctrl-C after the record: the run goes on, for an heir to adopt
-            process.kill_run(proc.pid, process.start_token(proc.pid), run_id, grace=0)
-            proc.wait()
-            process.release_run(run_id)  # once the wrapper is reaped
-        raise
-
-
-def _recorded(store, task_id, pid):
-    """Whether the task's file says it runs `pid`: the record was written before the failure
-    (a KeyboardInterrupt can land anywhere, the event log's append included)."""
-    try:
-        current = store.get(task_id)
-    except Exception:  # noqa: BLE001 -- unreadable: taken as not recorded, and the run killed
-        return False
-    return current.state is Status.RUNNING and current.pid == pid
+    with process.uninterrupted():  # a Ctrl-C waits: between the two it would lose the run
+        try:
+            return store.transition(task.id, change, durable=lambda t: not started, **options)
+        except BaseException:
+            for proc, run_id in started:
+                process.kill_run(proc.pid, process.start_token(proc.pid), run_id, grace=0)
+                proc.wait()
+                process.release_run(run_id)  # once the wrapper is reaped
+            raise

@@ -1,4 +1,5 @@
-"""SIGHUP and SIGTERM taking Ctrl-C's way out (process.StopSignals), in-process."""
+"""SIGINT, SIGHUP and SIGTERM taking Ctrl-C's way out (process.StopSignals), and waiting for
+the end of an `uninterrupted` section, in-process."""
 
 import errno
 import io
@@ -9,7 +10,7 @@ import unittest
 
 from orchestra.cli import make_console
 from orchestra.errors import Interrupted, interruption
-from orchestra.process import StopSignals
+from orchestra.process import StopSignals, uninterrupted
 
 
 @unittest.skipUnless(hasattr(signal, "SIGHUP"), "POSIX signals")
@@ -32,6 +33,27 @@ class StopSignalsTest(unittest.TestCase):
             # A Python handler, not SIG_IGN, which an agent started now would inherit.
             self.assertNotIn(signal.getsignal(signal.SIGHUP), (signal.SIG_IGN, signal.SIG_DFL))
         self.assertEqual(interruption(KeyboardInterrupt()), ("interrupted", 130))
+
+
+@unittest.skipUnless(hasattr(signal, "SIGHUP"), "POSIX signals")
+class UninterruptedTest(unittest.TestCase):
+
+    def test_a_stop_signal_waits_for_the_outermost_section_to_end(self):
+        done = []
+        with self.assertRaises(KeyboardInterrupt), StopSignals():
+            with uninterrupted():
+                signal.raise_signal(signal.SIGINT)
+                with uninterrupted():
+                    signal.raise_signal(signal.SIGTERM)  # a second: ignored, as ever
+                done.append("inner")
+                done.append("outer")
+            done.append("after")  # not reached: raised as the section ended
+        self.assertEqual(done, ["inner", "outer"])
+        with self.assertRaises(Interrupted), StopSignals():
+            with uninterrupted():
+                os.kill(os.getpid(), signal.SIGTERM)
+        with StopSignals(), uninterrupted():
+            pass  # nothing pending is left over from before
 
 
 class DeadStderrTest(unittest.TestCase):

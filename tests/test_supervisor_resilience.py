@@ -4,6 +4,7 @@ import errno
 import io
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -74,26 +75,40 @@ class FullDiskTest(InProcessCase):
         self.assertEqual(text.count("=== orchestra:"), 2)
         self.assertEqual(text.count("ran"), 1)
 
-    def test_a_ctrl_c_just_after_the_launch_is_recorded_leaves_the_run_going(self):
+    def test_a_ctrl_c_during_a_launch_waits_till_the_run_is_recorded(self):
+        from orchestra import process
         self.store.delete(self.task.id)
-        self.task = Task.new(new_id(), "fake", "until=go done", 1_790_000_000.0)
-        self.store.create(self.task)
-        real_record = Store.record
+        real_spawn = process.spawn
+        for where in ("spawned", "recorded"):
+            task = Task.new(new_id(), "fake", "until=go done", 1_790_000_000.0)
+            self.store.create(task)
+            real_record = Store.record
 
-        def record(store, before, *afters):
-            real_record(store, before, *afters)
-            if afters and afters[0].status == "running":
-                raise KeyboardInterrupt  # between the write and the end of the transition
+            def spawn(*a, **k):
+                proc = real_spawn(*a, **k)
+                if where == "spawned":  # started, not yet recorded
+                    signal.raise_signal(signal.SIGINT)
+                return proc
 
-        with mock.patch.object(Store, "record", record), self.assertRaises(KeyboardInterrupt):
-            self.supervise()
-        pid = self.store.get(self.task.id).pid
-        self.addCleanup(lambda: pid_alive(pid) and os.kill(pid, 9))
-        # A kill would have been done, and the wrapper reaped, before the interrupt went on.
-        self.assertTrue(pid_alive(pid), "the recorded run was killed")
-        with open(os.path.join(self.root, "go"), "w"):
-            pass
-        self.assertEqual(os.waitpid(pid, 0)[1], 0)  # it ends when told to, on its own
+            def record(store, before, *afters):
+                real_record(store, before, *afters)
+                if where == "recorded" and afters[0].status == "running":
+                    signal.raise_signal(signal.SIGINT)  # recorded, the transition not ended
+
+            with mock.patch.object(process, "spawn", spawn), \
+                    mock.patch.object(Store, "record", record), process.StopSignals(), \
+                    self.assertRaises(KeyboardInterrupt):
+                self.supervise()
+            pid = self.store.get(task.id).pid
+            self.assertEqual(self.store.get(task.id).status, "running", where)
+            self.addCleanup(lambda: pid_alive(pid) and os.kill(pid, 9))
+            # A kill would have been done, and the wrapper reaped, before the interrupt went on.
+            self.assertTrue(pid_alive(pid), f"the run was killed ({where})")
+            with open(os.path.join(self.root, "go"), "w"):
+                pass
+            self.assertEqual(os.waitpid(pid, 0)[1], 0)  # it ends when told to, on its own
+            os.unlink(os.path.join(self.root, "go"))
+            self.store.delete(task.id)
 
     def test_launch_records_do_not_wait_for_the_disk_and_leave_nothing_behind(self):
         real_save = Store.save

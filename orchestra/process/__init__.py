@@ -16,6 +16,7 @@ identity (against pid reuse) is the process start time: a pid, or the group it l
 signalled only when its start token is the one recorded at launch.
 """
 
+import contextlib
 import os
 import signal
 import sys
@@ -260,11 +261,32 @@ def _ignore(signum, frame):
     pass
 
 
+class _Held:
+    depth = 0       # how many `uninterrupted` sections the main thread is in
+    pending = None  # the interruption that came meanwhile, raised as the last one ends
+
+
+@contextlib.contextmanager
+def uninterrupted():
+    """Within it, the signals StopSignals turns into exceptions (Ctrl-C's among them) wait
+    till it ends: a launch starts its process and records it, or neither, so no run goes on
+    unrecorded, to be started again by the supervisor that takes over."""
+    _Held.depth += 1
+    try:
+        yield
+    finally:
+        _Held.depth -= 1
+        if not _Held.depth and _Held.pending is not None:
+            interruption, _Held.pending = _Held.pending, None
+            raise interruption
+
+
 class StopSignals:
-    """Within `with StopSignals():`, SIGHUP and SIGTERM (those the platform has) raise
-    errors.Interrupted in the main thread, as SIGINT raises KeyboardInterrupt, so each takes
-    Ctrl-C's way out; those named in `ignore` do nothing. Only the first raises: a second must
-    not cut that way out (a hand-over, a clean stop) short."""
+    """Within `with StopSignals():`, SIGINT raises KeyboardInterrupt and SIGHUP and SIGTERM
+    (those the platform has) raise errors.Interrupted in the main thread, so each takes
+    Ctrl-C's way out, once no `uninterrupted` section is running; those named in `ignore` do
+    nothing. Only the first raises: a second must not cut that way out (a hand-over, a clean
+    stop) short."""
 
     def __init__(self, ignore=()):
         self.ignore = ignore
@@ -272,7 +294,7 @@ class StopSignals:
 
     def __enter__(self):
         from orchestra.errors import HUNG_UP, TERMINATED
-        for name, reason in (("SIGHUP", ("hung up", HUNG_UP)),
+        for name, reason in (("SIGINT", None), ("SIGHUP", ("hung up", HUNG_UP)),
                              ("SIGTERM", ("terminated", TERMINATED))):
             number = getattr(signal, name, None)
             if number is not None:
@@ -285,7 +307,11 @@ class StopSignals:
             from orchestra.errors import Interrupted
             for number in self.old:
                 signal.signal(number, _ignore)
-            raise Interrupted(*reason)
+            error = KeyboardInterrupt() if reason is None else Interrupted(*reason)
+            if _Held.depth:
+                _Held.pending = error
+                return
+            raise error
         return interrupt
 
     def __exit__(self, *exc):
