@@ -222,7 +222,11 @@ def run():
     """The program's entry point (`python -m orchestra`, the `orchestra` script): main(), then
     an exit that skips the interpreter's teardown. Every file is closed and every thread done
     by then; freeing a thousand parsed tasks one by one would only add ~20 ms to a `status`."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt as e:  # before or after the command: in parsing, say
+        sys.stderr.write(f"orchestra: {interruption(e)[0]}\n")
+        code = interruption(e)[1]
     try:
         sys.stdout.flush()
         sys.stderr.flush()
