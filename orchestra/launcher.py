@@ -3,9 +3,10 @@ or the verification command of a running one. The supervisor keeps the bookkeepi
 children, their reapers and followers); this module keeps the rule that no process it starts
 outlives a failure to record it."""
 
+import mmap
 import os
 
-from orchestra import debug, executor, process
+from orchestra import debug, executor, logfile, process
 from orchestra.task import MERGE, SETUP, VERIFY, WORKTREE, Status
 from orchestra.transitions import (Outcome, finish, held, launch_failed, launched, placed,
                                    verifying, with_usage)
@@ -28,6 +29,9 @@ def launch(store, task, now, ready_at):
     layout = store.layout
     started, offset = [], []
     setup = None
+    left = _unrecorded(layout, task)
+    if left is not None:
+        return _adopt(store, task, now, *left)
     if task.isolation == WORKTREE:
         placed_task = _place(store, task, now, ready_at)
         if placed_task is None or isinstance(placed_task, Started):
@@ -141,6 +145,46 @@ def verify(store, task, verdict, now, backoff):
         return None
     proc = started[0][0] if started else None
     return Started(done[0], done[1], proc, _log_size(layout, task) if proc else 0)
+
+
+def _unrecorded(layout, task):
+    """The task's next run, if a supervisor started it and died before recording it (a
+    SIGKILL between the two): its log has the run's header. (attempt, pid) while its wrapper
+    lives, (attempt, None) once it has left its exit status; None if there is no such run,
+    or it is gone without a word (then it is started afresh)."""
+    attempt = int(task.attempt or 0) + 1
+    header = f"=== orchestra: {task.id} attempt {attempt},".encode()
+    try:
+        with logfile.open_read(layout.log_file(task.id)) as f:
+            if os.fstat(f.fileno()).st_size < len(header):
+                return None  # the common case: never launched, an empty log
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+                if text.rfind(header) < 0:
+                    return None
+    except (OSError, ValueError):
+        return None
+    exit_path = layout.sentinel(task.id, "exit")
+    pid = process.wrapper_of(f"{task.id}.{attempt}", exit_path)
+    if pid is None and not os.path.exists(exit_path):
+        return None
+    return attempt, pid
+
+
+def _adopt(store, task, now, attempt, pid):
+    """Record the unrecorded run as this task's run, to be judged as any other (by its exit
+    status and sentinels) rather than started a second time."""
+    token = process.start_token(pid) if pid else None
+
+    def change(current):
+        if int(current.attempt or 0) + 1 != attempt:
+            return None
+        return launched(current, pid=pid if token else None, pid_start=token, now=now)
+
+    done = store.transition(task.id, change, expect=(Status.PENDING,))
+    if done is None or done[1] is done[0]:
+        return None
+    debug.log(f"{task.id}: adopted its unrecorded run (attempt {attempt}, pid {pid})")
+    return Started(done[0], done[1], None)
 
 
 def _log_size(layout, task):

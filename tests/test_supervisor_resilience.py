@@ -110,6 +110,50 @@ class FullDiskTest(InProcessCase):
             os.unlink(os.path.join(self.root, "go"))
             self.store.delete(task.id)
 
+    def unrecorded_run(self, prompt):
+        """A run started as a supervisor starts one, whose record was never written: that
+        supervisor was SIGKILLed between the two."""
+        from orchestra import executor
+        self.store.delete(self.task.id)
+        self.task = Task.new(new_id(), "fake", prompt, 1_790_000_000.0)
+        self.store.create(self.task)
+        return executor.launch(self.layout, self.task, 1, time.time())
+
+    def assertRanOnce(self):
+        done = self.store.get(self.task.id)
+        self.assertEqual((done.status, done.attempt), ("completed", 1))
+        with open(self.layout.log_file(self.task.id)) as f:
+            self.assertEqual(f.read().count("=== orchestra:"), 1, "the task was run again")
+
+    def test_a_run_that_was_started_but_never_recorded_is_adopted_not_run_again(self):
+        proc = self.unrecorded_run("sleep=0.5 echo=once done")
+        reaper = threading.Thread(target=proc.wait)  # its dead parent's part, as init would
+        reaper.start()
+        self.supervise()
+        reaper.join()
+        self.assertRanOnce()
+
+    def test_one_that_has_ended_unrecorded_is_judged_by_its_exit_status(self):
+        proc = self.unrecorded_run("echo=once done")
+        self.assertEqual(proc.wait(timeout=10), 0)
+        self.supervise()
+        self.assertRanOnce()
+
+    def test_one_gone_without_a_word_is_started_afresh(self):
+        proc = self.unrecorded_run("sleep=30")
+        from orchestra import process
+        process.kill_run(proc.pid, process.start_token(proc.pid), f"{self.task.id}.1", grace=0)
+        proc.wait(timeout=10)  # its wrapper killed too: no exit status left
+        self.assertFalse(os.path.exists(self.layout.sentinel(self.task.id, "exit")))
+        task = self.store.get(self.task.id)
+        task.update(prompt="echo=again done")
+        self.store.save(task)
+        self.supervise()
+        done = self.store.get(self.task.id)
+        self.assertEqual((done.status, done.attempt), ("completed", 1))
+        with open(self.layout.log_file(self.task.id)) as f:
+            self.assertEqual(f.read().count("=== orchestra:"), 2)
+
     def test_launch_records_do_not_wait_for_the_disk_and_leave_nothing_behind(self):
         real_save = Store.save
         durable = {}

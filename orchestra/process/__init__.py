@@ -247,6 +247,26 @@ def over(pid, pid_start, run_id):
     return not run_alive(pid, pid_start, run_id)
 
 
+def wrapper_of(run_id, exit_path):
+    """The pid of the live wrapper of a run nobody recorded, found by the run's cgroup or its
+    environment marker and the wrapper's argv (which names `exit_path`); None where it cannot
+    be told (not Linux) or it is gone."""
+    if not LINUX:
+        return None
+    path = linux.find(run_id)
+    pids = linux.members(path) if path is not None else linux.marked([run_id]).get(run_id, ())
+    want = os.fsencode(exit_path)
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv[:2] == [b"/bin/sh", b"-c"] and len(argv) > 3 and argv[3] == want:
+            return pid
+    return None
+
+
 def release_run(run_id):
     """Remove the run's cgroup once it is empty; safe to call twice or when there is none.
     (A job object goes with its last handle.)"""
