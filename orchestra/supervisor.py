@@ -4,18 +4,15 @@ background; a held `.orchestra/supervisor.lock` is what "a supervisor is alive" 
 """
 
 import os
-import queue
 import sys
-import threading
 import time
 
 from orchestra import (agents, debug, hooks, launcher, lease, merge, process, scheduler,
                        settings)
+from orchestra.children import Children
 from orchestra.clock import iso
 from orchestra.errors import OrchestraError
-from orchestra.follow import Followers
 from orchestra.paths import SENTINELS
-from orchestra.reapers import Reapers
 from orchestra.runclock import RunClock
 from orchestra.reconcile import LIMIT_GRACE, Facts, decide
 from orchestra.settle import (apply, fail_doomed, mark, orphan_facts, retry_backoff,
@@ -46,11 +43,7 @@ class Supervisor:
         self.notify = notify or (lambda before, after: None)
         self.clock = clock
         self.store = Store(layout)
-        self.procs = {}             # task id -> Popen of the run we started
-        self.exits = queue.Queue()  # (task id, exit status, when) from the reapers
-        self.reapers = Reapers(self.exits)
-        self.exited = {}            # task id -> (exit status, when): taken off, not yet recorded
-        self.killers = []
+        self.children = Children(layout)
         self.ran = set()            # ids this supervisor launched
         self.stop_requested = False
         self.displaced = False  # another supervisor holds the lock of a re-created .orchestra/
@@ -69,7 +62,6 @@ class Supervisor:
         self.runclock = RunClock(clock)  # deadlines and backoffs, on the monotonic clock
         self._owed = {}       # (task id, attempt) -> the Decision of a kill decided here
         self._reported = {}   # task id -> the trouble last reported settling it
-        self.followers = Followers(layout)  # parse and cap our children's logs off this loop
 
     def run(self):
         self._write_info()
@@ -95,15 +87,13 @@ class Supervisor:
                 except Exception as e:  # noqa: BLE001 -- the supervisor outlives a bad tick
                     self._recover(e)
                     continue
-                if not self.daemon and not self.procs and self._drained_for_good():
+                if not self.daemon and not self.children.procs and self._drained_for_good():
                     return
                 self._note_idle(snap, now)
                 self._wait(snap, self.clock())
         finally:
-            for t in self.killers:
-                t.join()
+            self.children.close()
             self.hooks.close()
-            self.followers.close()
             if self.lock.held and not self.displaced:
                 lease.remove_info(self.layout)
 
@@ -114,7 +104,7 @@ class Supervisor:
         is seen within IDLE_POLL, as on an idle tick. Every transition re-reads its task under
         the store lock, so a stale snapshot can only make a reaction later, never a write wrong.
         (Listing the directory on every exit was a sixth of a 200-task no-op drain.)"""
-        if (self._snap is None or self._stale or self.exits.empty()
+        if (self._snap is None or self._stale or self.children.exits.empty()
                 or now - self._scanned_at >= IDLE_POLL):
             snap = self.store.scan()
             if self._snap is not None and self._snap.tasks and \
@@ -149,14 +139,13 @@ class Supervisor:
         """Nothing to do this tick: no child, no exit, nothing running, the task directory as
         the last tick left it, and no backoff or archive pass due. (A daemon over a long
         history spends most ticks here.)"""
-        return (self._idle_until is not None and now < self._idle_until and not self.procs
-                and self.exits.empty() and not self.exited
+        return (self._idle_until is not None and now < self._idle_until and self.children.quiet()
                 and os.path.exists(self.layout.paused) == self._was_paused
                 and self.store.unchanged())
 
     def _note_idle(self, snap, now):
         tasks = snap.tasks.values()
-        if self.procs or any(t.state is Status.RUNNING for t in tasks):
+        if self.children.procs or any(t.state is Status.RUNNING for t in tasks):
             self._idle_until = None
             return
         due = [self._next_archive,
@@ -215,16 +204,8 @@ class Supervisor:
             pass  # a hand-edited value: the ones in force stay
 
     def _settle(self, snap, now):
-        # Exits stay in self.exited until recorded: a tick that fails half-way (a full disk)
-        # must not lose the one event that says a child of ours ended.
-        exited = self.exited
-        while True:
-            try:
-                tid, code, ended_at = self.exits.get_nowait()
-            except queue.Empty:
-                break
-            if tid is not None:  # None: a kill thread finished, which only wakes us
-                exited[tid] = (code, ended_at)
+        self.children.collect()
+        exited = self.children.exited
         for task in list(snap.tasks.values()):
             if task.state is not Status.RUNNING:
                 continue
@@ -232,32 +213,32 @@ class Supervisor:
                 self._settle_one(snap, task, now)
             except Exception as e:  # noqa: BLE001 -- one task's trouble stops no other's timeout
                 # A record that failed (a full disk) is tried again on the next tick: the exit
-                # status stays in self.exited, a decided kill in self._owed.
+                # status stays in children.exited, a decided kill in self._owed.
                 self._report(task.id, e)
         running = {t.id for t in snap.tasks.values() if t.state is Status.RUNNING}
         for tid in list(exited):  # children of tasks no longer running (cancelled meanwhile)
             if tid not in running:
                 del exited[tid]
-                self._forget(tid)
+                self.children.forget(tid)
                 if tid in snap.tasks:  # its recorder may have found our child not yet reaped
                     process.release_run(snap.tasks[tid].run_id())
 
     def _settle_one(self, snap, task, now):
-        exited = self.exited
+        exited, followers = self.children.exited, self.children.followers
         elapsed = self.runclock.elapsed(task, now)
         code, ended_at = exited.get(task.id, (None, None))
-        if task.id in exited and not self.followers.caught_up(task.id):
+        if task.id in exited and not followers.caught_up(task.id):
             return  # judged once its output is parsed, by the thread: this loop keeps time
         released = task.id in exited and process.over(task.pid, task.pid_start, task.run_id())
         if task.id in exited and not released:
             facts = Facts(exited=True, exit_code=code, tree_alive=True)
         elif task.id in exited:
             facts = sentinel_facts(self.store, snap, task, True, code,
-                                   stream=self.followers.finish(task.id), elapsed=elapsed)
+                                   stream=followers.finish(task.id), elapsed=elapsed)
             facts.ended_at = ended_at  # when the reaper saw it, not when it is recorded
-        elif task.id in self.procs:
+        elif task.id in self.children.procs:
             facts = sentinel_facts(self.store, snap, task, False, None, elapsed=elapsed)
-            waiting = self.followers.waiting(task.id)
+            waiting = followers.waiting(task.id)
             if waiting is not None:
                 facts.limit, facts.reset_at, facts.limit_for = waiting
         else:
@@ -272,7 +253,7 @@ class Supervisor:
         grace = (float(settings.load(self.layout).limit_grace) if facts.limit is not None
                  else LIMIT_GRACE)
         decision = decide(task, facts, now, limit_grace=grace)
-        if task.id not in self.procs:
+        if task.id not in self.children.procs:
             decision = timed_out_on_limit(self.layout, task, facts, decision, now)
         if decision is None:
             return
@@ -280,7 +261,7 @@ class Supervisor:
             self._kill(snap, task, decision)
             return  # judged once every process of the run is gone
         if task.id in exited:
-            self._forget(task.id)  # its exit stays in `exited` until recorded below
+            self.children.forget(task.id)  # its exit stays in `exited` until recorded below
         if decision.verify:
             after = self._start_verify(task, decision, now)
         else:
@@ -331,11 +312,7 @@ class Supervisor:
             except OSError as e:
                 self._report(task.id, e)  # killed all the same: the signals need no disk
         self._killed.add(key)
-        self._kill_async(task)
-
-    def _forget(self, tid):
-        self.followers.drop(tid)
-        self.procs.pop(tid, None)
+        self.children.kill(task)
 
     def _start_verify(self, task, decision, now):
         run = launcher.verify(self.store, task, decision.verdict, now, retry_backoff(self.layout))
@@ -345,16 +322,14 @@ class Supervisor:
             process.release_run(task.run_id())
             self.notify(task, run.after)
             return run.after
-        self.procs[task.id] = run.proc
-        self.followers.add(task.id, self.layout.log_file(task.id), run.offset, None)
-        self.reapers.watch(task.id, run.proc)
+        self.children.started(task, run.proc, run.offset, parse=False)
         debug.log(f"{task.id}: verifying with pid {run.proc.pid}")
         return run.after
 
     def _busy(self, snap):
         orphans = [t for t in snap.tasks.values()
-                   if t.state is Status.RUNNING and t.id not in self.procs]
-        return len(self.procs) + len(orphans)
+                   if t.state is Status.RUNNING and t.id not in self.children.procs]
+        return len(self.children.procs) + len(orphans)
 
     def _launch(self, snap, now):
         riders, loans = scheduler.loans(snap.tasks.values(), _wait_alive)
@@ -362,7 +337,7 @@ class Supervisor:
         if free <= 0 and not loans:
             return
         limits = agents.limits(self.layout)
-        for task in scheduler.pick(snap.tasks.values(), free, now, busy=self.procs,
+        for task in scheduler.pick(snap.tasks.values(), free, now, busy=self.children.procs,
                                    agent_limits=limits, ready_at=self.runclock.ready_at,
                                    loans=loans):
             after = self._launch_one(task, now)
@@ -384,28 +359,11 @@ class Supervisor:
             if after.state is Status.FAILED:
                 self.ran.add(task.id)
             return after
-        self.procs[task.id] = proc
+        self.children.started(current, proc, run.offset, parse=True)
         self.runclock.launched(after)
         self.ran.add(task.id)
-        parser = None  # without an output format the log is only capped
-        if current.output:
-            from orchestra import verdict
-            from orchestra.settle import limit_patterns
-            parser = verdict.StreamParser(current.output, time.time,
-                                          limit_patterns(self.layout, current))
-        self.followers.add(task.id, self.layout.log_file(task.id), run.offset, parser)
-        self.reapers.watch(task.id, proc)
         debug.log(f"{task.id}: launched pid {proc.pid} (attempt {after.attempt})")
         return after
-
-    def _kill_async(self, task):
-        def kill():
-            process.kill_run(task.pid, task.pid_start, task.run_id())
-            self.exits.put((None, None, None))  # settle it now, not on the next poll
-
-        t = threading.Thread(target=kill, daemon=True)
-        t.start()
-        self.killers = [k for k in self.killers if k.is_alive()] + [t]
 
     def _drained_for_good(self):
         """Nothing left to do: release the supervisor lock while still holding the store lock,
@@ -424,12 +382,7 @@ class Supervisor:
         tasks = snap.tasks.values()
         wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now, self.runclock.ready_at),
                    self.runclock.next_deadline(tasks, now)]
-        until = min(w for w in wakeups if w is not None)
-        try:
-            tid_code = self.exits.get(timeout=max(0.0, until - now))
-        except queue.Empty:
-            return
-        self.exits.put(tid_code)  # settled on the next pass with the others
+        self.children.wait(min(w for w in wakeups if w is not None) - now)
 
 
 def _say(text):
