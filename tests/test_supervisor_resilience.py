@@ -84,8 +84,11 @@ class FullDiskTest(InProcessCase):
             self.store.create(task)
             real_record = Store.record
 
+            spawned = []
+
             def spawn(*a, **k):
                 proc = real_spawn(*a, **k)
+                spawned.append(proc)
                 if where == "spawned":  # started, not yet recorded
                     signal.raise_signal(signal.SIGINT)
                 return proc
@@ -106,7 +109,8 @@ class FullDiskTest(InProcessCase):
             self.assertTrue(pid_alive(pid), f"the run was killed ({where})")
             with open(os.path.join(self.root, "go"), "w"):
                 pass
-            self.assertEqual(os.waitpid(pid, 0)[1], 0)  # it ends when told to, on its own
+            self.assertEqual(spawned[0].pid, pid)
+            self.assertEqual(spawned[0].wait(timeout=10), 0)  # it ends when told to, on its own
             os.unlink(os.path.join(self.root, "go"))
             self.store.delete(task.id)
 
