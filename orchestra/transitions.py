@@ -130,11 +130,29 @@ def launched(task, *, pid, pid_start, now):
 
 
 def waiting(task, *, ids, pid, pid_start):
-    """A running task whose agent now blocks in `orchestra wait` (process `pid`) for `ids`;
-    ids=None when that wait is over."""
+    """A running task whose agent now blocks in `orchestra wait` (process `pid`) for `ids`.
+    Waits of one process at once add up (an MCP server answers an agent's parallel calls on
+    threads): each wait's ids are kept, repeated where two wait for the same task."""
+    w = task.data["waiting"]
+    if w and (w["pid"], w["pid_start"]) == (pid, pid_start):
+        ids = list(w["ids"]) + list(ids)
     t = task.copy()
-    t.update(waiting=None if ids is None else {"ids": list(ids), "pid": pid,
-                                               "pid_start": pid_start})
+    t.update(waiting={"ids": list(ids), "pid": pid, "pid_start": pid_start})
+    return t
+
+
+def waited(task, *, ids, pid, pid_start):
+    """That wait of process `pid` is over: its ids leave the task's `waiting`, which is gone
+    once none is left; None (no change) when the task waits through another process now."""
+    w = task.data["waiting"]
+    if not w or (w["pid"], w["pid_start"]) != (pid, pid_start):
+        return None
+    left = list(w["ids"])
+    for tid in ids:
+        if tid in left:
+            left.remove(tid)
+    t = task.copy()
+    t.update(waiting=dict(w, ids=left) if left else None)
     return t
 
 

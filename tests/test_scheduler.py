@@ -85,6 +85,22 @@ class LoanTest(unittest.TestCase):
         self.sub_b.update(status="failed")
         self.assertEqual(scheduler.loans(self.tasks, alive=lambda w: True), (0, []))
 
+    def test_parallel_waits_of_one_process_add_up_and_end_one_by_one(self):
+        from orchestra.transitions import waited, waiting
+        a, b = self.sub_a.id, self.sub_b.id
+        parent = task(1, status="running")
+        one = dict(pid=4242, pid_start="t")
+        parent = waiting(parent, ids=[a], **one)
+        parent = waiting(parent, ids=[a, b], **one)  # a second call of the same MCP server
+        self.assertEqual(parent.waiting["ids"], [a, a, b])
+        parent = waited(parent, ids=[a], **one)  # the first ends: the second still waits
+        tasks = [parent, self.older, self.sub_a, self.sub_b]
+        self.assertEqual(scheduler.loans(tasks, alive=lambda w: True)[1], [{a, b}])
+        self.assertIsNone(waited(parent, ids=[a, b], pid=99, pid_start="x"))  # not its wait
+        self.assertIsNone(waited(parent, ids=[a, b], **one).waiting)
+        other = waiting(parent, ids=[b], pid=99, pid_start="x")  # another process: replaced
+        self.assertEqual(other.waiting, {"ids": [b], "pid": 99, "pid_start": "x"})
+
     def test_the_loan_covers_what_a_waited_task_depends_on(self):
         dep = task(7)
         self.sub_a.update(depends_on=[dep.id])

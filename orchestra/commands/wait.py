@@ -9,7 +9,7 @@ from orchestra.errors import FAILED, INTERRUPTED, OK, TIMED_OUT, USAGE, Orchestr
 from orchestra.store import Store
 from orchestra.table import printable
 from orchestra.task import Status
-from orchestra.transitions import waiting
+from orchestra.transitions import waited, waiting
 from orchestra.commands import args, full_ids
 
 
@@ -48,8 +48,8 @@ def run(layout, console, ids, timeout=None, every=False, where=None, cancelled=N
         return _wait(layout, console, store, ids, timeout, start, cancelled)
     finally:
         try:
-            store.transition(me, lambda t: waiting(t, ids=None, pid=None, pid_start=None)
-                             if t.data["waiting"] else None, expect=(Status.RUNNING,))
+            store.transition(me, lambda t: waited(t, ids=ids, pid=pid, pid_start=token),
+                             expect=(Status.RUNNING,))
         except OSError:
             pass  # a loan whose wait has ended is ignored all the same (scheduler.loans)
 
