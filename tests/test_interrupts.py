@@ -35,6 +35,17 @@ class StopSignalsTest(unittest.TestCase):
         self.assertEqual(interruption(KeyboardInterrupt()), ("interrupted", 130))
 
 
+    def test_a_signal_ignored_when_it_started_stays_ignored(self):
+        old = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+        try:
+            with StopSignals():
+                self.assertIs(signal.getsignal(signal.SIGHUP), signal.SIG_IGN)
+                os.kill(os.getpid(), signal.SIGHUP)  # nothing
+                self.assertIsNot(signal.getsignal(signal.SIGTERM), signal.SIG_DFL)
+        finally:
+            signal.signal(signal.SIGHUP, old)
+
+
 @unittest.skipUnless(hasattr(signal, "SIGHUP"), "POSIX signals")
 class UninterruptedTest(unittest.TestCase):
 

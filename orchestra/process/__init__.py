@@ -317,7 +317,9 @@ class StopSignals:
         for name, reason in (("SIGINT", None), ("SIGHUP", ("hung up", HUNG_UP)),
                              ("SIGTERM", ("terminated", TERMINATED))):
             number = getattr(signal, name, None)
-            if number is not None:
+            # One ignored when we started stays ignored (`nohup`, or a script's `cmd &`,
+            # which ignores Ctrl-C), as Python leaves SIGINT.
+            if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
                 handler = _ignore if name in self.ignore else self._raiser(reason)
                 self.old[number] = signal.signal(number, handler)
         return self
