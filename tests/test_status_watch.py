@@ -150,7 +150,12 @@ class JsonWatchTest(unittest.TestCase):
             second = proc.stdout.readline()
         finally:
             proc.send_signal(signal.SIGINT)
-            rest, err = proc.communicate(timeout=10)
+            try:
+                rest, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # (SIGINT is ignored where the tests were started with `&`)
+                proc.communicate()
+                raise
         self.assertEqual(proc.returncode, 0, err)
         docs = [json.loads(line) for line in (first, second) + tuple(rest.splitlines())]
         self.assertEqual(len(docs), 2)  # printed at a change, not at every interval
