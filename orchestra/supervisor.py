@@ -64,38 +64,46 @@ class Supervisor:
         self._reported = {}   # task id -> the trouble last reported settling it
 
     def run(self):
+        """Until drained (or stopped). A stop signal (Ctrl-C, SIGTERM) lands only while it
+        waits between ticks: raised anywhere in a tick it could cut a queue's put short of its
+        wakeup, and the hooks' thread would then not hear its close (a hand-over waited out
+        the 10 s of that close)."""
         self._write_info()
         try:
-            while True:
-                now = self.clock()
-                self._read_control()
-                if self.stop_requested or self.displaced:
-                    return
-                try:
-                    if self._idle(now):
-                        self._wait(self._snap, now)
-                        continue
-                    snap = self._snapshot(now)
-                    self._settle(snap, now)
-                    for before, after in fail_doomed(self.store, snap, now):
-                        self.notify(before, after)
-                    if not os.path.exists(self.layout.paused):
-                        self._launch(snap, now)
-                    self._errors = 0
-                    self._archive(now)
-                    self.hooks.poll()
-                except Exception as e:  # noqa: BLE001 -- the supervisor outlives a bad tick
-                    self._recover(e)
-                    continue
-                if not self.daemon and not self.children.procs and self._drained_for_good():
-                    return
-                self._note_idle(snap, now)
-                self._wait(snap, self.clock())
+            with process.uninterrupted():
+                self._loop()
         finally:
             self.children.close()
             self.hooks.close()
             if self.lock.held and not self.displaced:
                 lease.remove_info(self.layout)
+
+    def _loop(self):
+        while True:
+            now = self.clock()
+            self._read_control()
+            if self.stop_requested or self.displaced:
+                return
+            try:
+                if self._idle(now):
+                    self._wait(self._snap, now)
+                    continue
+                snap = self._snapshot(now)
+                self._settle(snap, now)
+                for before, after in fail_doomed(self.store, snap, now):
+                    self.notify(before, after)
+                if not os.path.exists(self.layout.paused):
+                    self._launch(snap, now)
+                self._errors = 0
+                self._archive(now)
+                self.hooks.poll()
+            except Exception as e:  # noqa: BLE001 -- the supervisor outlives a bad tick
+                self._recover(e)
+                continue
+            if not self.daemon and not self.children.procs and self._drained_for_good():
+                return
+            self._note_idle(snap, now)
+            self._wait(snap, self.clock())
 
     def _snapshot(self, now):
         """The tasks as of this tick. When the tick was woken by exits of our own children
@@ -185,7 +193,8 @@ class Supervisor:
         else:
             detail = f": {what}\n"
         _say(f"tick failed ({self._errors} in a row), retrying in {delay:g}s{detail}")
-        time.sleep(delay)
+        with process.interruptible():
+            time.sleep(delay)
 
     def _write_info(self):
         lease.write_info(self.layout, {"pid": os.getpid(), "parallel": self.parallel,
@@ -382,7 +391,8 @@ class Supervisor:
         tasks = snap.tasks.values()
         wakeups = [now + IDLE_POLL, scheduler.next_wakeup(tasks, now, self.runclock.ready_at),
                    self.runclock.next_deadline(tasks, now)]
-        self.children.wait(min(w for w in wakeups if w is not None) - now)
+        with process.interruptible():
+            self.children.wait(min(w for w in wakeups if w is not None) - now)
 
 
 def _say(text):

@@ -114,6 +114,26 @@ class FullDiskTest(InProcessCase):
             os.unlink(os.path.join(self.root, "go"))
             self.store.delete(task.id)
 
+    def test_a_ctrl_c_in_a_tick_lands_at_the_wait_after_it(self):
+        from orchestra import hooks, process
+        real_poll = hooks.Runner.poll
+        runners, polled = [], []
+
+        def poll(runner):
+            runners.append(runner)
+            first = len(runners) == 1
+            if first:
+                signal.raise_signal(signal.SIGINT)  # mid-tick: in a queue's put, it could be
+            real_poll(runner)
+            if first:
+                polled.append(1)
+
+        with mock.patch.object(hooks.Runner, "poll", poll), process.StopSignals(), \
+                self.assertRaises(KeyboardInterrupt):
+            self.supervise()
+        self.assertGreaterEqual(len(polled), 1, "the tick did not finish before the interrupt")
+        self.assertFalse(runners[0]._thread.is_alive(), "the hooks' thread outlived its close")
+
     def unrecorded_run(self, prompt):
         """A run started as a supervisor starts one, whose record was never written: that
         supervisor was SIGKILLed between the two."""

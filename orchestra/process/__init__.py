@@ -301,6 +301,21 @@ def uninterrupted():
             raise interruption
 
 
+@contextlib.contextmanager
+def interruptible():
+    """Within an `uninterrupted` section, a place where a stop signal may land: a wait for
+    the next thing to do (a queue's get, a sleep), where an exception breaks nothing. One that
+    came meanwhile is raised on the way in."""
+    depth, _Held.depth = _Held.depth, 0
+    try:
+        if _Held.pending is not None:
+            interruption, _Held.pending = _Held.pending, None
+            raise interruption
+        yield
+    finally:
+        _Held.depth = depth
+
+
 class StopSignals:
     """Within `with StopSignals():`, SIGINT raises KeyboardInterrupt and SIGHUP and SIGTERM
     (those the platform has) raise errors.Interrupted in the main thread, so each takes
