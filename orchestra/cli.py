@@ -225,8 +225,8 @@ def run():
     try:
         code = main()
     except KeyboardInterrupt as e:  # before or after the command: in parsing, say
-        sys.stderr.write(f"orchestra: {interruption(e)[0]}\n")
-        code = interruption(e)[1]
+        why, code = interruption(e)
+        sys.stderr.write(f"orchestra: {why}\n")
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -122,13 +122,12 @@ def decide(task, facts, now, grace=SENTINEL_GRACE, limit_grace=LIMIT_GRACE):
             if judged is not None:
                 status = Status.PENDING if judged[1] == LIMIT else Status.FAILED
                 result = Outcome(status, judged[1], judged[2], facts.exit_code)
-        words = facts.last_words
-        if result.reason in (EXIT, NO_RESULT) and callable(words):
-            words = words()
-        if result.reason in (EXIT, NO_RESULT) and words:
+        if result.reason in (EXIT, NO_RESULT):
             # Only an exit code to go on: what the agent said last tells why.
-            result = Outcome(result.status, result.reason, f"{result.error}: {words}",
-                             result.exit_code)
+            words = facts.last_words() if callable(facts.last_words) else facts.last_words
+            if words:
+                result = Outcome(result.status, result.reason, f"{result.error}: {words}",
+                                 result.exit_code)
         return Decision(result, ended_at=facts.ended_at, verdict=v,
                         reset_at=v.reset_at if v is not None else None,
                         verify=result.status is Status.COMPLETED and bool(task.verify))
